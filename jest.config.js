@@ -1,0 +1,27 @@
+// ESM throughout: swc strips types and keeps `import`, jest runs the modules under --experimental-vm-modules.
+const swc = [
+  '@swc/jest',
+  { jsc: { parser: { syntax: 'typescript' }, target: 'es2023' }, module: { type: 'es6' } },
+];
+
+const shared = {
+  extensionsToTreatAsEsm: ['.ts'],
+  transform: { '^.+\\.ts$': swc },
+  // Sources import siblings as `./x.js` (NodeNext); map them back to the .ts file jest should load.
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  testEnvironment: 'node',
+};
+
+export default {
+  projects: [
+    { ...shared, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+    {
+      ...shared,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/harness/global-setup.js',
+      globalTeardown: '<rootDir>/test/harness/global-teardown.js',
+      testTimeout: 120_000,
+    },
+  ],
+};

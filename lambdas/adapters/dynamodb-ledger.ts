@@ -1,0 +1,390 @@
+import {
+  ConditionalCheckFailedException,
+  CreateTableCommand,
+  DynamoDBClient,
+  ResourceInUseException,
+  waitUntilTableExists,
+} from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  ScanCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import {
+  LedgerError,
+  type AllocateResult,
+  type Allocation,
+  type Cooldowns,
+  type Ledger,
+  type PoolDefinition,
+  type PoolSnapshot,
+  type ReleaseResult,
+  type ResizeResult,
+} from '../core/ledger/model.js';
+import { insufficient, notHeld, shrinkError, sizeMismatch } from '../core/ledger/outcomes.js';
+import {
+  classifyAllocation,
+  validateBytes,
+  validateHolder,
+  validatePoolDefinition,
+  validatePoolName,
+  validateTime,
+} from '../core/ledger/rules.js';
+
+/**
+ * The ledger in one DynamoDB table (see docs/ledger.md). Each pool is one item holding its counters and
+ * a map of allocations, so every allocation, resize and release is a single conditional UpdateItem that
+ * checks room and holder state; activity lives in small items of its own so per-request writes never
+ * contend with allocations.
+ */
+export class DynamoDbLedger implements Ledger {
+  private readonly documents: DynamoDBDocumentClient;
+
+  constructor(
+    client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {
+    this.documents = DynamoDBDocumentClient.from(client);
+  }
+
+  async definePool(definition: PoolDefinition): Promise<PoolSnapshot> {
+    validatePoolDefinition(definition);
+    const created = await this.conditional(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          pk: poolKey(definition.name),
+          sk: BUDGET_SORT_KEY,
+          ...definitionAttributes(definition),
+          allocatedBytes: 0,
+          availableBytes: definition.totalBytes,
+          allocations: {},
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+    if (created) return this.readPool(definition.name);
+    return this.retryOnContention(`define pool ${definition.name}`, async () => {
+      const allocated = (await this.budgetItem(definition.name)).allocatedBytes;
+      if (definition.totalBytes < allocated) throw shrinkError(definition, allocated);
+      return this.conditional(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: budgetKey(definition.name),
+          UpdateExpression:
+            'SET totalBytes = :total, availableBytes = :available, bytesPerNode = :perNode, nodeGroup = :nodeGroup',
+          ConditionExpression: 'allocatedBytes = :allocated',
+          ExpressionAttributeValues: {
+            ':total': definition.totalBytes,
+            ':perNode': definition.bytesPerNode,
+            ':nodeGroup': definition.nodeGroup,
+            ':available': definition.totalBytes - allocated,
+            ':allocated': allocated,
+          },
+        }),
+      );
+    }).then(() => this.readPool(definition.name));
+  }
+
+  async allocate(request: {
+    pool: string;
+    holder: string;
+    bytes: number;
+    now: number;
+    cooldowns?: Cooldowns;
+  }): Promise<AllocateResult> {
+    validatePoolName(request.pool);
+    validateHolder(request.holder);
+    validateBytes(request.bytes);
+    validateTime(request.now, 'now');
+    return this.retryOnContention(`allocate ${request.holder}`, async () => {
+      const written = await this.conditional(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: budgetKey(request.pool),
+          UpdateExpression:
+            'SET allocations.#holder = :allocation ADD allocatedBytes :bytes, availableBytes :minusBytes',
+          ConditionExpression:
+            'attribute_exists(pk) AND attribute_not_exists(allocations.#holder) AND availableBytes >= :bytes',
+          ExpressionAttributeNames: { '#holder': request.holder },
+          ExpressionAttributeValues: {
+            ':allocation': { bytes: request.bytes, since: request.now },
+            ':bytes': request.bytes,
+            ':minusBytes': -request.bytes,
+          },
+        }),
+      );
+      if (written) return { outcome: 'allocated', pool: await this.readPool(request.pool) };
+      // The condition failed: read what is there and let the shared rule say why.
+      const pool = await this.readPool(request.pool);
+      switch (classifyAllocation(pool, request.holder, request.bytes)) {
+        case 'already-held':
+          return { outcome: 'already-held', pool };
+        case 'size-mismatch':
+          throw sizeMismatch(request.pool, request.holder, pool);
+        case 'insufficient':
+          return insufficient(pool, request.bytes, request.now, request.cooldowns);
+        case 'fits':
+          return undefined; // the pool changed between the write and the read: try again
+      }
+    });
+  }
+
+  async resize(request: {
+    pool: string;
+    holder: string;
+    bytes: number;
+    now: number;
+    cooldowns?: Cooldowns;
+  }): Promise<ResizeResult> {
+    validatePoolName(request.pool);
+    validateHolder(request.holder);
+    validateBytes(request.bytes);
+    validateTime(request.now, 'now');
+    return this.retryOnContention(`resize ${request.holder}`, async () => {
+      const pool = await this.readPool(request.pool);
+      const held = pool.allocations.find((a) => a.holder === request.holder);
+      if (!held) throw notHeld(request.pool, request.holder);
+      if (held.bytes === request.bytes) return { outcome: 'unchanged', previousBytes: held.bytes, pool };
+      const delta = request.bytes - held.bytes;
+      if (delta > pool.availableBytes) return insufficient(pool, delta, request.now, request.cooldowns);
+      const written = await this.conditional(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: budgetKey(request.pool),
+          UpdateExpression:
+            'SET allocations.#holder.bytes = :bytes, allocations.#holder.since = :now ' +
+            'ADD allocatedBytes :delta, availableBytes :minusDelta',
+          ConditionExpression: 'allocations.#holder.bytes = :heldBytes AND availableBytes >= :delta',
+          ExpressionAttributeNames: { '#holder': request.holder },
+          ExpressionAttributeValues: {
+            ':bytes': request.bytes,
+            ':now': request.now,
+            ':heldBytes': held.bytes,
+            ':delta': delta,
+            ':minusDelta': -delta,
+          },
+        }),
+      );
+      if (!written) return undefined;
+      return { outcome: 'resized', previousBytes: held.bytes, pool: await this.readPool(request.pool) };
+    });
+  }
+
+  async release(request: { pool: string; holder: string }): Promise<ReleaseResult> {
+    validatePoolName(request.pool);
+    validateHolder(request.holder);
+    return this.retryOnContention(`release ${request.holder}`, async () => {
+      const held = (await this.budgetItem(request.pool)).allocations[request.holder];
+      if (!held) return { released: false, bytes: 0 };
+      // The condition pins the exact allocation read, so a concurrent release or resize makes this one
+      // re-read instead of subtracting twice.
+      const written = await this.conditional(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: budgetKey(request.pool),
+          UpdateExpression:
+            'REMOVE allocations.#holder ADD allocatedBytes :minusBytes, availableBytes :bytes',
+          ConditionExpression: 'allocations.#holder.bytes = :bytes AND allocations.#holder.since = :since',
+          ExpressionAttributeNames: { '#holder': request.holder },
+          ExpressionAttributeValues: {
+            ':bytes': held.bytes,
+            ':minusBytes': -held.bytes,
+            ':since': held.since,
+          },
+        }),
+      );
+      return written ? { released: true, bytes: held.bytes } : undefined;
+    });
+  }
+
+  async recordActivity(request: { pool: string; holder: string; at: number }): Promise<void> {
+    validatePoolName(request.pool);
+    validateHolder(request.holder);
+    validateTime(request.at, 'activity time');
+    // An older report arriving late fails the condition and changes nothing, which is what we want.
+    await this.conditional(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: poolKey(request.pool), sk: `${ACTIVITY_PREFIX}${request.holder}` },
+        UpdateExpression: 'SET lastActivity = :at, expiresAt = :expiresAt',
+        ConditionExpression: 'attribute_not_exists(lastActivity) OR lastActivity < :at',
+        ExpressionAttributeValues: {
+          ':at': request.at,
+          ':expiresAt': Math.floor(request.at / 1000) + ACTIVITY_TTL_SECONDS,
+        },
+      }),
+    );
+  }
+
+  async readPool(pool: string): Promise<PoolSnapshot> {
+    validatePoolName(pool);
+    const items: Record<string, unknown>[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.documents.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': poolKey(pool) },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      items.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    const budget = items.find((item) => item.sk === BUDGET_SORT_KEY);
+    if (!budget) throw unknownPool(pool);
+    const activity = new Map(
+      items
+        .filter((item) => String(item.sk).startsWith(ACTIVITY_PREFIX))
+        .map((item) => [String(item.sk).slice(ACTIVITY_PREFIX.length), Number(item.lastActivity)]),
+    );
+    return toSnapshot(budget as unknown as BudgetItem, activity);
+  }
+
+  async listPools(): Promise<PoolSnapshot[]> {
+    const names: string[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.documents.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          FilterExpression: 'sk = :budget',
+          ProjectionExpression: '#name',
+          ExpressionAttributeNames: { '#name': 'name' },
+          ExpressionAttributeValues: { ':budget': BUDGET_SORT_KEY },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      names.push(...(page.Items ?? []).map((item) => String(item.name)));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return Promise.all(names.sort().map((name) => this.readPool(name)));
+  }
+
+  private async budgetItem(pool: string): Promise<BudgetItem> {
+    const { Item } = await this.documents.send(
+      new GetCommand({ TableName: this.tableName, Key: budgetKey(pool), ConsistentRead: true }),
+    );
+    if (!Item) throw unknownPool(pool);
+    return Item as BudgetItem;
+  }
+
+  /** Sends a conditional write; false when its condition failed (an expected outcome, not an error). */
+  private async conditional(command: PutCommand | UpdateCommand): Promise<boolean> {
+    try {
+      await this.documents.send(command as UpdateCommand);
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  /** Repeats read-decide-write until the write's condition holds; `undefined` means "lost a race". */
+  private async retryOnContention<T>(what: string, attempt: () => Promise<T | undefined>): Promise<T> {
+    for (let tries = 1; tries <= MAX_CONTENTION_RETRIES; tries++) {
+      const result = await attempt();
+      if (result !== undefined) return result;
+      // Full jitter, so racing callers spread out instead of colliding again in lock step.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(200, 5 * 2 ** tries)));
+    }
+    throw new LedgerError(
+      'contention',
+      `${what}: the pool kept changing; gave up after ${MAX_CONTENTION_RETRIES} tries`,
+    );
+  }
+}
+
+/** A DynamoDB client whose SDK retries throttling and transient errors with jittered backoff. */
+export function ledgerClient(options: { endpoint?: string; region?: string } = {}): DynamoDBClient {
+  return new DynamoDBClient({ ...options, maxAttempts: 8, retryMode: 'adaptive' });
+}
+
+/**
+ * Creates the ledger table with the CDK stack's key schema (pk/sk strings, on-demand), for local mode
+ * and tests; an existing table is left as it is. Expiry of old activity items (TTL on expiresAt) is set
+ * by the stack: local runs are short-lived and dynalite has no TTL.
+ */
+export async function ensureLedgerTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  try {
+    await client.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ResourceInUseException)) throw error;
+  }
+  // A table answers writes only once ACTIVE; dynalite and DynamoDB both pass through CREATING.
+  await waitUntilTableExists({ client, maxWaitTime: 60, minDelay: 1 }, { TableName: tableName });
+}
+
+interface BudgetItem {
+  name: string;
+  totalBytes: number;
+  bytesPerNode: number;
+  nodeGroup: string;
+  allocatedBytes: number;
+  availableBytes: number;
+  allocations: Record<string, { bytes: number; since: number }>;
+}
+
+const BUDGET_SORT_KEY = 'budget';
+const ACTIVITY_PREFIX = 'activity#';
+const ACTIVITY_TTL_SECONDS = 30 * 24 * 3600;
+const MAX_CONTENTION_RETRIES = 50;
+
+function poolKey(pool: string): string {
+  return `pool#${pool}`;
+}
+
+function budgetKey(pool: string): { pk: string; sk: string } {
+  return { pk: poolKey(pool), sk: BUDGET_SORT_KEY };
+}
+
+function definitionAttributes(definition: PoolDefinition) {
+  return {
+    name: definition.name,
+    totalBytes: definition.totalBytes,
+    bytesPerNode: definition.bytesPerNode,
+    nodeGroup: definition.nodeGroup,
+  };
+}
+
+function unknownPool(pool: string): LedgerError {
+  return new LedgerError('unknown_pool', `node pool "${pool}" is not defined in the ledger`);
+}
+
+function toSnapshot(item: BudgetItem, activity: Map<string, number>): PoolSnapshot {
+  const allocations: Allocation[] = Object.entries(item.allocations)
+    .map(([holder, { bytes, since }]) => {
+      const seen = activity.get(holder);
+      // Activity from before this allocation belongs to an earlier life of the holder.
+      return { holder, bytes, since, lastActivity: seen !== undefined && seen >= since ? seen : undefined };
+    })
+    .sort((a, b) => (a.holder < b.holder ? -1 : 1));
+  return {
+    name: item.name,
+    totalBytes: item.totalBytes,
+    bytesPerNode: item.bytesPerNode,
+    nodeGroup: item.nodeGroup,
+    allocatedBytes: item.allocatedBytes,
+    availableBytes: item.availableBytes,
+    allocations,
+  };
+}

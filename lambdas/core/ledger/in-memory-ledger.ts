@@ -1,0 +1,154 @@
+import {
+  LedgerError,
+  type AllocateResult,
+  type Allocation,
+  type Cooldowns,
+  type Ledger,
+  type PoolDefinition,
+  type PoolSnapshot,
+  type ReleaseResult,
+  type ResizeResult,
+} from './model.js';
+import { insufficient, notHeld, shrinkError, sizeMismatch } from './outcomes.js';
+import {
+  classifyAllocation,
+  validateBytes,
+  validateHolder,
+  validatePoolDefinition,
+  validatePoolName,
+  validateTime,
+} from './rules.js';
+
+interface PoolRecord {
+  definition: PoolDefinition;
+  allocations: Map<string, Allocation>;
+}
+
+/**
+ * The ledger's rules over plain memory: the reference model the DynamoDB ledger is checked against, and
+ * the fake that pure-logic tests use. Single-threaded JS makes every call atomic here.
+ */
+export class InMemoryLedger implements Ledger {
+  private readonly pools = new Map<string, PoolRecord>();
+  private readonly activity = new Map<string, number>();
+
+  async definePool(definition: PoolDefinition): Promise<PoolSnapshot> {
+    validatePoolDefinition(definition);
+    const existing = this.pools.get(definition.name);
+    if (existing) {
+      const allocated = sum(existing.allocations);
+      if (definition.totalBytes < allocated) throw shrinkError(definition, allocated);
+      existing.definition = { ...definition };
+    } else {
+      this.pools.set(definition.name, { definition: { ...definition }, allocations: new Map() });
+    }
+    return this.readPool(definition.name);
+  }
+
+  async allocate(request: {
+    pool: string;
+    holder: string;
+    bytes: number;
+    now: number;
+    cooldowns?: Cooldowns;
+  }): Promise<AllocateResult> {
+    validateHolder(request.holder);
+    validateBytes(request.bytes);
+    validateTime(request.now, 'now');
+    const record = this.record(request.pool);
+    const before = this.snapshot(record);
+    switch (classifyAllocation(before, request.holder, request.bytes)) {
+      case 'already-held':
+        return { outcome: 'already-held', pool: before };
+      case 'size-mismatch':
+        throw sizeMismatch(request.pool, request.holder, before);
+      case 'insufficient':
+        return insufficient(before, request.bytes, request.now, request.cooldowns);
+      case 'fits':
+        record.allocations.set(request.holder, {
+          holder: request.holder,
+          bytes: request.bytes,
+          since: request.now,
+          lastActivity: undefined,
+        });
+        return { outcome: 'allocated', pool: this.snapshot(record) };
+    }
+  }
+
+  async resize(request: {
+    pool: string;
+    holder: string;
+    bytes: number;
+    now: number;
+    cooldowns?: Cooldowns;
+  }): Promise<ResizeResult> {
+    validateHolder(request.holder);
+    validateBytes(request.bytes);
+    validateTime(request.now, 'now');
+    const record = this.record(request.pool);
+    const held = record.allocations.get(request.holder);
+    if (!held) throw notHeld(request.pool, request.holder);
+    const before = this.snapshot(record);
+    if (held.bytes === request.bytes)
+      return { outcome: 'unchanged', previousBytes: held.bytes, pool: before };
+    if (request.bytes - held.bytes > before.availableBytes) {
+      return insufficient(before, request.bytes - held.bytes, request.now, request.cooldowns);
+    }
+    record.allocations.set(request.holder, { ...held, bytes: request.bytes, since: request.now });
+    return { outcome: 'resized', previousBytes: held.bytes, pool: this.snapshot(record) };
+  }
+
+  async release(request: { pool: string; holder: string }): Promise<ReleaseResult> {
+    validateHolder(request.holder);
+    const record = this.record(request.pool);
+    const held = record.allocations.get(request.holder);
+    if (!held) return { released: false, bytes: 0 };
+    record.allocations.delete(request.holder);
+    return { released: true, bytes: held.bytes };
+  }
+
+  async recordActivity(request: { pool: string; holder: string; at: number }): Promise<void> {
+    validateHolder(request.holder);
+    validatePoolName(request.pool);
+    validateTime(request.at, 'activity time');
+    const key = `${request.pool}\u0000${request.holder}`;
+    this.activity.set(key, Math.max(this.activity.get(key) ?? 0, request.at));
+  }
+
+  async readPool(pool: string): Promise<PoolSnapshot> {
+    return this.snapshot(this.record(pool));
+  }
+
+  async listPools(): Promise<PoolSnapshot[]> {
+    return [...this.pools.values()].map((record) => this.snapshot(record));
+  }
+
+  private record(pool: string): PoolRecord {
+    validatePoolName(pool);
+    const record = this.pools.get(pool);
+    if (!record) throw new LedgerError('unknown_pool', `node pool "${pool}" is not defined in the ledger`);
+    return record;
+  }
+
+  private snapshot(record: PoolRecord): PoolSnapshot {
+    const allocatedBytes = sum(record.allocations);
+    const allocations = [...record.allocations.values()]
+      .map((a) => {
+        const seen = this.activity.get(`${record.definition.name}\u0000${a.holder}`);
+        return { ...a, lastActivity: seen !== undefined && seen >= a.since ? seen : undefined };
+      })
+      .sort((a, b) => (a.holder < b.holder ? -1 : 1));
+    return {
+      ...record.definition,
+      allocatedBytes,
+      availableBytes: record.definition.totalBytes - allocatedBytes,
+      allocations,
+    };
+  }
+}
+
+function sum(allocations: Map<string, Allocation>): number {
+  let total = 0;
+  for (const a of allocations.values()) total += a.bytes;
+  return total;
+}
