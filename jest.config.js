@@ -13,6 +13,8 @@ const shared = {
 };
 
 export default {
+  // A global option in jest (projects cannot set it): integration tests wait on real services.
+  testTimeout: 120_000,
   projects: [
     { ...shared, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     {
@@ -21,7 +23,6 @@ export default {
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
       globalSetup: '<rootDir>/test/harness/global-setup.js',
       globalTeardown: '<rootDir>/test/harness/global-teardown.js',
-      testTimeout: 120_000,
     },
   ],
 };
