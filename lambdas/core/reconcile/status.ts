@@ -1,0 +1,73 @@
+import type {
+  Condition,
+  ConditionReason,
+  InferenceModel,
+  InferenceModelStatus,
+  ManagedDeployment,
+} from './model.js';
+
+/** Why a model is not running, when the deployment alone does not say. */
+export type Hold =
+  | { reason: 'InsufficientMemory'; message: string }
+  | { reason: 'Pending'; message: string }
+  | { reason: 'Terminating'; message: string };
+
+/**
+ * The status fields the reconciler owns. `replicas` counts ready replicas and `ready` is `replicas > 0`,
+ * and the Ready condition follows `ready`: the three can never contradict each other.
+ */
+export function deriveStatus(
+  model: InferenceModel,
+  deployment: ManagedDeployment | undefined,
+  hold: Hold | undefined,
+  now: number,
+): InferenceModelStatus {
+  const replicas = deployment && deployment.replicas > 0 ? deployment.readyReplicas : 0;
+  const ready = replicas > 0 && hold?.reason !== 'Terminating';
+  const { reason, message } = explain(model, deployment, hold, ready);
+  const conditions = (['Ready', 'Available'] as const).map((type) =>
+    condition(model, { type, status: ready ? 'True' : 'False', reason, message }, now),
+  );
+  return { ready, replicas: ready ? replicas : 0, conditions, observedGeneration: model.generation };
+}
+
+function explain(
+  model: InferenceModel,
+  deployment: ManagedDeployment | undefined,
+  hold: Hold | undefined,
+  ready: boolean,
+): { reason: ConditionReason; message: string } {
+  if (hold?.reason === 'Terminating') return hold;
+  if (ready) return { reason: 'Deployed', message: `${model.spec.modelName} is serving` };
+  if (hold) return hold;
+  if (deployment?.failed) {
+    return { reason: 'Failed', message: `Deployment ${deployment.name} exceeded its progress deadline` };
+  }
+  if (deployment && deployment.replicas > 0) {
+    return { reason: 'Deploying', message: `waiting for Deployment ${deployment.name} to become ready` };
+  }
+  return { reason: 'ScaledToZero', message: 'scaled to zero; a warm-up request starts it' };
+}
+
+/** Keeps lastTransitionTime when the condition's status did not change, as Kubernetes conventions ask. */
+function condition(
+  model: InferenceModel,
+  next: Pick<Condition, 'type' | 'status' | 'reason' | 'message'>,
+  now: number,
+): Condition {
+  const previous = model.status.conditions?.find((c) => c.type === next.type);
+  const lastTransitionTime =
+    previous && previous.status === next.status ? previous.lastTransitionTime : new Date(now).toISOString();
+  return { ...next, lastTransitionTime, observedGeneration: model.generation };
+}
+
+/** True when patching would change nothing the reconciler owns: no write, no new resourceVersion. */
+export function statusUnchanged(model: InferenceModel, next: InferenceModelStatus): boolean {
+  const current = model.status;
+  return (
+    current.ready === next.ready &&
+    current.replicas === next.replicas &&
+    current.observedGeneration === next.observedGeneration &&
+    JSON.stringify(current.conditions ?? []) === JSON.stringify(next.conditions ?? [])
+  );
+}

@@ -1,0 +1,149 @@
+import {
+  FINALIZER,
+  holderOf,
+  type Cluster,
+  type InferenceModel,
+  type InferenceModelSpec,
+  type InferenceModelStatus,
+  type KubernetesEvent,
+  type ManagedDeployment,
+  type ModelRef,
+  type ReconcileLog,
+} from '../../lambdas/core/reconcile/model.js';
+
+/** An in-memory Cluster for pure-logic tests of the reconciler (the real one is tested on kube-apiserver). */
+export class FakeCluster implements Cluster {
+  readonly models = new Map<string, InferenceModel>();
+  readonly deployments = new Map<string, ManagedDeployment>();
+  readonly events: KubernetesEvent[] = [];
+  readonly calls: string[] = [];
+
+  put(model: InferenceModel): InferenceModel {
+    this.models.set(holderOf(model), model);
+    return model;
+  }
+
+  /** Plays the Deployment controller and the kubelet: every wanted replica becomes ready. */
+  becomeReady(ref: ModelRef): void {
+    const d = this.deployments.get(holderOf(ref));
+    if (d) this.deployments.set(holderOf(ref), { ...d, readyReplicas: d.replicas });
+  }
+
+  model(ref: ModelRef): InferenceModel | undefined {
+    return this.models.get(holderOf(ref));
+  }
+
+  async listModels() {
+    this.calls.push('listModels');
+    return [...this.models.values()].map((m) => structuredClone(m));
+  }
+  async getModel(ref: ModelRef) {
+    this.calls.push('getModel');
+    const m = this.models.get(holderOf(ref));
+    return m && structuredClone(m);
+  }
+  async listManagedDeployments() {
+    this.calls.push('listManagedDeployments');
+    return [...this.deployments.values()].map((d) => ({ ...d }));
+  }
+  async getManagedDeployment(ref: ModelRef) {
+    this.calls.push('getManagedDeployment');
+    const d = this.deployments.get(holderOf(ref));
+    return d && { ...d };
+  }
+  async addFinalizer(model: InferenceModel) {
+    this.calls.push('addFinalizer');
+    const stored = this.models.get(holderOf(model));
+    if (stored && !stored.finalizers.includes(FINALIZER)) stored.finalizers.push(FINALIZER);
+  }
+  async removeFinalizer(model: InferenceModel) {
+    this.calls.push('removeFinalizer');
+    const stored = this.models.get(holderOf(model));
+    if (!stored) return;
+    stored.finalizers = stored.finalizers.filter((f) => f !== FINALIZER);
+    if (stored.deleting && stored.finalizers.length === 0) this.models.delete(holderOf(model));
+  }
+  async createDeployment(model: InferenceModel, replicas: number) {
+    this.calls.push('createDeployment');
+    if (this.deployments.has(holderOf(model))) return;
+    this.deployments.set(holderOf(model), {
+      namespace: model.namespace,
+      name: model.name,
+      replicas,
+      readyReplicas: 0,
+      failed: false,
+      memoryAnnotation: model.spec.memory,
+      scaledToZeroAt: undefined,
+    });
+  }
+  async scaleDeployment(model: InferenceModel, replicas: number, at: number) {
+    this.calls.push('scaleDeployment');
+    const d = this.deployments.get(holderOf(model));
+    if (!d) throw new Error(`no Deployment ${holderOf(model)}`);
+    this.deployments.set(holderOf(model), {
+      ...d,
+      replicas,
+      readyReplicas: Math.min(d.readyReplicas, replicas),
+      memoryAnnotation: model.spec.memory,
+      scaledToZeroAt: replicas === 0 ? at : undefined,
+    });
+  }
+  async deleteDeployment(ref: ModelRef) {
+    this.calls.push('deleteDeployment');
+    this.deployments.delete(holderOf(ref));
+  }
+  async patchStatus(model: InferenceModel, status: InferenceModelStatus) {
+    this.calls.push('patchStatus');
+    const stored = this.models.get(holderOf(model));
+    if (stored) stored.status = { ...stored.status, ...structuredClone(status) };
+  }
+  async emitEvent(event: KubernetesEvent) {
+    this.events.push({ ...event, model: { namespace: event.model.namespace, name: event.model.name } });
+  }
+}
+
+export class RecordingLog implements ReconcileLog {
+  readonly lines: { level: string; message: string; fields: Record<string, unknown> }[] = [];
+  info(message: string, fields: Record<string, unknown>) {
+    this.lines.push({ level: 'info', message, fields });
+  }
+  warn(message: string, fields: Record<string, unknown>) {
+    this.lines.push({ level: 'warn', message, fields });
+  }
+  error(message: string, fields: Record<string, unknown>) {
+    this.lines.push({ level: 'error', message, fields });
+  }
+  messages(): string[] {
+    return this.lines.map((l) => l.message);
+  }
+}
+
+/** Object builder in the style of kueue's test wrappers: defaults of the CRD, override what matters. */
+export function inferenceModel(
+  name: string,
+  spec: Partial<InferenceModelSpec> & { pool?: string } = {},
+  namespace = 'ml',
+): InferenceModel {
+  const { pool = 'gpu-a100', ...rest } = spec;
+  return {
+    namespace,
+    name,
+    uid: `uid-${namespace}-${name}`,
+    generation: 1,
+    deleting: false,
+    finalizers: [],
+    status: {},
+    spec: {
+      modelName: name,
+      memory: '16Gi',
+      backendUrl: `http://${name}.${namespace}.svc:8000`,
+      nodeSelector: { 'inference-pool': pool },
+      cooldownPeriod: '10m',
+      maxReplicas: 1,
+      dependencies: [],
+      containerImage: 'vllm/vllm-openai:v0.6.0',
+      resources: { limits: { gpu: 1 } },
+      ...rest,
+    },
+  };
+}
