@@ -1,0 +1,316 @@
+// deploy/ against the harness's real kube-apiserver: the InferenceModel CRD (validation, defaults, printer
+// columns, status subresource), manifests written for the original operator, and the control plane's RBAC.
+import { loadYaml } from '@kubernetes/client-node';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { harnessEnv } from '../../harness/service.js';
+
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+const deployDir = join(repoRoot, 'deploy');
+const examplesDir = join(repoRoot, 'examples', 'original-operator');
+const CRD = 'inferencemodels.inference.eh-ops.io';
+const GROUP = 'inference-budget-control-plane';
+const namespace = `crd-test-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+interface InferenceModel {
+  metadata: { name: string; generation: number };
+  spec: Record<string, unknown>;
+  status?: Record<string, unknown>;
+}
+
+let cacheDir = '';
+
+/** Runs the harness's kubectl against its apiserver; never throws on a non-zero exit. */
+function kubectl(args: string[], input?: string): Promise<Result> {
+  const command = harnessEnv('IBCP_KUBECTL');
+  const fullArgs = ['--kubeconfig', harnessEnv('IBCP_KUBECONFIG'), '--cache-dir', cacheDir, ...args];
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, fullArgs, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end(input ?? '');
+  });
+}
+
+/** kubectl that must succeed; the failure names the command and what kubectl said. */
+async function kubectlOk(args: string[], input?: string): Promise<string> {
+  const result = await kubectl(args, input);
+  if (result.code !== 0) {
+    throw new Error(
+      `kubectl ${args.join(' ')} failed (exit ${result.code}):\n${result.stderr}${result.stdout}`,
+    );
+  }
+  return result.stdout;
+}
+
+/** `kubectl apply -k deploy/`, retried when a concurrent apply from another test file wins a conflict. */
+async function installDeploy(): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    const result = await kubectl(['apply', '-k', deployDir]);
+    if (result.code === 0) return result.stdout;
+    if (attempt === 3 || !/conflict|modified/i.test(result.stderr)) {
+      throw new Error(`kubectl apply -k deploy/ failed (exit ${result.code}):\n${result.stderr}`);
+    }
+  }
+}
+
+async function getModel(name: string): Promise<InferenceModel> {
+  return JSON.parse(await kubectlOk(['get', 'inferencemodel', name, '-n', namespace, '-o', 'json']));
+}
+
+/** Rows of `kubectl get` human output, cut at the header's column starts (empty cells stay empty). */
+function table(output: string): { header: string[]; rows: Record<string, string>[] } {
+  const [headerLine = '', ...lines] = output.trimEnd().split('\n');
+  const starts = [...headerLine.matchAll(/\S+/g)].map((m) => m.index);
+  const header = starts.map((start, i) => headerLine.slice(start, starts[i + 1]).trim());
+  const rows = lines.map((line) =>
+    Object.fromEntries(header.map((name, i) => [name, line.slice(starts[i], starts[i + 1]).trim()])),
+  );
+  return { header, rows };
+}
+
+const asControlPlane = ['--as=ibcp-lambda', `--as-group=${GROUP}`];
+
+describe('deploy/: InferenceModel CRD and control-plane RBAC on a real apiserver', () => {
+  const applied = new Map<string, Result>();
+  const manifests = new Map<string, InferenceModel>();
+
+  beforeAll(async () => {
+    cacheDir = await mkdtemp(join(tmpdir(), 'crd-test-kubectl-cache-'));
+    await installDeploy();
+    await kubectlOk(['wait', '--for=condition=Established', '--timeout=60s', `crd/${CRD}`]);
+    await kubectlOk(['create', 'namespace', namespace]);
+    // Applied exactly as written, file by file, the way a model owner would.
+    for (const file of (await readdir(examplesDir)).filter((f) => f.endsWith('.yaml')).sort()) {
+      const path = join(examplesDir, file);
+      const manifest = loadYaml<InferenceModel>(await readFile(path, 'utf8'));
+      manifests.set(manifest.metadata.name, manifest);
+      applied.set(manifest.metadata.name, await kubectl(['apply', '-n', namespace, '-f', path]));
+    }
+  });
+
+  afterAll(async () => {
+    if (cacheDir === '') return;
+    await kubectl(['delete', 'namespace', namespace, '--wait=false', '--ignore-not-found']);
+    await rm(cacheDir, { recursive: true, force: true });
+  });
+
+  it('installs with `kubectl apply -k deploy/`, and applying again changes nothing', async () => {
+    const again = await installDeploy();
+    const lines = again.trim().split('\n');
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        `customresourcedefinition.apiextensions.k8s.io/${CRD} unchanged`,
+        `clusterrole.rbac.authorization.k8s.io/${GROUP} unchanged`,
+        `clusterrolebinding.rbac.authorization.k8s.io/${GROUP} unchanged`,
+      ]),
+    );
+    expect(lines).toHaveLength(3);
+  });
+
+  it('applies the original operator’s manifests unchanged, keeping every field and filling in defaults', async () => {
+    expect([...manifests.keys()].sort()).toEqual(['codellama-34b', 'llama-2-7b', 'mistral-7b']);
+    for (const [name, manifest] of manifests) {
+      const result = applied.get(name);
+      expect({ name, code: result?.code, stderr: result?.stderr }).toEqual({ name, code: 0, stderr: '' });
+      const stored = await getModel(name);
+      // Nothing written in the manifest was pruned or rewritten.
+      expect(stored.spec).toMatchObject(manifest.spec);
+    }
+
+    expect((await getModel('mistral-7b')).spec).toEqual({
+      modelName: 'mistral-7b-instruct',
+      memory: '15Gi',
+      backendUrl: 'http://mistral-7b:8080',
+      nodeSelector: { 'inference-pool': 'default' },
+      cooldownPeriod: '10m',
+      maxReplicas: 1,
+      dependencies: [],
+      containerImage: '',
+      resources: {},
+    });
+    const llama = (await getModel('llama-2-7b')).spec;
+    expect(llama).toMatchObject({
+      nodeSelector: { 'inference-pool': 'gpu-a100' },
+      cooldownPeriod: '5m',
+      maxReplicas: 1,
+      dependencies: [],
+    });
+    const codellama = (await getModel('codellama-34b')).spec;
+    expect(codellama).toMatchObject({ cooldownPeriod: '1h30m', dependencies: ['llama-2-7b-chat'] });
+  });
+
+  const minimal = { modelName: 'm', memory: '16Gi', backendUrl: 'http://m:8000' };
+  const invalid: Array<[string, Record<string, unknown>, RegExp]> = [
+    ['memory in GB', { ...minimal, memory: '80GB' }, /spec\.memory: Invalid value: "80GB".*Ki\|Mi\|Gi\|Ti/],
+    ['no backendUrl', { modelName: 'm', memory: '16Gi' }, /spec\.backendUrl: Required value/],
+    ['an empty modelName', { ...minimal, modelName: '' }, /spec\.modelName: Invalid value: "".*at least 1/],
+    [
+      'maxReplicas 5',
+      { ...minimal, maxReplicas: 5 },
+      /spec\.maxReplicas: Invalid value: 5.*less than or equal to 1/,
+    ],
+    [
+      'a cooldown in words',
+      { ...minimal, cooldownPeriod: 'ten minutes' },
+      /spec\.cooldownPeriod: Invalid value: "ten minutes"/,
+    ],
+    ['an empty cooldown', { ...minimal, cooldownPeriod: '' }, /spec\.cooldownPeriod: Invalid value: ""/],
+    [
+      'a backendUrl without scheme',
+      { ...minimal, backendUrl: 'vllm:8000' },
+      /spec\.backendUrl: Invalid value: "vllm:8000": must be an absolute http or https URL/,
+    ],
+    [
+      'a GPU count in words',
+      { ...minimal, resources: { limits: { gpu: 'one' } } },
+      /spec\.resources\.limits\.gpu: Invalid value: "one"/,
+    ],
+    ['an unknown field', { ...minimal, replicas: 2 }, /unknown field "spec\.replicas"/],
+  ];
+
+  it.each(invalid)('refuses a model with %s, naming the field', async (_what, spec, message) => {
+    const name = `invalid-${Math.random().toString(36).slice(2, 8)}`;
+    const body = {
+      apiVersion: 'inference.eh-ops.io/v1alpha1',
+      kind: 'InferenceModel',
+      metadata: { name },
+      spec,
+    };
+    const result = await kubectl(['apply', '-n', namespace, '-f', '-'], JSON.stringify(body));
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(message);
+    const lookup = await kubectl(['get', 'inferencemodel', name, '-n', namespace]);
+    expect(lookup.stderr).toMatch(/NotFound/);
+  });
+
+  it('lists models with NAME, READY, REPLICAS, MEMORY, POOL and AGE columns', async () => {
+    const output = await kubectlOk(['get', 'inferencemodels', '-n', namespace]);
+    const { header, rows } = table(output);
+    expect(header).toEqual(['NAME', 'READY', 'REPLICAS', 'MEMORY', 'POOL', 'AGE']);
+    const byName = Object.fromEntries(rows.map((row) => [row.NAME, row]));
+    expect(byName['llama-2-7b']).toMatchObject({ MEMORY: '16Gi', POOL: 'gpu-a100' });
+    expect(byName['codellama-34b']).toMatchObject({ MEMORY: '48Gi', POOL: 'gpu-a100' });
+    expect(byName['mistral-7b']).toMatchObject({ MEMORY: '15Gi', POOL: 'default' });
+    expect(byName['mistral-7b']?.AGE).toMatch(/^\d+[smhd]/);
+    // The short name works too.
+    expect(table(await kubectlOk(['get', 'im', '-n', namespace])).rows).toHaveLength(rows.length);
+  });
+
+  it('takes status through the status subresource only, as the control plane writes it', async () => {
+    const before = await getModel('llama-2-7b');
+    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    const condition = (type: string) => ({
+      type,
+      status: 'True',
+      reason: 'Deployed',
+      message: 'Deployment is ready and serving traffic',
+      lastTransitionTime: now,
+      observedGeneration: before.metadata.generation,
+    });
+    const status = {
+      ready: true,
+      replicas: 1,
+      observedPeakMemory: '12Gi',
+      utilizationPercent: 75,
+      recommendation: 'Consider reducing memory from 16Gi to 14Gi (observed peak 12Gi, 25% overprovisioned)',
+      lastObservation: now,
+      observedGeneration: before.metadata.generation,
+      conditions: [condition('Ready'), condition('Available')],
+    };
+    const patch = ['patch', 'inferencemodel', 'llama-2-7b', '-n', namespace, '--type=merge'];
+    await kubectlOk([...patch, '--subresource=status', '-p', JSON.stringify({ status }), ...asControlPlane]);
+
+    const after = await getModel('llama-2-7b');
+    expect(after.status).toEqual(status);
+    expect(after.metadata.generation).toBe(before.metadata.generation);
+    const row = table(await kubectlOk(['get', 'inferencemodels', '-n', namespace])).rows.find(
+      (r) => r.NAME === 'llama-2-7b',
+    );
+    expect(row).toMatchObject({ READY: 'true', REPLICAS: '1', POOL: 'gpu-a100' });
+
+    // Status sent to the main resource is ignored; invalid status is refused.
+    await kubectlOk([...patch, '-p', JSON.stringify({ status: { ready: false, replicas: 0 } })]);
+    expect((await getModel('llama-2-7b')).status).toEqual(status);
+    const refused = await kubectl([
+      ...patch,
+      '--subresource=status',
+      '-p',
+      JSON.stringify({ status: { utilizationPercent: 101 } }),
+    ]);
+    expect(refused.stderr).toMatch(/status\.utilizationPercent: Invalid value: 101/);
+  });
+
+  const cluster = (verb: string, resource: string): [string, string[]] => [
+    `${verb} ${resource}`,
+    [verb, resource],
+  ];
+  const inNamespace = (verb: string, resource: string, ...extra: string[]): [string, string[]] => [
+    `${verb} ${resource} ${extra.join(' ')}`.trim(),
+    [verb, resource, ...extra, '-n', namespace],
+  ];
+  const allowed: Array<[string, string[]]> = [
+    inNamespace('watch', 'inferencemodels.inference.eh-ops.io'),
+    inNamespace('patch', 'inferencemodels.inference.eh-ops.io', '--subresource=status'),
+    inNamespace('update', 'inferencemodels.inference.eh-ops.io', '--subresource=finalizers'),
+    inNamespace('create', 'deployments.apps'),
+    inNamespace('delete', 'deployments.apps'),
+    inNamespace('patch', 'deployments.apps', '--subresource=scale'),
+    inNamespace('create', 'events'),
+    inNamespace('create', 'events.events.k8s.io'),
+    inNamespace('list', 'pods'),
+    inNamespace('patch', 'configmaps/router-config'),
+    cluster('list', 'inferencemodels.inference.eh-ops.io'),
+    cluster('watch', 'nodes'),
+    cluster('patch', 'nodes'),
+  ];
+  const denied: Array<[string, string[]]> = [
+    inNamespace('create', 'inferencemodels.inference.eh-ops.io'),
+    inNamespace('delete', 'inferencemodels.inference.eh-ops.io'),
+    inNamespace('delete', 'pods'),
+    inNamespace('get', 'secrets'),
+    inNamespace('list', 'secrets'),
+    inNamespace('get', 'configmaps/some-other-config'),
+    cluster('delete', 'nodes'),
+    cluster('create', 'clusterroles.rbac.authorization.k8s.io'),
+    cluster('create', 'clusterrolebindings.rbac.authorization.k8s.io'),
+    cluster('delete', 'customresourcedefinitions.apiextensions.k8s.io'),
+  ];
+
+  it.each(allowed)('lets the control-plane group %s', async (_what, args) => {
+    const result = await kubectl(['auth', 'can-i', ...args, ...asControlPlane]);
+    expect(result.stdout.trim()).toBe('yes');
+  });
+
+  it.each(denied)('does not let the control-plane group %s', async (_what, args) => {
+    const result = await kubectl(['auth', 'can-i', ...args, ...asControlPlane]);
+    expect(result.stdout.trim()).toBe('no');
+  });
+
+  it('grants nothing to a user outside the group', async () => {
+    const result = await kubectl([
+      'auth',
+      'can-i',
+      'patch',
+      'inferencemodels.inference.eh-ops.io',
+      '--subresource=status',
+      '-n',
+      namespace,
+      '--as=someone-else',
+    ]);
+    expect(result.stdout.trim()).toBe('no');
+  });
+});
