@@ -183,16 +183,6 @@ describe.each(ledgerBackends)('DynamoDbLedger on %s', (_backend, endpointEnv) =>
         availableBytes: 160 * Gi,
       });
     });
-
-    it('concurrent releases of one holder free its bytes exactly once', async () => {
-      await ledger.allocate({ pool: 'gpu-a100', holder: 'ml/llama', bytes: 48 * Gi, now });
-      await ledger.allocate({ pool: 'gpu-a100', holder: 'ml/other', bytes: 16 * Gi, now });
-      const results = await Promise.all(
-        Array.from({ length: 8 }, () => ledger.release({ pool: 'gpu-a100', holder: 'ml/llama' })),
-      );
-      expect(results.filter((r) => r.released)).toHaveLength(1);
-      await expect(ledger.readPool('gpu-a100')).resolves.toMatchObject({ allocatedBytes: 16 * Gi });
-    });
   });
 
   describe('activity', () => {

@@ -64,6 +64,25 @@ describe.each(serializingBackends)('ledger under concurrency on %s', (_backend, 
     });
   });
 
+  it('concurrent releases of one holder free its bytes exactly once', async () => {
+    const client = dynamoClient(endpointEnv);
+    clients.push(client);
+    const { ledger } = await freshLedger(client);
+    await ledger.definePool({
+      name: 'release',
+      totalBytes: 160 * Gi,
+      bytesPerNode: 80 * Gi,
+      nodeGroup: 'ng',
+    });
+    await ledger.allocate({ pool: 'release', holder: 'ml/llama', bytes: 48 * Gi, now: Date.now() });
+    await ledger.allocate({ pool: 'release', holder: 'ml/other', bytes: 16 * Gi, now: Date.now() });
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () => ledger.release({ pool: 'release', holder: 'ml/llama' })),
+    );
+    expect(results.filter((r) => r.released)).toHaveLength(1);
+    await expect(ledger.readPool('release')).resolves.toMatchObject({ allocatedBytes: 16 * Gi });
+  });
+
   it('concurrent allocations of one last slot admit exactly one', async () => {
     const client = dynamoClient(endpointEnv);
     clients.push(client);
