@@ -13,8 +13,9 @@ export type Hold =
   | { reason: 'Terminating'; message: string };
 
 /**
- * The status fields the reconciler owns. `replicas` counts ready replicas and `ready` is `replicas > 0`,
- * and the Ready condition follows `ready`: the three can never contradict each other.
+ * The status fields the reconciler owns. `replicas` is what the Deployment runs (or is starting), as
+ * the seed's `inference_model_replicas` and its ModelNotReady alert read it; `ready` needs a ready
+ * replica, so `ready` implies `replicas > 0`, and the Ready condition always equals `ready`.
  */
 export function deriveStatus(
   model: InferenceModel,
@@ -22,13 +23,13 @@ export function deriveStatus(
   hold: Hold | undefined,
   now: number,
 ): InferenceModelStatus {
-  const replicas = deployment && deployment.replicas > 0 ? deployment.readyReplicas : 0;
-  const ready = replicas > 0 && hold?.reason !== 'Terminating';
+  const replicas = deployment?.replicas ?? 0;
+  const ready = replicas > 0 && (deployment?.readyReplicas ?? 0) > 0 && hold?.reason !== 'Terminating';
   const { reason, message } = explain(model, deployment, hold, ready);
   const conditions = (['Ready', 'Available'] as const).map((type) =>
     condition(model, { type, status: ready ? 'True' : 'False', reason, message }, now),
   );
-  return { ready, replicas: ready ? replicas : 0, conditions, observedGeneration: model.generation };
+  return { ready, replicas, conditions, observedGeneration: model.generation };
 }
 
 function explain(

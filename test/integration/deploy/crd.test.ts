@@ -1,70 +1,27 @@
 // deploy/ against the harness's real kube-apiserver: the InferenceModel CRD (validation, defaults, printer
 // columns, status subresource), manifests written for the original operator, and the control plane's RBAC.
 import { loadYaml } from '@kubernetes/client-node';
-import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { harnessEnv } from '../../harness/service.js';
+import {
+  CRD_NAME,
+  installDeploy,
+  kubectl,
+  kubectlOk,
+  repoRoot,
+  uniqueName,
+  type KubectlResult,
+} from '../../support/kubectl.js';
 
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-const deployDir = join(repoRoot, 'deploy');
 const examplesDir = join(repoRoot, 'examples', 'original-operator');
-const CRD = 'inferencemodels.inference.eh-ops.io';
-const GROUP = 'inference-budget-control-plane';
-const namespace = `crd-test-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+const GROUP = 'inference-budget-control-plane';
+const namespace = uniqueName('crd-test');
 
 interface InferenceModel {
   metadata: { name: string; generation: number };
   spec: Record<string, unknown>;
   status?: Record<string, unknown>;
-}
-
-let cacheDir = '';
-
-/** Runs the harness's kubectl against its apiserver; never throws on a non-zero exit. */
-function kubectl(args: string[], input?: string): Promise<Result> {
-  const command = harnessEnv('IBCP_KUBECTL');
-  const fullArgs = ['--kubeconfig', harnessEnv('IBCP_KUBECONFIG'), '--cache-dir', cacheDir, ...args];
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, fullArgs, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(input ?? '');
-  });
-}
-
-/** kubectl that must succeed; the failure names the command and what kubectl said. */
-async function kubectlOk(args: string[], input?: string): Promise<string> {
-  const result = await kubectl(args, input);
-  if (result.code !== 0) {
-    throw new Error(
-      `kubectl ${args.join(' ')} failed (exit ${result.code}):\n${result.stderr}${result.stdout}`,
-    );
-  }
-  return result.stdout;
-}
-
-/** `kubectl apply -k deploy/`, retried when a concurrent apply from another test file wins a conflict. */
-async function installDeploy(): Promise<string> {
-  for (let attempt = 1; ; attempt++) {
-    const result = await kubectl(['apply', '-k', deployDir]);
-    if (result.code === 0) return result.stdout;
-    if (attempt === 3 || !/conflict|modified/i.test(result.stderr)) {
-      throw new Error(`kubectl apply -k deploy/ failed (exit ${result.code}):\n${result.stderr}`);
-    }
-  }
 }
 
 async function getModel(name: string): Promise<InferenceModel> {
@@ -85,13 +42,11 @@ function table(output: string): { header: string[]; rows: Record<string, string>
 const asControlPlane = ['--as=ibcp-lambda', `--as-group=${GROUP}`];
 
 describe('deploy/: InferenceModel CRD and control-plane RBAC on a real apiserver', () => {
-  const applied = new Map<string, Result>();
+  const applied = new Map<string, KubectlResult>();
   const manifests = new Map<string, InferenceModel>();
 
   beforeAll(async () => {
-    cacheDir = await mkdtemp(join(tmpdir(), 'crd-test-kubectl-cache-'));
     await installDeploy();
-    await kubectlOk(['wait', '--for=condition=Established', '--timeout=60s', `crd/${CRD}`]);
     await kubectlOk(['create', 'namespace', namespace]);
     // Applied exactly as written, file by file, the way a model owner would.
     for (const file of (await readdir(examplesDir)).filter((f) => f.endsWith('.yaml')).sort()) {
@@ -103,9 +58,7 @@ describe('deploy/: InferenceModel CRD and control-plane RBAC on a real apiserver
   });
 
   afterAll(async () => {
-    if (cacheDir === '') return;
     await kubectl(['delete', 'namespace', namespace, '--wait=false', '--ignore-not-found']);
-    await rm(cacheDir, { recursive: true, force: true });
   });
 
   it('installs with `kubectl apply -k deploy/`, and applying again changes nothing', async () => {
@@ -113,7 +66,7 @@ describe('deploy/: InferenceModel CRD and control-plane RBAC on a real apiserver
     const lines = again.trim().split('\n');
     expect(lines).toEqual(
       expect.arrayContaining([
-        `customresourcedefinition.apiextensions.k8s.io/${CRD} unchanged`,
+        `customresourcedefinition.apiextensions.k8s.io/${CRD_NAME} unchanged`,
         `clusterrole.rbac.authorization.k8s.io/${GROUP} unchanged`,
         `clusterrolebinding.rbac.authorization.k8s.io/${GROUP} unchanged`,
       ]),

@@ -1,0 +1,427 @@
+import {
+  ApiException,
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  PatchStrategy,
+  V1MicroTime,
+  setHeaderOptions,
+  type KubeConfig,
+  type V1Container,
+  type V1Deployment,
+  type V1ObjectMeta,
+} from '@kubernetes/client-node';
+import {
+  API_GROUP,
+  DEFAULT_POOL,
+  FINALIZER,
+  MANAGED_LABEL,
+  MEMORY_ANNOTATION,
+  MODEL_LABEL,
+  POOL_LABEL,
+  SCALED_TO_ZERO_ANNOTATION,
+  type Cluster,
+  type InferenceModel,
+  type InferenceModelSpec,
+  type InferenceModelStatus,
+  type KubernetesEvent,
+  type ManagedDeployment,
+  type ModelRef,
+  type ResourceSpec,
+} from '../core/reconcile/model.js';
+
+export const API_VERSION = 'v1alpha1';
+export const INFERENCE_MODELS = {
+  group: API_GROUP,
+  version: API_VERSION,
+  plural: 'inferencemodels',
+} as const;
+export const COMPONENT = 'inference-budget-control-plane';
+const NAME_LABEL = 'app.kubernetes.io/name';
+const COMPONENT_LABEL = 'app.kubernetes.io/component';
+const CONTAINER_NAME = 'inference-server';
+const GPU_RESOURCE = 'nvidia.com/gpu';
+/** A finalizer write that keeps losing the optimistic-concurrency race gives up after this many tries. */
+const MAX_CONFLICT_RETRIES = 5;
+
+/**
+ * client-node 2.x picks the first content type the OpenAPI document lists for a PATCH, which is
+ * JSON Patch; every patch here is a JSON merge patch, so each call sets the header explicitly.
+ */
+const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+export interface KubernetesClusterOptions {
+  /** List in this namespace only (tests sharing one apiserver, a namespaced install); default: all. */
+  namespace?: string;
+}
+
+/**
+ * The Cluster on a real kube-apiserver. Reads are one list per kind per pass (cluster-wide unless a
+ * namespace is given); writes are merge patches, finalizer changes guarded by resourceVersion.
+ * `apiCalls` counts HTTP requests, retries included.
+ */
+export class KubernetesCluster implements Cluster {
+  apiCalls = 0;
+  private readonly custom: CustomObjectsApi;
+  private readonly apps: AppsV1Api;
+  private readonly core: CoreV1Api;
+  /** resourceVersion of each model object this adapter returned, so a finalizer patch needs no extra GET. */
+  private readonly versions = new WeakMap<InferenceModel, string>();
+
+  constructor(
+    config: KubeConfig,
+    private readonly options: KubernetesClusterOptions = {},
+  ) {
+    this.custom = config.makeApiClient(CustomObjectsApi);
+    this.apps = config.makeApiClient(AppsV1Api);
+    this.core = config.makeApiClient(CoreV1Api);
+  }
+
+  async listModels(): Promise<InferenceModel[]> {
+    const { namespace } = this.options;
+    const list = (await this.call(() =>
+      namespace === undefined
+        ? this.custom.listClusterCustomObject({ ...INFERENCE_MODELS })
+        : this.custom.listNamespacedCustomObject({ ...INFERENCE_MODELS, namespace }),
+    )) as { items?: RawInferenceModel[] };
+    return (list.items ?? []).map((raw) => this.toModel(raw));
+  }
+
+  async getModel(ref: ModelRef): Promise<InferenceModel | undefined> {
+    const raw = await this.readModel(ref);
+    return raw && this.toModel(raw);
+  }
+
+  async listManagedDeployments(): Promise<ManagedDeployment[]> {
+    const { namespace } = this.options;
+    const labelSelector = `${MANAGED_LABEL}=true`;
+    const list = await this.call(() =>
+      namespace === undefined
+        ? this.apps.listDeploymentForAllNamespaces({ labelSelector })
+        : this.apps.listNamespacedDeployment({ namespace, labelSelector }),
+    );
+    return list.items.map(toManagedDeployment);
+  }
+
+  async getManagedDeployment(ref: ModelRef): Promise<ManagedDeployment | undefined> {
+    const { namespace, name } = ref;
+    const deployment = await this.call(() => this.apps.readNamespacedDeployment({ namespace, name })).catch(
+      absentOn(404),
+    );
+    // Same view as the list: a Deployment the control plane does not manage is not its business.
+    if (deployment?.metadata?.labels?.[MANAGED_LABEL] !== 'true') return undefined;
+    return toManagedDeployment(deployment);
+  }
+
+  async addFinalizer(model: InferenceModel): Promise<void> {
+    await this.updateFinalizers(model, (list) => (list.includes(FINALIZER) ? list : [...list, FINALIZER]));
+  }
+
+  async removeFinalizer(model: InferenceModel): Promise<void> {
+    await this.updateFinalizers(model, (list) => list.filter((f) => f !== FINALIZER), true);
+  }
+
+  async createDeployment(model: InferenceModel, replicas: number): Promise<void> {
+    await this.call(() =>
+      this.apps.createNamespacedDeployment({
+        namespace: model.namespace,
+        body: deploymentFor(model, replicas),
+      }),
+    ).catch(absentOn(409));
+  }
+
+  async scaleDeployment(model: InferenceModel, replicas: number, at: number): Promise<void> {
+    // Only the Deployment's own metadata and replicas: a pod-template change would restart the pods.
+    const body = {
+      metadata: {
+        annotations: {
+          [MEMORY_ANNOTATION]: model.spec.memory,
+          [SCALED_TO_ZERO_ANNOTATION]: replicas === 0 ? new Date(at).toISOString() : null,
+        },
+      },
+      spec: { replicas },
+    };
+    await this.call(() =>
+      this.apps.patchNamespacedDeployment(
+        { namespace: model.namespace, name: model.name, body },
+        MERGE_PATCH,
+      ),
+    );
+  }
+
+  async deleteDeployment(ref: ModelRef): Promise<void> {
+    const { namespace, name } = ref;
+    await this.call(() =>
+      this.apps.deleteNamespacedDeployment({ namespace, name, propagationPolicy: 'Background' }),
+    ).catch(absentOn(404));
+  }
+
+  /**
+   * Merge-patches the status subresource. Fields absent from `status` are left as they are; a field
+   * present with the value `undefined` is removed (sent as null), e.g. a cleared recommendation.
+   */
+  async patchStatus(model: InferenceModel, status: InferenceModelStatus): Promise<void> {
+    const patch = Object.fromEntries(Object.entries(status).map(([key, value]) => [key, value ?? null]));
+    await this.call(() =>
+      this.custom.patchNamespacedCustomObjectStatus(
+        { ...INFERENCE_MODELS, namespace: model.namespace, name: model.name, body: { status: patch } },
+        MERGE_PATCH,
+      ),
+    ).catch(absentOn(404));
+  }
+
+  async emitEvent(event: KubernetesEvent): Promise<void> {
+    const now = new Date();
+    const { namespace, name } = event.model;
+    await this.call(() =>
+      this.core.createNamespacedEvent({
+        namespace,
+        body: {
+          metadata: { generateName: `${name}.`, namespace },
+          involvedObject: {
+            apiVersion: `${API_GROUP}/${API_VERSION}`,
+            kind: 'InferenceModel',
+            namespace,
+            name,
+          },
+          type: event.type,
+          reason: event.reason,
+          message: event.message,
+          source: { component: COMPONENT },
+          reportingComponent: COMPONENT,
+          reportingInstance: COMPONENT,
+          // With eventTime set the apiserver validates the event as a new-style one, which needs an action.
+          action: 'Reconcile',
+          firstTimestamp: now,
+          lastTimestamp: now,
+          eventTime: new V1MicroTime(now.getTime()),
+          count: 1,
+        },
+      }),
+    );
+  }
+
+  private async call<T>(request: () => Promise<T>): Promise<T> {
+    this.apiCalls += 1;
+    return request();
+  }
+
+  private async readModel(ref: ModelRef): Promise<RawInferenceModel | undefined> {
+    const { namespace, name } = ref;
+    const raw = await this.call(() =>
+      this.custom.getNamespacedCustomObject({ ...INFERENCE_MODELS, namespace, name }),
+    ).catch(absentOn(404));
+    return raw as RawInferenceModel | undefined;
+  }
+
+  private async readFinalizers(ref: ModelRef): Promise<FinalizerSnapshot | undefined> {
+    const meta = (await this.readModel(ref))?.metadata;
+    return meta && { finalizers: meta.finalizers ?? [], resourceVersion: meta.resourceVersion ?? '' };
+  }
+
+  private toModel(raw: RawInferenceModel): InferenceModel {
+    const model = toInferenceModel(raw);
+    if (raw.metadata?.resourceVersion) this.versions.set(model, raw.metadata.resourceVersion);
+    return model;
+  }
+
+  /**
+   * A merge patch replaces the whole finalizer list, so it carries the resourceVersion it was computed
+   * from: a concurrent writer makes it fail with 409, and the list is recomputed from a fresh read.
+   */
+  private async updateFinalizers(
+    model: InferenceModel,
+    change: (finalizers: string[]) => string[],
+    goneIsDone = false,
+  ): Promise<void> {
+    const known = this.versions.get(model);
+    let current: FinalizerSnapshot | undefined = known
+      ? { finalizers: model.finalizers, resourceVersion: known }
+      : undefined;
+    for (let attempt = 1; ; attempt++) {
+      current ??= await this.readFinalizers(model);
+      if (!current) {
+        if (goneIsDone) return;
+        throw new Error(`InferenceModel ${model.namespace}/${model.name} not found`);
+      }
+      const next = change(current.finalizers);
+      if (sameList(next, current.finalizers)) return;
+      const body = { metadata: { finalizers: next, resourceVersion: current.resourceVersion } };
+      try {
+        await this.call(() =>
+          this.custom.patchNamespacedCustomObject(
+            { ...INFERENCE_MODELS, namespace: model.namespace, name: model.name, body },
+            MERGE_PATCH,
+          ),
+        );
+        return;
+      } catch (error) {
+        const code = statusCode(error);
+        if (code === 404 && goneIsDone) return;
+        if (code !== 409 || attempt >= MAX_CONFLICT_RETRIES) throw error;
+        current = undefined;
+      }
+    }
+  }
+}
+
+interface FinalizerSnapshot {
+  finalizers: string[];
+  resourceVersion: string;
+}
+
+interface RawInferenceModel {
+  metadata?: V1ObjectMeta;
+  spec?: Record<string, unknown>;
+  status?: InferenceModelStatus;
+}
+
+/** The CRD's defaults again, for objects stored before a default existed or written with `null`. */
+export function toInferenceModel(raw: RawInferenceModel): InferenceModel {
+  const meta = raw.metadata ?? {};
+  const spec = raw.spec ?? {};
+  const resources = (spec.resources ?? {}) as { requests?: RawResources; limits?: RawResources };
+  const modelSpec: InferenceModelSpec = {
+    modelName: String(spec.modelName ?? ''),
+    memory: String(spec.memory ?? ''),
+    backendUrl: String(spec.backendUrl ?? ''),
+    nodeSelector: (spec.nodeSelector as Record<string, string> | undefined) ?? { [POOL_LABEL]: DEFAULT_POOL },
+    cooldownPeriod: (spec.cooldownPeriod as string | undefined) ?? '10m',
+    maxReplicas: (spec.maxReplicas as number | undefined) ?? 1,
+    dependencies: (spec.dependencies as string[] | undefined) ?? [],
+    containerImage: (spec.containerImage as string | undefined) ?? '',
+    resources: {
+      ...(resources.requests && { requests: toResourceSpec(resources.requests) }),
+      ...(resources.limits && { limits: toResourceSpec(resources.limits) }),
+    },
+  };
+  return {
+    namespace: meta.namespace ?? '',
+    name: meta.name ?? '',
+    uid: meta.uid ?? '',
+    generation: meta.generation ?? 0,
+    deleting: Boolean(meta.deletionTimestamp),
+    finalizers: meta.finalizers ?? [],
+    spec: modelSpec,
+    status: raw.status ?? {},
+  };
+}
+
+/** The CRD takes cpu and memory as int-or-string and gpu as an integer or a string of digits. */
+type RawResources = Record<'cpu' | 'memory' | 'gpu', number | string | undefined>;
+
+function toResourceSpec(raw: RawResources): ResourceSpec {
+  return {
+    ...(raw.cpu !== undefined && { cpu: String(raw.cpu) }),
+    ...(raw.memory !== undefined && { memory: String(raw.memory) }),
+    ...(raw.gpu !== undefined && { gpu: Number(raw.gpu) }),
+  };
+}
+
+export function toManagedDeployment(deployment: V1Deployment): ManagedDeployment {
+  const annotations = deployment.metadata?.annotations ?? {};
+  const scaledAt = annotations[SCALED_TO_ZERO_ANNOTATION];
+  const scaledToZeroAt = scaledAt === undefined ? undefined : Date.parse(scaledAt);
+  return {
+    namespace: deployment.metadata?.namespace ?? '',
+    name: deployment.metadata?.name ?? '',
+    replicas: deployment.spec?.replicas ?? 0,
+    readyReplicas: deployment.status?.readyReplicas ?? 0,
+    failed: (deployment.status?.conditions ?? []).some(
+      (c) => c.type === 'Progressing' && c.reason === 'ProgressDeadlineExceeded',
+    ),
+    memoryAnnotation: annotations[MEMORY_ANNOTATION],
+    scaledToZeroAt: Number.isNaN(scaledToZeroAt) ? undefined : scaledToZeroAt,
+  };
+}
+
+/** The model's Deployment: owned by the InferenceModel, so deleting the model deletes it too. */
+export function deploymentFor(model: InferenceModel, replicas: number): V1Deployment {
+  const selector = {
+    [NAME_LABEL]: labelValue(model.name),
+    [MODEL_LABEL]: labelValue(model.spec.modelName),
+  };
+  const labels = { ...selector, [COMPONENT_LABEL]: CONTAINER_NAME, [MANAGED_LABEL]: 'true' };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: {
+      name: model.name,
+      namespace: model.namespace,
+      labels,
+      annotations: { [MEMORY_ANNOTATION]: model.spec.memory },
+      ownerReferences: [
+        {
+          apiVersion: `${API_GROUP}/${API_VERSION}`,
+          kind: 'InferenceModel',
+          name: model.name,
+          uid: model.uid,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
+    },
+    spec: {
+      replicas,
+      selector: { matchLabels: selector },
+      template: {
+        metadata: { labels },
+        spec: { nodeSelector: model.spec.nodeSelector, containers: [containerFor(model)] },
+      },
+    },
+  };
+}
+
+function containerFor(model: InferenceModel): V1Container {
+  const { requests = {}, limits = {} } = model.spec.resources;
+  // Kubernetes requires requests == limits for an extended resource: a GPU count given on one side only is mirrored.
+  const gpu = limits.gpu ?? requests.gpu;
+  return {
+    name: CONTAINER_NAME,
+    image: model.spec.containerImage,
+    env: [{ name: 'MODEL_NAME', value: model.spec.modelName }],
+    resources: { requests: quantities(requests, gpu), limits: quantities(limits, gpu) },
+  };
+}
+
+function quantities(spec: ResourceSpec, gpu: number | undefined): Record<string, string> {
+  const result: Record<string, string> = {};
+  if (spec.cpu !== undefined) result.cpu = spec.cpu;
+  if (spec.memory !== undefined) result.memory = spec.memory;
+  if (gpu !== undefined) result[GPU_RESOURCE] = String(gpu);
+  return result;
+}
+
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+
+/**
+ * A valid label value is returned unchanged. Anything else (model names such as `meta-llama/Llama-2-70b`
+ * hold '/', object names may exceed 63 characters) is lowercased, each invalid character becomes '-',
+ * it is cut to 63 characters and trimmed to start and end alphanumeric. Distinct model names can then
+ * share a value; the selector also holds app.kubernetes.io/name, the object name, which is unique in
+ * its namespace (object names longer than 63 characters are the exception, and rare).
+ */
+export function labelValue(text: string): string {
+  if (text.length <= 63 && LABEL_VALUE.test(text)) return text;
+  return text
+    .toLowerCase()
+    .replace(/[^a-z0-9_.-]/g, '-')
+    .slice(0, 63)
+    .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '');
+}
+
+function sameList(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((value, i) => value === b[i]);
+}
+
+function statusCode(error: unknown): number | undefined {
+  return error instanceof ApiException ? error.code : undefined;
+}
+
+/** A catch handler that turns the given HTTP status into `undefined` and rethrows anything else. */
+function absentOn(code: number): (error: unknown) => undefined {
+  return (error) => {
+    if (statusCode(error) === code) return undefined;
+    throw error;
+  };
+}

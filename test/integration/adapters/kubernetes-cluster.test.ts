@@ -1,0 +1,387 @@
+import { randomBytes } from 'node:crypto';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, type V1Deployment } from '@kubernetes/client-node';
+import { kubeConfigForEks, kubeConfigFromFile } from '../../../lambdas/adapters/kube-config.js';
+import {
+  INFERENCE_MODELS,
+  KubernetesCluster,
+  labelValue,
+} from '../../../lambdas/adapters/kubernetes-cluster.js';
+import {
+  FINALIZER,
+  MANAGED_LABEL,
+  type InferenceModel,
+  type InferenceModelStatus,
+} from '../../../lambdas/core/reconcile/model.js';
+import { createGpuNode, deleteGpuNode } from '../../harness/gpu-nodes.js';
+import { runCommand, sleep } from '../../harness/processes.js';
+import { harnessEnv } from '../../harness/service.js';
+
+// Unique per run: other suites share this kube-apiserver.
+const suffix = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+const namespace = `adapter-${suffix}`;
+const pool = `adapter-pool-${suffix}`;
+const nodeName = `adapter-gpu-${suffix}`;
+const OTHER_FINALIZER = 'example.com/other-controller';
+
+describe('KubernetesCluster on kube-apiserver', () => {
+  const kubeconfig = harnessEnv('IBCP_KUBECONFIG');
+  const config = kubeConfigFromFile(kubeconfig);
+  const custom = config.makeApiClient(CustomObjectsApi);
+  const apps = config.makeApiClient(AppsV1Api);
+  const core = config.makeApiClient(CoreV1Api);
+  const cluster = new KubernetesCluster(config);
+  const kubectl = (...args: string[]): Promise<string> =>
+    runCommand('kubectl', harnessEnv('IBCP_KUBECTL'), ['--kubeconfig', kubeconfig, ...args]);
+
+  const createModel = (name: string, spec: Record<string, unknown>): Promise<unknown> =>
+    custom.createNamespacedCustomObject({
+      ...INFERENCE_MODELS,
+      namespace,
+      body: { apiVersion: 'inference.eh-ops.io/v1alpha1', kind: 'InferenceModel', metadata: { name }, spec },
+    });
+  const required = { modelName: 'tiny', memory: '8Gi', backendUrl: 'http://tiny.models.svc:8000' };
+  const gpuSpec = {
+    modelName: 'meta-llama/Llama-2-7b',
+    memory: '16Gi',
+    backendUrl: 'http://llama.models.svc:8000',
+    nodeSelector: { 'inference-pool': pool },
+    containerImage: 'example.invalid/vllm:1',
+    // gpu only as a limit (and as a string): the adapter mirrors it into requests.
+    resources: { requests: { cpu: '2', memory: '8Gi' }, limits: { cpu: 4, memory: '16Gi', gpu: '1' } },
+  };
+
+  async function listed(name: string): Promise<InferenceModel> {
+    const model = (await cluster.listModels()).find((m) => m.namespace === namespace && m.name === name);
+    if (!model) throw new Error(`${namespace}/${name} not listed`);
+    return model;
+  }
+  async function readDeployment(name: string): Promise<V1Deployment> {
+    return apps.readNamespacedDeployment({ namespace, name });
+  }
+  async function replicaSetHashes(): Promise<string[]> {
+    const { items } = await apps.listNamespacedReplicaSet({
+      namespace,
+      labelSelector: `${MANAGED_LABEL}=true`,
+    });
+    return items.map((rs) => rs.metadata?.labels?.['pod-template-hash'] ?? '?').sort();
+  }
+
+  beforeAll(async () => {
+    await kubectl('apply', '-k', 'deploy/');
+    await kubectl(
+      'wait',
+      '--for=condition=Established',
+      '--timeout=60s',
+      'crd/inferencemodels.inference.eh-ops.io',
+    );
+    await core.createNamespace({ body: { metadata: { name: namespace } } });
+    await createGpuNode(kubeconfig, { name: nodeName, pool, gpus: 1, gpuMemoryGi: 80 });
+    await createModel('minimal', required);
+    await createModel('llama', gpuSpec);
+  });
+
+  afterAll(async () => {
+    // Finalizers would keep the namespace terminating forever once no control plane runs.
+    for (const name of ['minimal', 'llama']) {
+      await kubectl(
+        'patch',
+        'inferencemodel',
+        name,
+        '-n',
+        namespace,
+        '--type=merge',
+        '-p',
+        '{"metadata":{"finalizers":null}}',
+      ).catch(() => undefined);
+    }
+    await core.deleteNamespace({ name: namespace }).catch(() => undefined);
+    await deleteGpuNode(kubeconfig, nodeName).catch(() => undefined);
+  });
+
+  it('lists models in one call with the CRD defaults for absent fields', async () => {
+    const before = cluster.apiCalls;
+    const model = await listed('minimal');
+    expect(cluster.apiCalls - before).toBe(1);
+    expect(model).toMatchObject({
+      namespace,
+      name: 'minimal',
+      generation: 1,
+      deleting: false,
+      finalizers: [],
+      status: {},
+      spec: {
+        ...required,
+        nodeSelector: { 'inference-pool': 'default' },
+        cooldownPeriod: '10m',
+        maxReplicas: 1,
+        dependencies: [],
+        containerImage: '',
+        resources: {},
+      },
+    });
+    expect(model.uid).toMatch(/^[0-9a-f-]{36}$/);
+    // int-or-string quantities come back as the interface's types.
+    expect((await listed('llama')).spec.resources).toEqual({
+      requests: { cpu: '2', memory: '8Gi' },
+      limits: { cpu: '4', memory: '16Gi', gpu: 1 },
+    });
+  });
+
+  it('gets one model, and undefined for a missing one', async () => {
+    await expect(cluster.getModel({ namespace, name: 'minimal' })).resolves.toMatchObject({
+      name: 'minimal',
+    });
+    await expect(cluster.getModel({ namespace, name: 'absent' })).resolves.toBeUndefined();
+  });
+
+  it('adds the finalizer once, however often it is asked', async () => {
+    const model = await listed('minimal');
+    await cluster.addFinalizer(model);
+    // The same (now stale) snapshot again: its resourceVersion conflicts, a re-read finds the finalizer.
+    await cluster.addFinalizer(model);
+    await cluster.addFinalizer(await listed('minimal'));
+    expect((await cluster.getModel({ namespace, name: 'minimal' }))?.finalizers).toEqual([FINALIZER]);
+  });
+
+  it('keeps a concurrent change made between its read and its patch', async () => {
+    const stale = await listed('llama');
+    await kubectl('label', 'inferencemodel', 'llama', '-n', namespace, 'team=research');
+    await kubectl(
+      'patch',
+      'inferencemodel',
+      'llama',
+      '-n',
+      namespace,
+      '--type=merge',
+      '-p',
+      JSON.stringify({ metadata: { finalizers: [OTHER_FINALIZER] } }),
+    );
+
+    const before = cluster.apiCalls;
+    await cluster.addFinalizer(stale);
+    // A patch refused with 409, a fresh read, a patch that wins.
+    expect(cluster.apiCalls - before).toBe(3);
+    const stored = (await custom.getNamespacedCustomObject({
+      ...INFERENCE_MODELS,
+      namespace,
+      name: 'llama',
+    })) as {
+      metadata: { labels: Record<string, string>; finalizers: string[] };
+    };
+    expect(stored.metadata.finalizers).toEqual([OTHER_FINALIZER, FINALIZER]);
+    expect(stored.metadata.labels.team).toBe('research');
+  });
+
+  it('creates the Deployment with labels, annotation, owner, node selector and GPUs', async () => {
+    const model = await listed('llama');
+    await cluster.createDeployment(model, 1);
+    // Already there: left alone, no error.
+    await cluster.createDeployment(model, 0);
+
+    const deployment = await readDeployment('llama');
+    const labels = {
+      'app.kubernetes.io/name': 'llama',
+      'app.kubernetes.io/component': 'inference-server',
+      'inference.eh-ops.io/model': 'meta-llama-llama-2-7b',
+      'inference.eh-ops.io/managed': 'true',
+    };
+    expect(deployment.metadata?.labels).toEqual(labels);
+    expect(deployment.metadata?.annotations?.['inference.eh-ops.io/memory']).toBe('16Gi');
+    expect(deployment.metadata?.ownerReferences).toEqual([
+      {
+        apiVersion: 'inference.eh-ops.io/v1alpha1',
+        kind: 'InferenceModel',
+        name: 'llama',
+        uid: model.uid,
+        controller: true,
+        blockOwnerDeletion: true,
+      },
+    ]);
+    expect(deployment.spec?.replicas).toBe(1);
+    expect(deployment.spec?.selector.matchLabels).toEqual({
+      'app.kubernetes.io/name': 'llama',
+      'inference.eh-ops.io/model': 'meta-llama-llama-2-7b',
+    });
+    const template = deployment.spec?.template;
+    expect(template?.metadata?.labels).toEqual(labels);
+    expect(template?.spec?.nodeSelector).toEqual({ 'inference-pool': pool });
+    const [container] = template?.spec?.containers ?? [];
+    expect(container).toMatchObject({
+      name: 'inference-server',
+      image: 'example.invalid/vllm:1',
+      env: [{ name: 'MODEL_NAME', value: 'meta-llama/Llama-2-7b' }],
+      resources: {
+        requests: { cpu: '2', memory: '8Gi', 'nvidia.com/gpu': '1' },
+        limits: { cpu: '4', memory: '16Gi', 'nvidia.com/gpu': '1' },
+      },
+    });
+  });
+
+  it('reports the Deployment ready once its pod runs on a GPU node of the pool', async () => {
+    const deadline = Date.now() + 90_000;
+    let seen = await cluster.getManagedDeployment({ namespace, name: 'llama' });
+    while (seen?.readyReplicas !== 1 && Date.now() < deadline) {
+      await sleep(500);
+      seen = await cluster.getManagedDeployment({ namespace, name: 'llama' });
+    }
+    expect(seen).toEqual({
+      namespace,
+      name: 'llama',
+      replicas: 1,
+      readyReplicas: 1,
+      failed: false,
+      memoryAnnotation: '16Gi',
+      scaledToZeroAt: undefined,
+    });
+    await expect(cluster.getManagedDeployment({ namespace, name: 'absent' })).resolves.toBeUndefined();
+  });
+
+  it('scales to zero and back without touching the pod template', async () => {
+    const model = await listed('llama');
+    const templateBefore = (await readDeployment('llama')).spec?.template;
+    const hashesBefore = await replicaSetHashes();
+    expect(hashesBefore).toHaveLength(1);
+
+    const at = Date.parse('2030-01-02T03:04:05.678Z');
+    await cluster.scaleDeployment({ ...model, spec: { ...model.spec, memory: '24Gi' } }, 0, at);
+    await expect(cluster.getManagedDeployment({ namespace, name: 'llama' })).resolves.toMatchObject({
+      replicas: 0,
+      memoryAnnotation: '24Gi',
+      scaledToZeroAt: at,
+    });
+    expect(
+      (await readDeployment('llama')).metadata?.annotations?.['inference.eh-ops.io/scaled-to-zero-at'],
+    ).toBe('2030-01-02T03:04:05.678Z');
+
+    await cluster.scaleDeployment(model, 1, at + 60_000);
+    const after = await readDeployment('llama');
+    expect(after.spec?.replicas).toBe(1);
+    expect(after.metadata?.annotations?.['inference.eh-ops.io/scaled-to-zero-at']).toBeUndefined();
+    expect(after.metadata?.annotations?.['inference.eh-ops.io/memory']).toBe('16Gi');
+    expect(after.spec?.template).toEqual(templateBefore);
+    // A changed template would have rolled out a new ReplicaSet.
+    await expect(replicaSetHashes()).resolves.toEqual(hashesBefore);
+  });
+
+  it('writes status through the status subresource and reads it back', async () => {
+    const model = await listed('llama');
+    const status: InferenceModelStatus = {
+      ready: true,
+      replicas: 1,
+      observedGeneration: model.generation,
+      recommendation: 'Consider reducing memory from 16Gi to 12Gi (observed peak 10Gi, 31% overprovisioned)',
+      conditions: [
+        {
+          type: 'Ready',
+          status: 'True',
+          reason: 'Deployed',
+          message: 'model is serving',
+          lastTransitionTime: '2030-01-02T03:04:05Z',
+          observedGeneration: model.generation,
+        },
+      ],
+    };
+    await cluster.patchStatus(model, status);
+    await expect(cluster.getModel(model)).resolves.toMatchObject({ status });
+
+    // A key given as undefined is removed; keys not given stay.
+    await cluster.patchStatus(model, { recommendation: undefined });
+    const { status: after } = (await cluster.getModel(model)) as InferenceModel;
+    expect(after.recommendation).toBeUndefined();
+    expect(after).toMatchObject({ ready: true, replicas: 1, conditions: status.conditions });
+
+    await expect(
+      cluster.patchStatus({ ...model, name: 'absent' }, { ready: false }),
+    ).resolves.toBeUndefined();
+  });
+
+  it('emits an Event on the InferenceModel', async () => {
+    const reason = `AdapterTest${suffix.replace(/[^a-z0-9]/g, '')}`;
+    await cluster.emitEvent({
+      model: { namespace, name: 'llama' },
+      type: 'Normal',
+      reason,
+      message: 'scaled up to 1',
+    });
+    const events = JSON.parse(
+      await kubectl('get', 'events', '-n', namespace, '--field-selector', `reason=${reason}`, '-o', 'json'),
+    ) as { items: Record<string, unknown>[] };
+    expect(events.items).toHaveLength(1);
+    expect(events.items[0]).toMatchObject({
+      type: 'Normal',
+      reason,
+      message: 'scaled up to 1',
+      count: 1,
+      reportingComponent: 'inference-budget-control-plane',
+      source: { component: 'inference-budget-control-plane' },
+      involvedObject: {
+        apiVersion: 'inference.eh-ops.io/v1alpha1',
+        kind: 'InferenceModel',
+        namespace,
+        name: 'llama',
+      },
+    });
+    expect(String((events.items[0]?.metadata as { name: string }).name)).toMatch(/^llama\./);
+  });
+
+  it('lists managed Deployments of all namespaces in one call', async () => {
+    const before = cluster.apiCalls;
+    const deployments = await cluster.listManagedDeployments();
+    expect(cluster.apiCalls - before).toBe(1);
+    expect(deployments.filter((d) => d.namespace === namespace)).toEqual([
+      expect.objectContaining({ name: 'llama', replicas: 1, memoryAnnotation: '16Gi' }),
+    ]);
+  });
+
+  it('lists a single namespace, still one call per kind, when given one', async () => {
+    const scoped = new KubernetesCluster(config, { namespace });
+    const models = await scoped.listModels();
+    const deployments = await scoped.listManagedDeployments();
+    expect(scoped.apiCalls).toBe(2);
+    expect(models.map((m) => `${m.namespace}/${m.name}`).sort()).toEqual([
+      `${namespace}/llama`,
+      `${namespace}/minimal`,
+    ]);
+    expect(deployments.map((d) => `${d.namespace}/${d.name}`)).toEqual([`${namespace}/llama`]);
+  });
+
+  it('reaches the apiserver from an EKS-style endpoint, CA data and bearer token', async () => {
+    const eks = new KubernetesCluster(
+      kubeConfigForEks({
+        name: 'harness',
+        endpoint: harnessEnv('IBCP_KUBE_SERVER'),
+        certificateAuthorityData: config.getCurrentCluster()?.caData ?? '',
+        token: harnessEnv('IBCP_KUBE_TOKEN'),
+      }),
+      { namespace },
+    );
+    await expect(eks.getModel({ namespace, name: 'llama' })).resolves.toMatchObject({ name: 'llama' });
+  });
+
+  it('deletes Deployments and removes finalizers idempotently, also when the object is gone', async () => {
+    await cluster.deleteDeployment({ namespace, name: 'llama' });
+    await cluster.deleteDeployment({ namespace, name: 'llama' });
+    await cluster.deleteDeployment({ namespace, name: 'absent' });
+
+    await custom.deleteNamespacedCustomObject({ ...INFERENCE_MODELS, namespace, name: 'minimal' });
+    const deleting = await cluster.getModel({ namespace, name: 'minimal' });
+    expect(deleting).toMatchObject({ deleting: true, finalizers: [FINALIZER] });
+    await cluster.removeFinalizer(deleting as InferenceModel);
+    await expect(cluster.getModel({ namespace, name: 'minimal' })).resolves.toBeUndefined();
+    // Gone already: the stale snapshot's patch gets 404, which is success.
+    await cluster.removeFinalizer(deleting as InferenceModel);
+
+    // The other controller's finalizer stays.
+    await cluster.removeFinalizer(await listed('llama'));
+    expect((await cluster.getModel({ namespace, name: 'llama' }))?.finalizers).toEqual([OTHER_FINALIZER]);
+  });
+
+  it('turns any model name into a valid label value', () => {
+    expect(labelValue('llama-2-70b')).toBe('llama-2-70b');
+    expect(labelValue('Llama_2.70B')).toBe('Llama_2.70B');
+    expect(labelValue('meta-llama/Llama-2-70b-chat')).toBe('meta-llama-llama-2-70b-chat');
+    expect(labelValue('/model:v1/')).toBe('model-v1');
+    expect(labelValue('x'.repeat(62) + '/y')).toBe('x'.repeat(62));
+    expect(labelValue('a'.repeat(80))).toBe('a'.repeat(63));
+  });
+});

@@ -1,0 +1,64 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { harnessEnv } from '../harness/service.js';
+
+export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+export const CRD_NAME = 'inferencemodels.inference.eh-ops.io';
+
+export interface KubectlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+// One discovery cache per test file (jest gives each its own module registry), so parallel files
+// never share kubectl's cache directory.
+const cacheDir = mkdtempSync(join(tmpdir(), 'ibcp-kubectl-cache-'));
+
+/** Runs the harness's kubectl against its apiserver; never throws on a non-zero exit. */
+export function kubectl(args: string[], input?: string): Promise<KubectlResult> {
+  const fullArgs = ['--kubeconfig', harnessEnv('IBCP_KUBECONFIG'), '--cache-dir', cacheDir, ...args];
+  return new Promise((resolve, reject) => {
+    const child = spawn(harnessEnv('IBCP_KUBECTL'), fullArgs, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end(input ?? '');
+  });
+}
+
+/** kubectl that must succeed; the failure names the command and what kubectl said. */
+export async function kubectlOk(args: string[], input?: string): Promise<string> {
+  const result = await kubectl(args, input);
+  if (result.code !== 0) {
+    throw new Error(
+      `kubectl ${args.join(' ')} failed (exit ${result.code}):\n${result.stderr}${result.stdout}`,
+    );
+  }
+  return result.stdout;
+}
+
+/** `kubectl apply -k deploy/` until the CRD is Established; retried when a parallel test file's apply wins a conflict. */
+export async function installDeploy(): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    const result = await kubectl(['apply', '-k', join(repoRoot, 'deploy')]);
+    if (result.code === 0) {
+      await kubectlOk(['wait', '--for=condition=Established', '--timeout=60s', `crd/${CRD_NAME}`]);
+      return result.stdout;
+    }
+    if (attempt === 3 || !/conflict|modified/i.test(result.stderr)) {
+      throw new Error(`kubectl apply -k deploy/ failed (exit ${result.code}):\n${result.stderr}`);
+    }
+  }
+}
+
+/** A namespace of the test's own, so parallel test files never see each other's objects. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+}
