@@ -1,0 +1,129 @@
+// The two reconcile Lambdas as Lambda would run them: configured from the environment only, against
+// the harness's kube-apiserver and dynalite, logging JSON lines that the seed's jq recipes can filter.
+import type { Context } from 'aws-lambda';
+import { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
+import { createGpuNode } from '../../harness/gpu-nodes.js';
+import { harnessEnv } from '../../harness/service.js';
+import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
+import { installDeploy, kubectl, kubectlOk, uniqueName } from '../../support/kubectl.js';
+
+const Gi = 2 ** 30;
+const namespace = uniqueName('handlers');
+const pool = uniqueName('pool-h');
+const client = dynamoClient('IBCP_DYNALITE_ENDPOINT');
+const context = {
+  functionName: 'reconcile',
+  awsRequestId: 'test-request',
+  getRemainingTimeInMillis: () => 60_000,
+} as Context;
+let ledger: DynamoDbLedger;
+
+/** JSON log lines the handler printed while `run` ran. */
+async function logsOf(run: () => Promise<unknown>): Promise<Record<string, unknown>[]> {
+  const lines: string[] = [];
+  // Powertools writes INFO and WARN to stdout, ERROR to stderr, as Lambda's console does.
+  const streams = [process.stdout, process.stderr];
+  const originals = streams.map((stream) => stream.write);
+  for (const stream of streams) {
+    stream.write = ((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    }) as typeof stream.write;
+  }
+  try {
+    await run();
+  } finally {
+    streams.forEach((stream, i) => (stream.write = originals[i]!));
+  }
+  return lines
+    .flatMap((l) => l.split('\n'))
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+beforeAll(async () => {
+  await installDeploy();
+  await kubectlOk(['create', 'namespace', namespace]);
+  await createGpuNode(harnessEnv('IBCP_KUBECONFIG'), { name: `${pool}-node`, pool, gpus: 4 });
+  const fresh = await freshLedger(client);
+  ledger = fresh.ledger;
+  await ledger.definePool({ name: pool, totalBytes: 80 * Gi, bytesPerNode: 80 * Gi, nodeGroup: 'ng-h' });
+  Object.assign(process.env, {
+    LEDGER_TABLE: fresh.table,
+    DYNAMODB_ENDPOINT: harnessEnv('IBCP_DYNALITE_ENDPOINT'),
+    KUBECONFIG: harnessEnv('IBCP_KUBECONFIG'),
+    WATCH_NAMESPACE: namespace,
+  });
+  await kubectlOk(
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'inference.eh-ops.io/v1alpha1',
+      kind: 'InferenceModel',
+      metadata: { name: 'llama-2-7b', namespace },
+      spec: {
+        modelName: 'llama-2-7b',
+        memory: '16Gi',
+        backendUrl: 'http://llama:8000',
+        nodeSelector: { 'inference-pool': pool },
+        containerImage: 'registry.example/vllm:1',
+      },
+    }),
+  );
+});
+
+afterAll(async () => {
+  client.destroy();
+  await kubectl(['delete', 'namespace', namespace, '--wait=false']);
+  await kubectl(['delete', 'node', `${pool}-node`, '--wait=false']);
+});
+
+describe('reconcile-model handler', () => {
+  it('reconciles the model named by the event, and logs with model and namespace keys', async () => {
+    const { handler } = await import('../../../lambdas/handlers/reconcile-model.js');
+    const event = { 'detail-type': 'InferenceModel changed', detail: { namespace, name: 'llama-2-7b' } };
+    let result: unknown;
+    const logs = await logsOf(async () => (result = await handler(event as never, context)));
+    expect(result).toEqual({ reconciled: `${namespace}/llama-2-7b` });
+    expect((await ledger.readPool(pool)).allocations.map((a) => a.holder)).toEqual([
+      `${namespace}/llama-2-7b`,
+    ]);
+    // jq 'select(.model == "llama-2-7b")'
+    const forModel = logs.filter((l) => l.model === 'llama-2-7b').map((l) => l.message);
+    expect(forModel).toEqual(['Memory budget allocated', 'Created deployment for InferenceModel']);
+    expect(logs.find((l) => l.message === 'Memory budget allocated')).toMatchObject({
+      namespace,
+      memory: '16Gi',
+      nodePool: pool,
+      level: 'INFO',
+    });
+  });
+
+  it.each([
+    ['no detail', undefined],
+    ['wrong types', { namespace: 1, name: ['x'] }],
+    ['not a Kubernetes name', { namespace, name: 'Llama 2 ☃' }],
+    ['path tricks', { namespace: '..', name: 'x/../../y' }],
+  ])('drops a malformed event (%s) with a clear log and no change', async (_case, detail) => {
+    const { handler } = await import('../../../lambdas/handlers/reconcile-model.js');
+    const before = await ledger.readPool(pool);
+    let result: unknown;
+    const logs = await logsOf(async () => (result = await handler({ detail } as never, context)));
+    expect(result).toMatchObject({ rejected: expect.any(String) });
+    expect(logs).toContainEqual(
+      expect.objectContaining({ level: 'ERROR', message: 'Rejected reconcile event' }),
+    );
+    await expect(ledger.readPool(pool)).resolves.toEqual(before);
+  });
+});
+
+describe('reconcile-scheduled handler', () => {
+  it('runs a pass over the namespace and reports it', async () => {
+    const { handler } = await import('../../../lambdas/handlers/reconcile-scheduled.js');
+    let report: unknown;
+    const logs = await logsOf(async () => (report = await handler({} as never, context)));
+    expect(report).toMatchObject({ models: 1, errors: [], orphansReleased: [] });
+    expect(logs).toContainEqual(
+      expect.objectContaining({ message: 'Reconcile pass finished', models: 1, errors: 0 }),
+    );
+  });
+});
