@@ -1,6 +1,7 @@
 import {
   FINALIZER,
   holderOf,
+  newDeployment,
   type Cluster,
   type InferenceModel,
   type InferenceModelSpec,
@@ -66,15 +67,7 @@ export class FakeCluster implements Cluster {
   async createDeployment(model: InferenceModel, replicas: number) {
     this.calls.push('createDeployment');
     if (this.deployments.has(holderOf(model))) return;
-    this.deployments.set(holderOf(model), {
-      namespace: model.namespace,
-      name: model.name,
-      replicas,
-      readyReplicas: 0,
-      failed: false,
-      memoryAnnotation: model.spec.memory,
-      scaledToZeroAt: undefined,
-    });
+    this.deployments.set(holderOf(model), newDeployment(model, replicas));
   }
   async scaleDeployment(model: InferenceModel, replicas: number, at: number) {
     this.calls.push('scaleDeployment');

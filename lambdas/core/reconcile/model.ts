@@ -125,3 +125,16 @@ export function holderOf(ref: ModelRef): string {
 export function poolOf(model: InferenceModel): string {
   return model.spec.nodeSelector[POOL_LABEL] ?? DEFAULT_POOL;
 }
+
+/** How a Deployment the control plane just created looks until the cluster reports on it. */
+export function newDeployment(model: InferenceModel, replicas: number): ManagedDeployment {
+  return {
+    namespace: model.namespace,
+    name: model.name,
+    replicas,
+    readyReplicas: 0,
+    failed: false,
+    memoryAnnotation: model.spec.memory,
+    scaledToZeroAt: undefined,
+  };
+}

@@ -6,6 +6,7 @@ import { decide, desiredReplicas } from './decide.js';
 import {
   FINALIZER,
   holderOf,
+  newDeployment,
   poolOf,
   type InferenceModel,
   type ManagedDeployment,
@@ -148,7 +149,7 @@ async function reconcileModel(
         'Created',
         `Created Deployment ${model.name} with ${decision.replicas} replica(s)`,
       );
-      current = pendingDeployment(model, decision.replicas);
+      current = newDeployment(model, decision.replicas);
       break;
     }
     case 'await-deployment':
@@ -431,18 +432,6 @@ function isNeededByRunningModel(view: View, model: InferenceModel): boolean {
     if ((view.deployments.get(holderOf(other))?.replicas ?? 0) > 0) return true;
   }
   return false;
-}
-
-function pendingDeployment(model: InferenceModel, replicas: number): ManagedDeployment {
-  return {
-    namespace: model.namespace,
-    name: model.name,
-    replicas,
-    readyReplicas: 0,
-    failed: false,
-    memoryAnnotation: model.spec.memory,
-    scaledToZeroAt: undefined,
-  };
 }
 
 function unknownPoolAsMissing(error: unknown): undefined {

@@ -1,0 +1,143 @@
+// `npm run bench:reconcile`: one scheduled pass over 1,000 InferenceModels in 10 pools on the local
+// control plane (kube-apiserver + KWOK GPU nodes, dynalite): wall time, Kubernetes API calls and
+// DynamoDB calls, for a pass with nothing to change and for one where 10% of the models changed.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDbLedger, ensureLedgerTable } from '../lambdas/adapters/dynamodb-ledger.js';
+import { kubeConfigFromFile } from '../lambdas/adapters/kube-config.js';
+import { KubernetesCluster } from '../lambdas/adapters/kubernetes-cluster.js';
+import type { ReconcilePorts } from '../lambdas/core/reconcile/model.js';
+import { reconcileAll } from '../lambdas/core/reconcile/reconciler.js';
+import { startDynalite } from '../test/harness/dynalite.js';
+import { createGpuNode } from '../test/harness/gpu-nodes.js';
+import { startKubernetes } from '../test/harness/kubernetes.js';
+import { progress, sleep } from '../test/harness/processes.js';
+import type { StartedService } from '../test/harness/service.js';
+import { installDeploy, kubectlOk } from '../test/support/kubectl.js';
+
+const Gi = 2 ** 30;
+const POOLS = 10;
+const MODELS_PER_POOL = 100;
+const NAMESPACE = 'bench';
+const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+interface Row {
+  pass: string;
+  seconds: number;
+  kubernetesCalls: number;
+  dynamoDbCalls: number;
+}
+
+const runDir = await mkdtemp(join(tmpdir(), 'ibcp-bench-reconcile-'));
+const services: StartedService[] = [];
+try {
+  services.push(await startDynalite(runDir), await startKubernetes(runDir));
+  for (const service of services) Object.assign(process.env, service.env);
+  const kubeconfig = process.env.IBCP_KUBECONFIG!;
+
+  let dynamoDbCalls = 0;
+  const client = new DynamoDBClient({
+    endpoint: process.env.IBCP_DYNALITE_ENDPOINT,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+  });
+  client.middlewareStack.add((next) => (args) => (dynamoDbCalls++, next(args)), { step: 'initialize' });
+  await ensureLedgerTable(client, 'bench-ledger');
+  const ledger = new DynamoDbLedger(client, 'bench-ledger');
+  const cluster = new KubernetesCluster(kubeConfigFromFile(kubeconfig), { namespace: NAMESPACE });
+  const ports: ReconcilePorts = { cluster, ledger, log: silent, clock: Date.now };
+
+  progress(`creating ${POOLS} pools with KWOK GPU nodes and ${POOLS * MODELS_PER_POOL} InferenceModels`);
+  await installDeploy();
+  await kubectlOk(['create', 'namespace', NAMESPACE]);
+  const models = [];
+  for (let p = 0; p < POOLS; p++) {
+    const pool = `bench-pool-${p}`;
+    await ledger.definePool({
+      name: pool,
+      totalBytes: MODELS_PER_POOL * 16 * Gi,
+      bytesPerNode: 640 * Gi,
+      nodeGroup: pool,
+    });
+    for (let n = 0; n < 2; n++) {
+      await createGpuNode(kubeconfig, { name: `${pool}-node-${n}`, pool, gpus: 64, pods: 110 });
+    }
+    for (let m = 0; m < MODELS_PER_POOL; m++) {
+      const name = `model-${p}-${m}`;
+      models.push({
+        apiVersion: 'inference.eh-ops.io/v1alpha1',
+        kind: 'InferenceModel',
+        metadata: { name, namespace: NAMESPACE },
+        spec: {
+          modelName: name,
+          memory: '8Gi',
+          backendUrl: `http://${name}:8000`,
+          nodeSelector: { 'inference-pool': pool },
+          cooldownPeriod: '24h',
+          containerImage: 'registry.example/vllm:1',
+          resources: { limits: { gpu: 1 } },
+        },
+      });
+    }
+  }
+  await kubectlOk(['create', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: models }));
+
+  const measure = async (label: string): Promise<Row> => {
+    const [k8sBefore, dynamoBefore] = [cluster.apiCalls, dynamoDbCalls];
+    const started = performance.now();
+    const report = await reconcileAll(ports, { orphanGraceMs: 300_000 });
+    if (report.errors.length > 0)
+      throw new Error(`pass had errors: ${JSON.stringify(report.errors.slice(0, 3))}`);
+    return {
+      pass: label,
+      seconds: (performance.now() - started) / 1000,
+      kubernetesCalls: cluster.apiCalls - k8sBefore,
+      dynamoDbCalls: dynamoDbCalls - dynamoBefore,
+    };
+  };
+
+  const rows: Row[] = [];
+  progress('first pass: finalizers, allocations, Deployments, status');
+  rows.push(await measure('first pass (1,000 new models)'));
+  progress('waiting for 1,000 pods to be Ready on the KWOK nodes');
+  for (;;) {
+    const ready = (await cluster.listManagedDeployments()).filter((d) => d.readyReplicas > 0).length;
+    if (ready === POOLS * MODELS_PER_POOL) break;
+    await sleep(2_000);
+  }
+  rows.push(await measure('pass after pods became Ready'));
+  rows.push(await measure('no-change pass'));
+  rows.push(await measure('no-change pass (again)'));
+
+  progress('changing spec.memory of 10% of the models (8Gi -> 10Gi)');
+  for (let i = 0; i < POOLS * MODELS_PER_POOL; i += 10) {
+    const name = `model-${Math.floor(i / MODELS_PER_POOL)}-${i % MODELS_PER_POOL}`;
+    await kubectlOk([
+      'patch',
+      'inferencemodel',
+      name,
+      '-n',
+      NAMESPACE,
+      '--type',
+      'merge',
+      '-p',
+      '{"spec":{"memory":"10Gi"}}',
+    ]);
+  }
+  rows.push(await measure('10% changed (resized)'));
+  rows.push(await measure('no-change pass after the resize'));
+  client.destroy();
+
+  console.log(`\nReconcile pass over ${POOLS * MODELS_PER_POOL} InferenceModels in ${POOLS} pools\n`);
+  console.log('| pass | wall time (s) | Kubernetes API calls | DynamoDB calls |');
+  console.log('|---|---:|---:|---:|');
+  for (const r of rows) {
+    console.log(`| ${r.pass} | ${r.seconds.toFixed(2)} | ${r.kubernetesCalls} | ${r.dynamoDbCalls} |`);
+  }
+} finally {
+  for (const service of services.reverse()) await service.stop();
+  await rm(runDir, { recursive: true, force: true });
+}
