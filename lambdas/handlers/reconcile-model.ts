@@ -1,12 +1,11 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { EventBridgeEvent } from 'aws-lambda';
+import type { RECONCILE_DETAIL_TYPE } from '../adapters/eventbridge-reconcile-requests.js';
 import { LedgerError } from '../core/ledger/model.js';
 import { validateHolder } from '../core/ledger/rules.js';
 import { reconcileOne } from '../core/reconcile/reconciler.js';
 import { logger, Runtime, runtimeConfig } from './runtime.js';
-
-export const RECONCILE_DETAIL_TYPE = 'InferenceModel changed';
 
 export type ReconcileEvent = EventBridgeEvent<typeof RECONCILE_DETAIL_TYPE, unknown>;
 

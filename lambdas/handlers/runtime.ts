@@ -1,12 +1,15 @@
 import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DynamoDbLedger, ledgerClient } from '../adapters/dynamodb-ledger.js';
+import { EventBridgeReconcileRequests } from '../adapters/eventbridge-reconcile-requests.js';
 import { EksTokenProvider } from '../adapters/eks-token.js';
 import { kubeConfigForEks, kubeConfigFromFile } from '../adapters/kube-config.js';
 import { KubernetesCluster } from '../adapters/kubernetes-cluster.js';
 import type { ReconcilePorts } from '../core/reconcile/model.js';
 import type { ReconcileOptions } from '../core/reconcile/reconciler.js';
+import type { WarmUpPorts } from '../core/warmup/warm-up.js';
 
 /** One logger per Lambda: JSON lines whose keys (`model`, `namespace`, ...) the seed's jq recipes read. */
 export const logger = new Logger({ serviceName: 'inference-budget-control-plane' });
@@ -16,6 +19,8 @@ export interface RuntimeConfig {
   /** Local mode: a DynamoDB-compatible endpoint (dynalite); unset on AWS. */
   dynamoDbEndpoint: string | undefined;
   kubernetes: { kubeconfig: string } | { eksCluster: string; region: string };
+  /** The EventBridge bus that carries reconcile requests to the single-model reconcile Lambda. */
+  eventBusName: string;
   /** Limits the control plane to one namespace; unset, it governs the whole cluster. */
   watchNamespace: string | undefined;
   reconcile: ReconcileOptions;
@@ -41,6 +46,7 @@ export function runtimeConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConf
     ledgerTable,
     dynamoDbEndpoint: env.DYNAMODB_ENDPOINT || undefined,
     kubernetes,
+    eventBusName: env.EVENT_BUS_NAME || 'default',
     watchNamespace: env.WATCH_NAMESPACE || undefined,
     reconcile: { orphanGraceMs: graceSeconds * 1000 },
   };
@@ -60,6 +66,7 @@ export class Runtime {
   private readonly ledger: DynamoDbLedger;
   private readonly tokens: EksTokenProvider | undefined;
   private cluster: { token: string; cluster: KubernetesCluster } | undefined;
+  private reconcileRequests: EventBridgeReconcileRequests | undefined;
   private eksAccess: Promise<{ endpoint: string; certificateAuthorityData: string }> | undefined;
 
   constructor(readonly config: RuntimeConfig) {
@@ -71,6 +78,19 @@ export class Runtime {
 
   async ports(): Promise<ReconcilePorts> {
     return { cluster: await this.kubernetes(), ledger: this.ledger, log: logger, clock: Date.now };
+  }
+
+  async warmUpPorts(): Promise<WarmUpPorts> {
+    // The SDK reads AWS_ENDPOINT_URL_EVENTBRIDGE itself, which is how local mode and tests reach moto.
+    this.reconcileRequests ??= new EventBridgeReconcileRequests(
+      new EventBridgeClient({}),
+      this.config.eventBusName,
+    );
+    return {
+      ...(await this.ports()),
+      reconcileRequests: this.reconcileRequests,
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    };
   }
 
   private scope(): { namespace?: string } {

@@ -138,3 +138,8 @@ export function newDeployment(model: InferenceModel, replicas: number): ManagedD
     scaledToZeroAt: undefined,
   };
 }
+
+/** Asks for a prompt reconcile of one model (the event-driven Lambda), instead of waiting for the schedule. */
+export interface ReconcileRequests {
+  request(ref: ModelRef): Promise<void>;
+}

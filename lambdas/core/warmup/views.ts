@@ -1,0 +1,78 @@
+import { formatDuration } from '../duration.js';
+import type { Allocation, PoolSnapshot } from '../ledger/model.js';
+import { idleMs } from '../ledger/rules.js';
+import { formatQuantity } from '../quantity.js';
+import { holderOf, poolOf, type InferenceModel, type ManagedDeployment } from '../reconcile/model.js';
+
+/** A model as the warm-up API shows it. */
+export interface ModelView {
+  namespace: string;
+  name: string;
+  modelName: string;
+  memory: string;
+  pool: string;
+  ready: boolean;
+  replicas: number;
+  reason: string | undefined;
+  message: string | undefined;
+  /** Time since the last request while the model holds budget; absent when it holds none. */
+  idle_for?: string;
+}
+
+export function modelView(
+  model: InferenceModel,
+  deployment: ManagedDeployment | undefined,
+  allocation: Allocation | undefined,
+  now: number,
+): ModelView {
+  const ready = (deployment?.replicas ?? 0) > 0 && (deployment?.readyReplicas ?? 0) > 0;
+  const condition = model.status.conditions?.find((c) => c.type === 'Ready');
+  return {
+    namespace: model.namespace,
+    name: model.name,
+    modelName: model.spec.modelName,
+    memory: model.spec.memory,
+    pool: poolOf(model),
+    ready,
+    replicas: deployment?.replicas ?? 0,
+    reason: condition?.reason,
+    message: condition?.message,
+    ...(allocation ? { idle_for: formatDuration(idleMs(allocation, now)) } : {}),
+  };
+}
+
+export interface PoolView {
+  name: string;
+  nodeGroup: string;
+  total: string;
+  allocated: string;
+  available: string;
+  totalBytes: number;
+  allocatedBytes: number;
+  availableBytes: number;
+  allocations: { holder: string; memory: string; since: string; lastActivity?: string; idle_for: string }[];
+}
+
+export function poolView(pool: PoolSnapshot, now: number): PoolView {
+  return {
+    name: pool.name,
+    nodeGroup: pool.nodeGroup,
+    total: formatQuantity(pool.totalBytes),
+    allocated: formatQuantity(pool.allocatedBytes),
+    available: formatQuantity(pool.availableBytes),
+    totalBytes: pool.totalBytes,
+    allocatedBytes: pool.allocatedBytes,
+    availableBytes: pool.availableBytes,
+    allocations: pool.allocations.map((a) => ({
+      holder: a.holder,
+      memory: formatQuantity(a.bytes),
+      since: new Date(a.since).toISOString(),
+      ...(a.lastActivity !== undefined ? { lastActivity: new Date(a.lastActivity).toISOString() } : {}),
+      idle_for: formatDuration(idleMs(a, now)),
+    })),
+  };
+}
+
+export function allocationOf(pool: PoolSnapshot | undefined, model: InferenceModel): Allocation | undefined {
+  return pool?.allocations.find((a) => a.holder === holderOf(model));
+}

@@ -1,0 +1,94 @@
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { ApiError } from '../core/api/errors.js';
+import { parseRequest, type ParsedRequest } from '../core/api/routes.js';
+import { holderOf, poolOf, type InferenceModel, type ModelRef } from '../core/reconcile/model.js';
+import { allocationOf, modelView, poolView } from '../core/warmup/views.js';
+import { findModel, recordActivity, warmUp, type WarmUpPorts } from '../core/warmup/warm-up.js';
+import { logger, Runtime, runtimeConfig } from './runtime.js';
+
+let runtime: Runtime | undefined;
+
+/** Activity reports come per request: the model's pool is cached so most cost one ledger write. */
+const MODEL_CACHE_MS = 60_000;
+const modelCache = new Map<string, { model: InferenceModel; until: number }>();
+
+/** The warm-up API behind API Gateway (REST proxy integration, IAM auth). */
+export const handler = middy(async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+  try {
+    const request = parseRequest({
+      method: event.httpMethod,
+      path: event.path,
+      query: event.queryStringParameters,
+      body:
+        event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString('utf8') : event.body,
+    });
+    runtime ??= new Runtime(runtimeConfig());
+    return await answer(await runtime.warmUpPorts(), request);
+  } catch (error) {
+    if (error instanceof ApiError) return json(error.status, error.body, error.headers);
+    logger.error('Warm-up API request failed', { path: event.path, error: String(error) });
+    const failure = new ApiError('internal_error', 'The control plane failed to answer; retry later');
+    return json(failure.status, failure.body);
+  }
+}).use(injectLambdaContext(logger));
+
+async function answer(ports: WarmUpPorts, request: ParsedRequest): Promise<APIGatewayProxyResult> {
+  const now = ports.clock();
+  switch (request.operation) {
+    case 'warmUp': {
+      const result = await warmUp(ports, request.model!, request.waitSeconds);
+      return json(result.status, result.body, result.status === 202 ? { Location: result.location } : {});
+    }
+    case 'recordActivity': {
+      await recordActivity(ports, await cachedModel(ports, request.model!, now));
+      return { statusCode: 204, headers: {}, body: '' };
+    }
+    case 'getModel': {
+      const model = await findModel(ports, request.model!);
+      const [deployment, pool] = await Promise.all([
+        ports.cluster.getManagedDeployment(model),
+        ports.ledger.readPool(poolOf(model)).catch(() => undefined),
+      ]);
+      return json(200, modelView(model, deployment, allocationOf(pool, model), now));
+    }
+    case 'listModels': {
+      const [models, deployments, pools] = await Promise.all([
+        ports.cluster.listModels(),
+        ports.cluster.listManagedDeployments(),
+        ports.ledger.listPools(),
+      ]);
+      const byHolder = new Map(deployments.map((d) => [holderOf(d), d]));
+      const byPool = new Map(pools.map((p) => [p.name, p]));
+      return json(200, {
+        models: models.map((m) =>
+          modelView(m, byHolder.get(holderOf(m)), allocationOf(byPool.get(poolOf(m)), m), now),
+        ),
+      });
+    }
+    case 'listPools':
+      return json(200, { pools: (await ports.ledger.listPools()).map((p) => poolView(p, now)) });
+  }
+}
+
+async function cachedModel(ports: WarmUpPorts, ref: ModelRef, now: number): Promise<InferenceModel> {
+  const key = holderOf(ref);
+  const hit = modelCache.get(key);
+  if (hit && hit.until > now) return hit.model;
+  const model = await findModel(ports, ref);
+  modelCache.set(key, { model, until: now + MODEL_CACHE_MS });
+  return model;
+}
+
+function json(
+  statusCode: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): APIGatewayProxyResult {
+  return {
+    statusCode,
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  };
+}

@@ -1,0 +1,188 @@
+// The warm-up API handler end to end: API Gateway proxy events in, the real kube-apiserver with KWOK GPU
+// nodes, the ledger on dynalite, reconcile requests to moto's EventBridge.
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
+import { createGpuNode } from '../../harness/gpu-nodes.js';
+import { harnessEnv } from '../../harness/service.js';
+import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
+import { installDeploy, kubectl, kubectlOk, uniqueName } from '../../support/kubectl.js';
+
+const Gi = 2 ** 30;
+const namespace = uniqueName('warmup');
+const pool = uniqueName('pool-w');
+const racePool = uniqueName('pool-race');
+const client = dynamoClient('IBCP_DYNALITE_ENDPOINT');
+const context = {
+  functionName: 'warmup-api',
+  awsRequestId: 'test',
+  getRemainingTimeInMillis: () => 30_000,
+} as Context;
+let ledger: DynamoDbLedger;
+let handler: (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+
+async function call(method: string, path: string, query: Record<string, string> | null = null) {
+  const event = {
+    httpMethod: method,
+    path,
+    queryStringParameters: query,
+    body: null,
+    isBase64Encoded: false,
+    headers: {},
+  };
+  const response = await handler(event as unknown as APIGatewayProxyEvent, context);
+  return {
+    status: response.statusCode,
+    headers: response.headers ?? {},
+    body: response.body ? JSON.parse(response.body) : undefined,
+  };
+}
+
+async function applyModel(name: string, memory: string, inPool: string) {
+  await kubectlOk(
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'inference.eh-ops.io/v1alpha1',
+      kind: 'InferenceModel',
+      metadata: { name, namespace },
+      spec: {
+        modelName: name,
+        memory,
+        backendUrl: `http://${name}:8000`,
+        nodeSelector: { 'inference-pool': inPool },
+        cooldownPeriod: '10m',
+        containerImage: 'registry.example/vllm:1',
+        resources: { limits: { gpu: 1 } },
+      },
+    }),
+  );
+}
+
+const allocated = async (name: string) => (await ledger.readPool(name)).allocatedBytes;
+
+beforeAll(async () => {
+  await installDeploy();
+  await kubectlOk(['create', 'namespace', namespace]);
+  for (const p of [pool, racePool])
+    await createGpuNode(harnessEnv('IBCP_KUBECONFIG'), { name: `${p}-node`, pool: p, gpus: 8 });
+  const fresh = await freshLedger(client);
+  ledger = fresh.ledger;
+  await ledger.definePool({ name: pool, totalBytes: 80 * Gi, bytesPerNode: 80 * Gi, nodeGroup: 'ng-w' });
+  await ledger.definePool({
+    name: racePool,
+    totalBytes: 64 * Gi,
+    bytesPerNode: 80 * Gi,
+    nodeGroup: 'ng-race',
+  });
+  Object.assign(process.env, {
+    LEDGER_TABLE: fresh.table,
+    DYNAMODB_ENDPOINT: harnessEnv('IBCP_DYNALITE_ENDPOINT'),
+    KUBECONFIG: harnessEnv('IBCP_KUBECONFIG'),
+    WATCH_NAMESPACE: namespace,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: harnessEnv('IBCP_MOTO_ENDPOINT'),
+  });
+  ({ handler } = (await import('../../../lambdas/handlers/warmup-api.js')) as unknown as {
+    handler: typeof handler;
+  });
+  await applyModel('llama-2-7b', '48Gi', pool);
+  await applyModel('codellama-34b', '32Gi', pool);
+  await applyModel('llama-2-70b', '48Gi', pool);
+  for (let i = 0; i < 6; i++) await applyModel(`racer-${i}`, '16Gi', racePool);
+});
+
+afterAll(async () => {
+  client.destroy();
+  await kubectl(['delete', 'namespace', namespace, '--wait=false']);
+  await kubectl(['delete', 'node', `${pool}-node`, `${racePool}-node`, '--wait=false']);
+});
+
+describe('warm-up API', () => {
+  it('a cold model that fits: 202 with a Location, then Ready', async () => {
+    const first = await call('POST', `/v1/models/${namespace}/llama-2-7b/warmup`);
+    expect(first.status).toBe(202);
+    expect(first.headers.Location).toBe(`/v1/models/${namespace}/llama-2-7b`);
+    // KWOK pods start in well under a second, so the 202's body may already say ready.
+    expect(first.body).toMatchObject({ name: 'llama-2-7b', memory: '48Gi', pool, replicas: 1 });
+    expect(await allocated(pool)).toBe(48 * Gi);
+
+    const waited = await call('POST', `/v1/models/${namespace}/llama-2-7b/warmup`, { wait: '20' });
+    expect(waited.status).toBe(200);
+    expect(waited.body).toMatchObject({ ready: true, replicas: 1, idle_for: '0s' });
+    const polled = await call('GET', String(first.headers.Location));
+    expect(polled.body).toMatchObject({ ready: true });
+  });
+
+  it('repeated warm-ups are idempotent: one allocation, 200 once ready', async () => {
+    for (let i = 0; i < 3; i++)
+      expect((await call('POST', `/v1/models/${namespace}/llama-2-7b/warmup`)).status).toBe(200);
+    expect(await allocated(pool)).toBe(48 * Gi);
+  });
+
+  it('a full pool answers 429 with the blocking models, idlest first, and Retry-After', async () => {
+    expect((await call('POST', `/v1/models/${namespace}/codellama-34b/warmup`)).status).toBe(202);
+    const refused = await call('POST', `/v1/models/${namespace}/llama-2-70b/warmup`);
+    expect(refused.status).toBe(429);
+    expect(refused.body).toEqual({
+      error: {
+        type: 'insufficient_memory',
+        code: 'insufficient_memory',
+        message: 'Cannot schedule llama-2-70b: insufficient memory',
+        details: {
+          requested: { model: 'llama-2-70b', memory: '48Gi' },
+          available: '0',
+          blocking: [
+            { model: 'llama-2-7b', namespace, memory: '48Gi', idle_for: expect.stringMatching(/^\d+s$/) },
+          ],
+        },
+      },
+    });
+    const retryAfter = Number(refused.headers['Retry-After']);
+    expect(retryAfter).toBeGreaterThan(540);
+    expect(retryAfter).toBeLessThanOrEqual(600);
+    expect(await allocated(pool)).toBe(80 * Gi);
+  });
+
+  it('404 for a model that does not exist; 400 for a bad name; nothing allocated', async () => {
+    const missing = await call('POST', `/v1/models/${namespace}/no-such-model/warmup`);
+    expect(missing).toMatchObject({
+      status: 404,
+      body: { error: { type: 'invalid_request_error', code: 'model_not_found' } },
+    });
+    const bad = await call('POST', `/v1/models/${namespace}/Bad_Name/warmup`);
+    expect(bad).toMatchObject({ status: 400, body: { error: { code: 'invalid_request' } } });
+    expect(await allocated(pool)).toBe(80 * Gi);
+  });
+
+  it('activity reports keep a model from looking idle', async () => {
+    const before = (await ledger.readPool(pool)).allocations.find((a) => a.holder.endsWith('/codellama-34b'));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect((await call('POST', `/v1/models/${namespace}/codellama-34b/activity`)).status).toBe(204);
+    const after = (await ledger.readPool(pool)).allocations.find((a) => a.holder.endsWith('/codellama-34b'));
+    expect(after!.lastActivity!).toBeGreaterThan(before!.lastActivity!);
+  });
+
+  it('lists models and pools', async () => {
+    const models = await call('GET', '/v1/models');
+    expect(models.body.models.map((m: { name: string }) => m.name)).toEqual(
+      expect.arrayContaining(['llama-2-7b', 'llama-2-70b']),
+    );
+    const pools = await call('GET', '/v1/pools');
+    expect(pools.body.pools.find((p: { name: string }) => p.name === pool)).toMatchObject({
+      total: '80Gi',
+      allocated: '80Gi',
+      available: '0',
+      allocations: [expect.objectContaining({ memory: '32Gi' }), expect.objectContaining({ memory: '48Gi' })],
+    });
+  });
+
+  it('concurrent warm-ups of different models on one pool never over-allocate', async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => call('POST', `/v1/models/${namespace}/racer-${i}/warmup`)),
+    );
+    expect(answers.filter((a) => a.status === 202)).toHaveLength(4);
+    expect(answers.filter((a) => a.status === 429)).toHaveLength(2);
+    await expect(ledger.readPool(racePool)).resolves.toMatchObject({
+      allocatedBytes: 64 * Gi,
+      availableBytes: 0,
+    });
+  });
+});
