@@ -88,6 +88,7 @@ export class KubernetesCluster implements Cluster {
   }
 
   async getModel(ref: ModelRef): Promise<InferenceModel | undefined> {
+    if (!this.inScope(ref)) return undefined;
     const raw = await this.readModel(ref);
     return raw && this.toModel(raw);
   }
@@ -104,6 +105,7 @@ export class KubernetesCluster implements Cluster {
   }
 
   async getManagedDeployment(ref: ModelRef): Promise<ManagedDeployment | undefined> {
+    if (!this.inScope(ref)) return undefined;
     const { namespace, name } = ref;
     const deployment = await this.call(() => this.apps.readNamespacedDeployment({ namespace, name })).catch(
       absentOn(404),
@@ -204,6 +206,11 @@ export class KubernetesCluster implements Cluster {
   private async call<T>(request: () => Promise<T>): Promise<T> {
     this.apiCalls += 1;
     return request();
+  }
+
+  /** With a namespace option, objects elsewhere do not exist for the control plane, as in the lists. */
+  private inScope(ref: ModelRef): boolean {
+    return this.options.namespace === undefined || ref.namespace === this.options.namespace;
   }
 
   private async readModel(ref: ModelRef): Promise<RawInferenceModel | undefined> {

@@ -146,6 +146,15 @@ async function startControlPlane(
         `--cert-dir=${join(pki, 'kube-controller-manager')}`,
         `--service-account-private-key-file=${saKey}`,
         `--root-ca-file=${caFile}`,
+        // The defaults (20 QPS, 5 Deployment workers) are sized for a shared production apiserver; a
+        // benchmark of 1,000 models would wait minutes for Deployment status to catch up.
+        '--kube-api-qps=500',
+        '--kube-api-burst=1000',
+        '--concurrent-deployment-syncs=20',
+        '--concurrent-replicaset-syncs=20',
+        // KWOK renews node leases from one process; under a load of 1,000 pods it can fall behind, and
+        // the node lifecycle controller would then mark every pod on the node not Ready for good.
+        '--node-monitor-grace-period=1h',
       ],
       logDir,
       isReady: () => httpsOk(`https://127.0.0.1:${kcmPort}/healthz`),
@@ -158,7 +167,13 @@ async function startControlPlane(
     await startProcess({
       name: 'kube-scheduler',
       command: bin.kubeScheduler,
-      args: [...componentAuth, `--secure-port=${schedulerPort}`, `--cert-dir=${join(pki, 'kube-scheduler')}`],
+      args: [
+        ...componentAuth,
+        `--secure-port=${schedulerPort}`,
+        `--cert-dir=${join(pki, 'kube-scheduler')}`,
+        '--kube-api-qps=500',
+        '--kube-api-burst=1000',
+      ],
       logDir,
       isReady: () => httpsOk(`https://127.0.0.1:${schedulerPort}/readyz`),
       timeoutMs: START_TIMEOUT_MS,

@@ -131,6 +131,13 @@ const stopOnExit = new Set<ChildProcess>();
 process.once('exit', () => {
   for (const child of stopOnExit) killGroup(child, 'SIGKILL');
 });
+// Ctrl-C or a kill ends the run without 'exit' handlers unless the signal is handled: stop the services.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    for (const child of stopOnExit) killGroup(child, 'SIGKILL');
+    process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+  });
+}
 
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;

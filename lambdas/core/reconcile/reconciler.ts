@@ -26,6 +26,8 @@ export interface PassReport {
   orphansReleased: string[];
 }
 
+const MODELS_IN_FLIGHT = 8;
+
 /** What one reconcile of one model knows about the rest of the world. */
 interface View {
   deployments: Map<string, ManagedDeployment>;
@@ -46,14 +48,20 @@ export async function reconcileAll(ports: ReconcilePorts, options: ReconcileOpti
   ]);
   const view = buildView(models, deployments, pools, true);
   const report: PassReport = { models: models.length, errors: [], orphansReleased: [] };
-  for (const model of models) {
-    try {
-      await reconcileModel(ports, view, model, now);
-    } catch (error) {
-      report.errors.push({ model: holderOf(model), message: messageOf(error) });
-      ports.log.error('Reconcile failed', { ...fields(model), error: messageOf(error) });
+  // Models are independent (the ledger serializes what they share), so a few go at once: a pass over
+  // 1,000 models is bound by API round trips, not by work.
+  let next = 0;
+  const worker = async () => {
+    for (let model = models[next++]; model; model = models[next++]) {
+      try {
+        await reconcileModel(ports, view, model, now);
+      } catch (error) {
+        report.errors.push({ model: holderOf(model), message: messageOf(error) });
+        ports.log.error('Reconcile failed', { ...fields(model), error: messageOf(error) });
+      }
     }
-  }
+  };
+  await Promise.all(Array.from({ length: MODELS_IN_FLIGHT }, worker));
   report.orphansReleased = await releaseOrphans(ports, pools, view, now, options);
   return report;
 }

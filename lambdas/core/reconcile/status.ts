@@ -58,17 +58,38 @@ function condition(
 ): Condition {
   const previous = model.status.conditions?.find((c) => c.type === next.type);
   const lastTransitionTime =
-    previous && previous.status === next.status ? previous.lastTransitionTime : new Date(now).toISOString();
+    previous && previous.status === next.status ? previous.lastTransitionTime : kubernetesTime(now);
   return { ...next, lastTransitionTime, observedGeneration: model.generation };
 }
 
-/** True when patching would change nothing the reconciler owns: no write, no new resourceVersion. */
+/** RFC 3339 with whole seconds, as Kubernetes stores metav1.Time. */
+export function kubernetesTime(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+/**
+ * True when patching would change nothing the reconciler owns: no write, no new resourceVersion. Compares
+ * values, not serializations: the apiserver returns condition keys in its own order.
+ */
 export function statusUnchanged(model: InferenceModel, next: InferenceModelStatus): boolean {
   const current = model.status;
   return (
     current.ready === next.ready &&
     current.replicas === next.replicas &&
     current.observedGeneration === next.observedGeneration &&
-    JSON.stringify(current.conditions ?? []) === JSON.stringify(next.conditions ?? [])
+    conditionsKey(current.conditions) === conditionsKey(next.conditions)
+  );
+}
+
+function conditionsKey(conditions: Condition[] | undefined): string {
+  return JSON.stringify(
+    (conditions ?? []).map((c) => [
+      c.type,
+      c.status,
+      c.reason,
+      c.message,
+      c.observedGeneration,
+      Math.floor(Date.parse(c.lastTransitionTime) / 1000),
+    ]),
   );
 }

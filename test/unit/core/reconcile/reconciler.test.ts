@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { InMemoryLedger } from '../../../../lambdas/core/ledger/in-memory-ledger.js';
 import { FINALIZER, type ManagedDeployment } from '../../../../lambdas/core/reconcile/model.js';
 import { reconcileAll, reconcileOne } from '../../../../lambdas/core/reconcile/reconciler.js';
-import { deriveStatus } from '../../../../lambdas/core/reconcile/status.js';
+import { deriveStatus, statusUnchanged } from '../../../../lambdas/core/reconcile/status.js';
 import { FakeCluster, inferenceModel, RecordingLog } from '../../../support/fake-cluster.js';
 
 const Gi = 2 ** 30;
@@ -347,5 +347,26 @@ describe('deriveStatus', () => {
         expect(ready?.reason === 'Deployed').toBe(status.ready);
       }),
     );
+  });
+});
+
+describe('statusUnchanged', () => {
+  it('compares values: the apiserver returns keys in its own order and times in whole seconds', () => {
+    const model = inferenceModel('a');
+    const next = deriveStatus(model, undefined, undefined, 1_700_000_000_123);
+    const asReadBack = {
+      ...next,
+      conditions: next.conditions!.map((c) => ({
+        lastTransitionTime: c.lastTransitionTime.replace('.000Z', 'Z'),
+        message: c.message,
+        observedGeneration: c.observedGeneration,
+        reason: c.reason,
+        status: c.status,
+        type: c.type,
+      })),
+    };
+    expect(next.conditions![0]!.lastTransitionTime).toBe('2023-11-14T22:13:20Z');
+    expect(statusUnchanged({ ...model, status: asReadBack }, next)).toBe(true);
+    expect(statusUnchanged({ ...model, status: { ...asReadBack, replicas: 1 } }, next)).toBe(false);
   });
 });
