@@ -67,6 +67,8 @@ try {
     );
   }
   Object.assign(process.env, {
+    // Only the table on stdout: the handler's per-request INFO lines would bury it.
+    POWERTOOLS_LOG_LEVEL: 'WARN',
     LEDGER_TABLE: 'bench-api',
     DYNAMODB_ENDPOINT: process.env.IBCP_DYNALITE_ENDPOINT,
     KUBECONFIG: kubeconfig,
