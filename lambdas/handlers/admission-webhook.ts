@@ -1,0 +1,415 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { DynamoDbLedger } from '../adapters/dynamodb-ledger.js';
+import { EventBridgeReconcileRequests } from '../adapters/eventbridge-reconcile-requests.js';
+import { ApiError } from '../core/api/errors.js';
+import { LedgerError, type PoolSnapshot } from '../core/ledger/model.js';
+import { API_GROUP, type ModelRef, type ReconcileRequests } from '../core/reconcile/model.js';
+import {
+  checkBudget,
+  inspectInferenceModel,
+  isBeingDeleted,
+  specUnchanged,
+  type JsonPatchOperation,
+} from '../core/validation/inference-model.js';
+import { ConfigError, logger } from './runtime.js';
+
+/**
+ * The InferenceModel admission webhook behind API Gateway (REST, proxy integration); docs/webhook.md.
+ *
+ * `POST /webhook/{secret}` validates (the ValidatingWebhookConfiguration's URL) and
+ * `POST /webhook/{secret}/mutate` only adds missing defaults (the MutatingWebhookConfiguration's): the
+ * API server refuses a patch from a validating webhook, so the two are told apart by path. The secret
+ * path segment is the authentication; a wrong one is a 404, as for any unknown path.
+ *
+ * Bad input never yields a 5xx nor touches the ledger (the webhook only ever reads one pool). When the
+ * ledger cannot be read the model is denied (fail closed) with a message saying to retry.
+ */
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+/** Each outside call has its own deadline so that the whole answer stays well inside the API server's 10 s. */
+export const DEADLINES_MS = { secret: 2_500, ledger: 3_000, events: 2_000 } as const;
+const MIN_SECRET_LENGTH = 32;
+const ROUTE = /^\/webhook\/([^/]+)(\/mutate)?$/;
+const ADMISSION_VERSION = 'admission.k8s.io/v1';
+const OPERATIONS = ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'];
+
+export interface WebhookConfig {
+  ledgerTable: string;
+  /** Local mode: a DynamoDB-compatible endpoint (dynalite); unset on AWS. */
+  dynamoDbEndpoint: string | undefined;
+  eventBusName: string;
+  /** The path secret: from Secrets Manager on AWS, or given directly in local mode and tests. */
+  secret: { arn: string } | { value: string };
+}
+
+/** The webhook Lambda's environment. EventBridge and Secrets Manager endpoints follow the SDK's own
+ * `AWS_ENDPOINT_URL_EVENTBRIDGE` / `AWS_ENDPOINT_URL_SECRETS_MANAGER` (local mode: moto). */
+export function webhookConfig(env: NodeJS.ProcessEnv = process.env): WebhookConfig {
+  const ledgerTable = env.LEDGER_TABLE;
+  if (!ledgerTable) throw new ConfigError('environment variable LEDGER_TABLE is required');
+  const secret = env.WEBHOOK_SECRET_ARN
+    ? { arn: env.WEBHOOK_SECRET_ARN }
+    : env.WEBHOOK_SECRET
+      ? { value: env.WEBHOOK_SECRET }
+      : undefined;
+  if (!secret)
+    throw new ConfigError('environment variable WEBHOOK_SECRET_ARN (or WEBHOOK_SECRET) is required');
+  return {
+    ledgerTable,
+    dynamoDbEndpoint: env.DYNAMODB_ENDPOINT || undefined,
+    eventBusName: env.EVENT_BUS_NAME || 'default',
+    secret,
+  };
+}
+
+/** What the webhook needs from outside; built once per execution environment. */
+export interface WebhookPorts {
+  /** The expected path secret. */
+  secret(): Promise<string>;
+  readPool(pool: string): Promise<PoolSnapshot>;
+  reconcileRequests: ReconcileRequests;
+}
+
+/**
+ * Adapters with short SDK timeouts and one retry: a slow dependency must not outlast the API server's
+ * wait. (Without `throwOnRequestTimeout` the SDK only warns when a request runs past its timeout.)
+ */
+export function webhookPorts(config: WebhookConfig): WebhookPorts {
+  const sdk = {
+    maxAttempts: 2,
+    requestHandler: { connectionTimeout: 1_000, requestTimeout: 1_200, throwOnRequestTimeout: true },
+  };
+  const ledger = new DynamoDbLedger(
+    new DynamoDBClient({ ...sdk, ...(config.dynamoDbEndpoint ? { endpoint: config.dynamoDbEndpoint } : {}) }),
+    config.ledgerTable,
+  );
+  const reconcileRequests = new EventBridgeReconcileRequests(new EventBridgeClient(sdk), config.eventBusName);
+  let secret: Promise<string> | undefined;
+  return {
+    secret: () => {
+      secret ??= loadSecret(config, sdk).catch((error: unknown) => {
+        secret = undefined; // a failed fetch is retried by the next request
+        throw error;
+      });
+      return secret;
+    },
+    readPool: (pool) => ledger.readPool(pool),
+    reconcileRequests,
+  };
+}
+
+async function loadSecret(config: WebhookConfig, sdk: object): Promise<string> {
+  let value: string;
+  if ('value' in config.secret) {
+    value = config.secret.value;
+  } else {
+    const client = new SecretsManagerClient(sdk);
+    try {
+      const answer = await client.send(new GetSecretValueCommand({ SecretId: config.secret.arn }), {
+        abortSignal: AbortSignal.timeout(DEADLINES_MS.secret),
+      });
+      value = answer.SecretString ?? '';
+    } finally {
+      client.destroy();
+    }
+  }
+  value = value.trim();
+  if (value.length < MIN_SECRET_LENGTH || !/^[A-Za-z0-9_-]+$/.test(value)) {
+    throw new ConfigError(
+      `the webhook secret must be at least ${MIN_SECRET_LENGTH} characters of A-Z, a-z, 0-9, '_' or '-' (it is a URL path segment)`,
+    );
+  }
+  return value;
+}
+
+/** A handler over the given configuration (default: the environment, read on first use). */
+export function createWebhookHandler(config?: WebhookConfig | (() => WebhookConfig)) {
+  let ports: WebhookPorts | undefined;
+  const portsNow = (): WebhookPorts =>
+    (ports ??= webhookPorts(typeof config === 'function' ? config() : (config ?? webhookConfig())));
+  return middy(async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+    try {
+      return await answer(event, portsNow);
+    } catch (error) {
+      if (error instanceof ApiError) return json(error.status, error.body, error.headers);
+      logger.error('Admission webhook failed', { error: String(error) });
+      const failure = new ApiError('internal_error', 'The admission webhook failed to answer; retry later');
+      return json(failure.status, failure.body);
+    }
+  }).use(injectLambdaContext(logger));
+}
+
+export const handler = createWebhookHandler();
+
+type Mode = 'validate' | 'mutate';
+
+async function answer(
+  event: APIGatewayProxyEvent,
+  portsNow: () => WebhookPorts,
+): Promise<APIGatewayProxyResult> {
+  // The path holds the secret: it is never logged, and a wrong one looks like any unknown path.
+  const route = typeof event?.path === 'string' ? ROUTE.exec(event.path) : null;
+  const ports = route ? portsNow() : undefined;
+  if (
+    !route ||
+    !ports ||
+    !sameSecret(route[1]!, await within(DEADLINES_MS.secret, 'secret', ports.secret()))
+  ) {
+    throw new ApiError('not_found', 'Not found');
+  }
+  const mode: Mode = route[2] ? 'mutate' : 'validate';
+  if (event.httpMethod !== 'POST') {
+    throw new ApiError(
+      'method_not_allowed',
+      'Only POST is allowed here',
+      { allowed: ['POST'] },
+      { Allow: 'POST' },
+    );
+  }
+  const contentType = header(event, 'content-type');
+  if (contentType !== undefined && contentType.split(';')[0]!.trim().toLowerCase() !== 'application/json') {
+    throw new ApiError('unsupported_media_type', 'Send the AdmissionReview as application/json');
+  }
+  const review = parseReview(bodyText(event));
+  const started = Date.now();
+  const response = await decide(review, mode, ports);
+  logger.info('Admission review', {
+    mode,
+    operation: review.operation,
+    namespace: review.ref?.namespace,
+    model: review.ref?.name,
+    dryRun: review.dryRun,
+    allowed: response.allowed,
+    code: response.status?.code,
+    durationMs: Date.now() - started,
+  });
+  return json(200, { apiVersion: ADMISSION_VERSION, kind: 'AdmissionReview', response });
+}
+
+// ---- request parsing -------------------------------------------------------------------------------
+
+function bodyText(event: APIGatewayProxyEvent): string {
+  const body: unknown = event.body;
+  if (typeof body !== 'string' || body === '') {
+    throw new ApiError('invalid_request', 'The body must be an AdmissionReview (JSON)');
+  }
+  const tooLarge = new ApiError('payload_too_large', `The body is larger than ${MAX_BODY_BYTES} bytes`);
+  // Lengths first: nothing larger than the limit is decoded or parsed.
+  if (event.isBase64Encoded === true) {
+    if (body.length > Math.ceil(MAX_BODY_BYTES / 3) * 4) throw tooLarge;
+    const bytes = Buffer.from(body, 'base64');
+    if (bytes.length > MAX_BODY_BYTES) throw tooLarge;
+    return bytes.toString('utf8');
+  }
+  if (body.length > MAX_BODY_BYTES || Buffer.byteLength(body, 'utf8') > MAX_BODY_BYTES) throw tooLarge;
+  return body;
+}
+
+interface Review {
+  uid: string;
+  operation: string | undefined;
+  /** Set for InferenceModel CREATE and UPDATE. */
+  ref: { namespace: string | undefined; name: string | undefined } | undefined;
+  dryRun: boolean;
+  /** Why the request part is unusable; answered as a denied review, since the uid can be echoed. */
+  malformed: string | undefined;
+  object: unknown;
+  oldObject: unknown;
+}
+
+function parseReview(text: string): Review {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new ApiError('invalid_request', 'The body is not valid JSON');
+  }
+  if (!isObject(value) || value.apiVersion !== ADMISSION_VERSION || value.kind !== 'AdmissionReview') {
+    throw new ApiError(
+      'invalid_request',
+      `The body must be an ${ADMISSION_VERSION} AdmissionReview (set admissionReviewVersions: [v1])`,
+    );
+  }
+  const request = value.request;
+  if (!isObject(request)) throw new ApiError('invalid_request', 'The AdmissionReview has no request');
+  const uid = request.uid;
+  if (typeof uid !== 'string' || !/^[\x21-\x7e]{1,128}$/.test(uid)) {
+    throw new ApiError(
+      'invalid_request',
+      "request.uid must be the request's UID (1-128 printable characters)",
+    );
+  }
+  const review: Review = {
+    uid,
+    operation: undefined,
+    ref: undefined,
+    dryRun: false,
+    malformed: undefined,
+    object: request.object,
+    oldObject: request.oldObject,
+  };
+  const { operation, resource, subResource, dryRun, namespace, name } = request;
+  if (typeof operation !== 'string' || !OPERATIONS.includes(operation)) {
+    review.malformed = `request.operation must be one of ${OPERATIONS.join(', ')}`;
+    return review;
+  }
+  review.operation = operation;
+  if (
+    !isObject(resource) ||
+    typeof resource.group !== 'string' ||
+    typeof resource.version !== 'string' ||
+    typeof resource.resource !== 'string'
+  ) {
+    review.malformed = 'request.resource must be {group, version, resource} strings';
+    return review;
+  }
+  for (const [key, given, type] of [
+    ['subResource', subResource, 'string'],
+    ['namespace', namespace, 'string'],
+    ['name', name, 'string'],
+    ['dryRun', dryRun, 'boolean'],
+  ] as const) {
+    if (given !== undefined && given !== null && typeof given !== type) {
+      review.malformed = `request.${key} must be a ${type}`;
+      return review;
+    }
+  }
+  review.dryRun = dryRun === true;
+  const ours = resource.group === API_GROUP && resource.resource === 'inferencemodels' && !subResource;
+  if (ours && (operation === 'CREATE' || operation === 'UPDATE')) {
+    review.ref = {
+      namespace: metadataString(request.object, 'namespace') ?? (namespace as string | undefined),
+      name: metadataString(request.object, 'name') ?? (name as string | undefined),
+    };
+  }
+  return review;
+}
+
+// ---- the decision ----------------------------------------------------------------------------------
+
+interface AdmissionResponse {
+  uid: string;
+  allowed: boolean;
+  status?: { code: number; reason: string; message: string };
+  warnings?: string[];
+  patchType?: 'JSONPatch';
+  patch?: string;
+}
+
+async function decide(review: Review, mode: Mode, ports: WebhookPorts): Promise<AdmissionResponse> {
+  const { uid } = review;
+  if (review.malformed) return deny(uid, 400, 'BadRequest', `malformed AdmissionReview: ${review.malformed}`);
+  // Deletes, connects, subresources and other kinds are none of this webhook's business.
+  if (!review.ref) return { uid, allowed: true };
+  if (!isObject(review.object)) {
+    return deny(
+      uid,
+      400,
+      'BadRequest',
+      'malformed AdmissionReview: request.object must be the InferenceModel',
+    );
+  }
+  // Finalizer removal during deletion, and metadata-only updates (finalizers, labels), are never blocked.
+  if (
+    review.operation === 'UPDATE' &&
+    (isBeingDeleted(review.object) || specUnchanged(review.object, review.oldObject))
+  ) {
+    return { uid, allowed: true };
+  }
+  const context = { namespace: review.ref.namespace, name: review.ref.name };
+  const inspection = inspectInferenceModel(review.object, context);
+  // The mutating call only fills in defaults: every denial comes from the validating call, which the API
+  // server makes after its own schema validation (so a schema error reads as the CRD words it).
+  if (mode === 'mutate') return { uid, allowed: true, ...patchOf(inspection.patch) };
+  if (!inspection.demand) return deny(uid, 422, 'Invalid', inspection.messages.join('; '));
+
+  let pool: PoolSnapshot | undefined;
+  try {
+    pool = await within(DEADLINES_MS.ledger, 'ledger read', ports.readPool(inspection.demand.pool));
+  } catch (error) {
+    if (!(error instanceof LedgerError && error.code === 'unknown_pool')) {
+      logger.error('Budget ledger unreachable', { pool: inspection.demand.pool, error: String(error) });
+      return deny(uid, 503, 'ServiceUnavailable', 'budget ledger unreachable; retry');
+    }
+  }
+  const budget = checkBudget(inspection.demand, pool);
+  if (budget.messages.length > 0) return deny(uid, 403, 'Forbidden', budget.messages.join('; '));
+
+  const { namespace, name } = inspection.demand;
+  if (!review.dryRun && name !== undefined) await requestReconcile(ports, { namespace, name });
+  return { uid, allowed: true, ...(budget.warnings.length > 0 ? { warnings: budget.warnings } : {}) };
+}
+
+/** Asks for a reconcile now, so the change applies in seconds; the scheduled pass is the fallback. */
+async function requestReconcile(ports: WebhookPorts, ref: ModelRef): Promise<void> {
+  try {
+    await within(DEADLINES_MS.events, 'reconcile event', ports.reconcileRequests.request(ref));
+  } catch (error) {
+    logger.warn('Reconcile event not sent; the scheduled pass will apply the change', {
+      namespace: ref.namespace,
+      model: ref.name,
+      error: String(error),
+    });
+  }
+}
+
+function deny(uid: string, code: number, reason: string, message: string): AdmissionResponse {
+  return { uid, allowed: false, status: { code, reason, message } };
+}
+
+function patchOf(patch: JsonPatchOperation[]): Pick<AdmissionResponse, 'patch' | 'patchType'> {
+  if (patch.length === 0) return {};
+  return { patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(patch)).toString('base64') };
+}
+
+// ---- helpers ---------------------------------------------------------------------------------------
+
+/** Compares digests so that neither the content nor the length of the secret leaks through timing. */
+function sameSecret(given: string, expected: string): boolean {
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
+async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function header(event: APIGatewayProxyEvent, name: string): string | undefined {
+  const headers: unknown = event.headers;
+  if (!isObject(headers)) return undefined;
+  const key = Object.keys(headers).find((k) => k.toLowerCase() === name);
+  const value = key === undefined ? undefined : headers[key];
+  return typeof value === 'string' ? value : undefined;
+}
+
+function metadataString(object: unknown, key: string): string | undefined {
+  const metadata = isObject(object) ? object.metadata : undefined;
+  const value = isObject(metadata) && Object.hasOwn(metadata, key) ? metadata[key] : undefined;
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyResult {
+  return {
+    statusCode: status,
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  };
+}
