@@ -1,6 +1,11 @@
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import { SignatureV4, type SignatureV4Init } from '@smithy/signature-v4';
 import protobuf from 'protobufjs';
 import snappy from 'snappyjs';
 import type { Sample, SeriesSink } from '../core/metrics/series.js';
+import { NodeSha256 } from './sha256.js';
+
+const REMOTE_WRITE_TIMEOUT_MS = 5_000;
 
 // The remote-write 1.0 wire format (prometheus/prompb WriteRequest), declared by reflection: only the
 // fields we send. Field numbers are the protocol's.
@@ -41,20 +46,56 @@ export function encodeWriteRequest(samples: readonly Sample[]): Uint8Array {
   return snappy.compress(WriteRequest.encode(message).finish());
 }
 
-/** Sends samples to a Prometheus remote-write endpoint (AMP's `/api/v1/remote_write`, or a local server). */
+/**
+ * Sends samples to a Prometheus remote-write endpoint: Amazon Managed Prometheus'
+ * `/workspaces/<id>/api/v1/remote_write` (give `region`: requests are SigV4-signed for service `aps`),
+ * or a plain Prometheus with `--web.enable-remote-write-receiver`.
+ */
 export class RemoteWriteSink implements SeriesSink {
-  constructor(private readonly url: string) {}
+  private readonly signer: SignatureV4 | undefined;
+
+  constructor(
+    private readonly url: string,
+    options: { region?: string; credentials?: SignatureV4Init['credentials'] } = {},
+  ) {
+    this.signer =
+      options.region === undefined
+        ? undefined
+        : new SignatureV4({
+            service: 'aps',
+            region: options.region,
+            credentials: options.credentials ?? defaultProvider(),
+            sha256: NodeSha256,
+          });
+  }
 
   async write(samples: readonly Sample[]): Promise<void> {
     if (samples.length === 0) return;
+    const body = encodeWriteRequest(samples);
+    const target = new URL(this.url);
+    let headers: Record<string, string> = {
+      host: target.host,
+      'content-type': 'application/x-protobuf',
+      'content-encoding': 'snappy',
+      'x-prometheus-remote-write-version': '0.1.0',
+    };
+    if (this.signer) {
+      const signed = await this.signer.sign({
+        method: 'POST',
+        protocol: target.protocol,
+        hostname: target.hostname,
+        ...(target.port && { port: Number(target.port) }),
+        path: target.pathname,
+        headers,
+        body,
+      });
+      headers = signed.headers;
+    }
     const response = await fetch(this.url, {
       method: 'POST',
-      headers: {
-        'Content-Type': 'application/x-protobuf',
-        'Content-Encoding': 'snappy',
-        'X-Prometheus-Remote-Write-Version': '0.1.0',
-      },
-      body: encodeWriteRequest(samples),
+      headers,
+      body,
+      signal: AbortSignal.timeout(REMOTE_WRITE_TIMEOUT_MS),
     });
     if (!response.ok) {
       throw new Error(`remote write to ${this.url} failed: ${response.status} ${await response.text()}`);

@@ -1,5 +1,7 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { publishPassMetrics } from '../core/metrics/publish.js';
+import { observeModels } from '../core/recommendations/observe.js';
 import { reconcileAll, type PassReport } from '../core/reconcile/reconciler.js';
 import { logger, Runtime, runtimeConfig } from './runtime.js';
 
@@ -9,15 +11,34 @@ let runtime: Runtime | undefined;
  * The scheduled pass over every model (EventBridge, every minute; reserved concurrency 1 so passes never
  * overlap). A model that fails is logged and retried next pass; the pass itself does not fail for it.
  */
-export const handler = middy(async (): Promise<PassReport> => {
+export const handler = middy(async (): Promise<Omit<PassReport, 'observed'>> => {
   runtime ??= new Runtime(runtimeConfig());
+  const ports = await runtime.ports();
   const started = Date.now();
-  const report = await reconcileAll(await runtime.ports(), runtime.config.reconcile);
+  const { observed, ...report } = await reconcileAll(ports, runtime.config.reconcile);
+  const durationMs = Date.now() - started;
   logger.info('Reconcile pass finished', {
     models: report.models,
     errors: report.errors.length,
     orphansReleased: report.orphansReleased.length,
-    durationMs: Date.now() - started,
+    durationMs,
   });
+  // Right-sizing from observed GPU memory; it logs its own failures and never fails the pass.
+  const peaks = runtime.peakMemory();
+  if (peaks) {
+    await observeModels({ ...ports, peaks }, observed.models, runtime.config.recommendationWindowSeconds);
+  }
+  // Metrics describe the pass; failing to send them must not fail it (the next pass sends fresh ones).
+  try {
+    const pools = await ports.ledger.listPools();
+    await publishPassMetrics(runtime.metricsPorts(), {
+      ...observed,
+      pools,
+      durationMs,
+      errors: report.errors.length,
+    });
+  } catch (error) {
+    logger.warn('Could not publish reconcile metrics', { error: String(error) });
+  }
   return report;
 }).use(injectLambdaContext(logger));

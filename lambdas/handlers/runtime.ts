@@ -2,12 +2,18 @@ import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CloudWatchEmf } from '../adapters/cloudwatch-emf.js';
 import { DynamoDbLedger, ledgerClient } from '../adapters/dynamodb-ledger.js';
+import { DynamoDbMetricCounters } from '../adapters/dynamodb-metric-counters.js';
+import { PrometheusPeakMemory } from '../adapters/prometheus-peak-memory.js';
+import { RemoteWriteSink } from '../adapters/prometheus-remote-write.js';
 import { EventBridgeReconcileRequests } from '../adapters/eventbridge-reconcile-requests.js';
 import { EksTokenProvider } from '../adapters/eks-token.js';
 import { kubeConfigForEks, kubeConfigFromFile } from '../adapters/kube-config.js';
 import { KubernetesCluster } from '../adapters/kubernetes-cluster.js';
 import type { ReconcilePorts } from '../core/reconcile/model.js';
+import type { MetricsPorts } from '../core/metrics/publish.js';
 import type { ReconcileOptions } from '../core/reconcile/reconciler.js';
 import type { WarmUpPorts } from '../core/warmup/warm-up.js';
 
@@ -21,6 +27,14 @@ export interface RuntimeConfig {
   kubernetes: { kubeconfig: string } | { eksCluster: string; region: string };
   /** The EventBridge bus that carries reconcile requests to the single-model reconcile Lambda. */
   eventBusName: string;
+  /** Amazon Managed Prometheus remote-write URL (or a local Prometheus); unset: CloudWatch only. */
+  remoteWriteUrl: string | undefined;
+  /** Prometheus HTTP API holding DCGM metrics (an AMP workspace URL, or a local Prometheus); unset: no recommendations. */
+  prometheusQueryUrl: string | undefined;
+  /** How far back the observed peak GPU memory looks. */
+  recommendationWindowSeconds: number;
+  /** The `control_plane` label on the control plane's own series. */
+  controlPlaneName: string;
   /** Limits the control plane to one namespace; unset, it governs the whole cluster. */
   watchNamespace: string | undefined;
   reconcile: ReconcileOptions;
@@ -33,12 +47,7 @@ export class ConfigError extends Error {
 /** The Lambda's environment, checked once at cold start so a bad deployment fails with a clear message. */
 export function runtimeConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
   const ledgerTable = required(env, 'LEDGER_TABLE');
-  const graceSeconds = Number(env.ORPHAN_GRACE_SECONDS ?? '300');
-  if (!Number.isInteger(graceSeconds) || graceSeconds < 0) {
-    throw new ConfigError(
-      `ORPHAN_GRACE_SECONDS must be a whole number of seconds, got "${env.ORPHAN_GRACE_SECONDS}"`,
-    );
-  }
+  const graceSeconds = wholeSeconds(env, 'ORPHAN_GRACE_SECONDS', 300);
   const kubernetes = env.KUBECONFIG
     ? { kubeconfig: env.KUBECONFIG }
     : { eksCluster: required(env, 'EKS_CLUSTER_NAME'), region: required(env, 'AWS_REGION') };
@@ -47,9 +56,21 @@ export function runtimeConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConf
     dynamoDbEndpoint: env.DYNAMODB_ENDPOINT || undefined,
     kubernetes,
     eventBusName: env.EVENT_BUS_NAME || 'default',
+    remoteWriteUrl: env.AMP_REMOTE_WRITE_URL || undefined,
+    prometheusQueryUrl: env.PROMETHEUS_QUERY_URL || undefined,
+    recommendationWindowSeconds: wholeSeconds(env, 'RECOMMENDATION_WINDOW_SECONDS', 7 * 24 * 3600),
+    controlPlaneName: env.CONTROL_PLANE_NAME || 'inference-budget-control-plane',
     watchNamespace: env.WATCH_NAMESPACE || undefined,
     reconcile: { orphanGraceMs: graceSeconds * 1000 },
   };
+}
+
+function wholeSeconds(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const value = Number(env[name] ?? fallback);
+  if (!Number.isInteger(value) || value < 0) {
+    throw new ConfigError(`${name} must be a whole number of seconds, got "${env[name]}"`);
+  }
+  return value;
 }
 
 function required(env: NodeJS.ProcessEnv, name: string): string {
@@ -67,17 +88,42 @@ export class Runtime {
   private readonly tokens: EksTokenProvider | undefined;
   private cluster: { token: string; cluster: KubernetesCluster } | undefined;
   private reconcileRequests: EventBridgeReconcileRequests | undefined;
+  private metrics: MetricsPorts | undefined;
+  private peaks: PrometheusPeakMemory | undefined;
+  private readonly dynamoDb: DynamoDBClient;
   private eksAccess: Promise<{ endpoint: string; certificateAuthorityData: string }> | undefined;
 
   constructor(readonly config: RuntimeConfig) {
-    const client = ledgerClient(config.dynamoDbEndpoint ? { endpoint: config.dynamoDbEndpoint } : {});
-    this.ledger = new DynamoDbLedger(client, config.ledgerTable);
+    this.dynamoDb = ledgerClient(config.dynamoDbEndpoint ? { endpoint: config.dynamoDbEndpoint } : {});
+    this.ledger = new DynamoDbLedger(this.dynamoDb, config.ledgerTable);
     if ('eksCluster' in config.kubernetes)
       this.tokens = new EksTokenProvider({ region: config.kubernetes.region });
   }
 
   async ports(): Promise<ReconcilePorts> {
     return { cluster: await this.kubernetes(), ledger: this.ledger, log: logger, clock: Date.now };
+  }
+
+  metricsPorts(): MetricsPorts {
+    this.metrics ??= {
+      operational: new CloudWatchEmf(),
+      series: this.config.remoteWriteUrl ? remoteWriteSink(this.config.remoteWriteUrl) : undefined,
+      counters: new DynamoDbMetricCounters(this.dynamoDb, this.config.ledgerTable),
+      clock: Date.now,
+      controlPlane: this.config.controlPlaneName,
+    };
+    return this.metrics;
+  }
+
+  /** Where observed peak GPU memory comes from; undefined when no Prometheus is configured. */
+  peakMemory(): PrometheusPeakMemory | undefined {
+    const url = this.config.prometheusQueryUrl;
+    if (!url) return undefined;
+    this.peaks ??= new PrometheusPeakMemory({
+      url,
+      ...(isAmp(url) ? { region: process.env.AWS_REGION } : {}),
+    });
+    return this.peaks;
   }
 
   async warmUpPorts(): Promise<WarmUpPorts> {
@@ -89,6 +135,7 @@ export class Runtime {
     return {
       ...(await this.ports()),
       reconcileRequests: this.reconcileRequests,
+      metrics: this.metricsPorts(),
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     };
   }
@@ -114,6 +161,15 @@ export class Runtime {
     }
     return this.cluster.cluster;
   }
+}
+
+/** AMP endpoints are SigV4-signed in the Lambda's region; any other URL is a plain Prometheus. */
+function remoteWriteSink(url: string): RemoteWriteSink {
+  return new RemoteWriteSink(url, isAmp(url) ? { region: process.env.AWS_REGION } : {});
+}
+
+function isAmp(url: string): boolean {
+  return new URL(url).hostname.startsWith('aps-workspaces.');
 }
 
 async function describeCluster(name: string, region: string) {

@@ -24,6 +24,8 @@ export interface PassReport {
   models: number;
   errors: { model: string; message: string }[];
   orphansReleased: string[];
+  /** What the pass listed at its start, for the metrics published after it. */
+  observed: { models: InferenceModel[]; deployments: ManagedDeployment[] };
 }
 
 const MODELS_IN_FLIGHT = 8;
@@ -47,7 +49,12 @@ export async function reconcileAll(ports: ReconcilePorts, options: ReconcileOpti
     ports.ledger.listPools(),
   ]);
   const view = buildView(models, deployments, pools, true);
-  const report: PassReport = { models: models.length, errors: [], orphansReleased: [] };
+  const report: PassReport = {
+    models: models.length,
+    errors: [],
+    orphansReleased: [],
+    observed: { models, deployments },
+  };
   // Models are independent (the ledger serializes what they share), so a few go at once: a pass over
   // 1,000 models is bound by API round trips, not by work.
   let next = 0;

@@ -2,6 +2,7 @@ import { formatDuration, parseDuration } from '../duration.js';
 import { ApiError } from '../api/errors.js';
 import { DEFAULT_COOLDOWN_MS, LedgerError, type PoolSnapshot } from '../ledger/model.js';
 import { findBlocking } from '../ledger/rules.js';
+import { publishWarmUpRejection, type MetricsPorts } from '../metrics/publish.js';
 import { formatQuantity, parseQuantity } from '../quantity.js';
 import {
   holderOf,
@@ -16,6 +17,7 @@ import { allocationOf, modelView, type ModelView } from './views.js';
 
 export interface WarmUpPorts extends ReconcilePorts {
   reconcileRequests: ReconcileRequests;
+  metrics: MetricsPorts;
   sleep: (ms: number) => Promise<void>;
 }
 
@@ -173,6 +175,9 @@ async function insufficientMemory(
     const [namespace, name] = b.holder.split('/') as [string, string];
     return { model: name, namespace, memory: formatQuantity(b.bytes), idle_for: formatDuration(b.idleMs) };
   });
+  await publishWarmUpRejection(ports.metrics, poolOf(model)).catch((error: unknown) =>
+    ports.log.warn('Could not publish the warm-up rejection metric', { error: String(error) }),
+  );
   ports.log.info('Insufficient memory for model', {
     model: model.name,
     namespace: model.namespace,

@@ -2,6 +2,7 @@
 // the harness's kube-apiserver and dynalite, logging JSON lines that the seed's jq recipes can filter.
 import type { Context } from 'aws-lambda';
 import { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
+import { RemoteWriteSink } from '../../../lambdas/adapters/prometheus-remote-write.js';
 import { createGpuNode } from '../../harness/gpu-nodes.js';
 import { harnessEnv } from '../../harness/service.js';
 import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
@@ -10,7 +11,16 @@ import { installDeploy, kubectl, kubectlOk, uniqueName } from '../../support/kub
 const Gi = 2 ** 30;
 const namespace = uniqueName('handlers');
 const pool = uniqueName('pool-h');
+const controlPlane = uniqueName('cp');
 const client = dynamoClient('IBCP_DYNALITE_ENDPOINT');
+
+/** One PromQL instant query against the harness's Prometheus: the values of the result. */
+async function promql(expr: string): Promise<number[]> {
+  const url = new URL(`${harnessEnv('IBCP_PROMETHEUS_URL')}/api/v1/query`);
+  url.searchParams.set('query', expr);
+  const body = (await (await fetch(url)).json()) as { data: { result: { value: [number, string] }[] } };
+  return body.data.result.map((r) => Number(r.value[1]));
+}
 const context = {
   functionName: 'reconcile',
   awsRequestId: 'test-request',
@@ -53,6 +63,10 @@ beforeAll(async () => {
     DYNAMODB_ENDPOINT: harnessEnv('IBCP_DYNALITE_ENDPOINT'),
     KUBECONFIG: harnessEnv('IBCP_KUBECONFIG'),
     WATCH_NAMESPACE: namespace,
+    AMP_REMOTE_WRITE_URL: `${harnessEnv('IBCP_PROMETHEUS_URL')}/api/v1/write`,
+    CONTROL_PLANE_NAME: controlPlane,
+    PROMETHEUS_QUERY_URL: harnessEnv('IBCP_PROMETHEUS_URL'),
+    RECOMMENDATION_WINDOW_SECONDS: '600',
   });
   await kubectlOk(
     ['apply', '-f', '-'],
@@ -117,13 +131,53 @@ describe('reconcile-model handler', () => {
 });
 
 describe('reconcile-scheduled handler', () => {
-  it('runs a pass over the namespace and reports it', async () => {
+  it('runs a pass over the namespace, publishes metrics and right-sizing from DCGM, and reports it', async () => {
+    // dcgm-exporter's view of the model's pod: 15000 MiB used on its one GPU.
+    const pods = JSON.parse(await kubectlOk(['get', 'pods', '-n', namespace, '-o', 'json'])) as {
+      items: { metadata: { name: string } }[];
+    };
+    const pod = pods.items[0]!.metadata.name;
+    await new RemoteWriteSink(`${harnessEnv('IBCP_PROMETHEUS_URL')}/api/v1/write`).write([
+      {
+        metric: 'DCGM_FI_DEV_FB_USED',
+        labels: { namespace, pod, gpu: '0' },
+        value: 15000,
+        // A minute ago: the peak query steps every 30 s, as dcgm-exporter scrapes.
+        timestampMs: Date.now() - 60_000,
+      },
+    ]);
     const { handler } = await import('../../../lambdas/handlers/reconcile-scheduled.js');
     let report: unknown;
     const logs = await logsOf(async () => (report = await handler({} as never, context)));
-    expect(report).toMatchObject({ models: 1, errors: [], orphansReleased: [] });
+    expect(report).toEqual({ models: 1, errors: [], orphansReleased: [] });
     expect(logs).toContainEqual(
       expect.objectContaining({ message: 'Reconcile pass finished', models: 1, errors: 0 }),
     );
+    // CloudWatch: the pool's budget as EMF, by node_pool only.
+    expect(logs).toContainEqual(
+      expect.objectContaining({ node_pool: pool, BudgetTotalBytes: 80 * Gi, BudgetAllocatedBytes: 16 * Gi }),
+    );
+    // Prometheus (AMP's stand-in), by remote write: the seed's series and the control plane's own.
+    expect(await promql(`inference_budget_total_bytes{node_pool="${pool}"}`)).toEqual([80 * Gi]);
+    expect(await promql(`inference_budget_allocated_bytes{node_pool="${pool}"}`)).toEqual([16 * Gi]);
+    expect(
+      await promql(`inference_model_memory_declared_bytes{namespace="${namespace}",model="llama-2-7b"}`),
+    ).toEqual([16 * Gi]);
+    expect(await promql(`inference_model_replicas{namespace="${namespace}"}`)).toEqual([1]);
+    const cp = `control_plane="${controlPlane}"`;
+    expect(await promql(`inference_control_plane_reconcile_errors_total{${cp}}`)).toEqual([0]);
+    expect(await promql(`inference_control_plane_reconcile_duration_seconds_count{${cp}}`)).toEqual([1]);
+    const [lastSuccess] = await promql(
+      `inference_control_plane_last_successful_reconcile_timestamp_seconds{${cp}}`,
+    );
+    expect(Date.now() / 1000 - lastSuccess!).toBeLessThan(60);
+    const status = JSON.parse(
+      await kubectlOk(['get', 'inferencemodel', 'llama-2-7b', '-n', namespace, '-o', 'jsonpath={.status}']),
+    ) as Record<string, unknown>;
+    expect(status).toMatchObject({
+      observedPeakMemory: '15000Mi',
+      utilizationPercent: 91,
+      recommendation: expect.stringContaining('Consider increasing memory from 16Gi to 17Gi'),
+    });
   });
 });

@@ -1,0 +1,10 @@
+import type { PoolSnapshot } from '../ledger/model.js';
+
+/**
+ * Low-cardinality metrics for alarms (CloudWatch in production): per pool and for the control plane
+ * itself, never per model, because CloudWatch bills every dimension combination as a metric.
+ */
+export interface OperationalMetrics {
+  reconcilePass(pass: { durationSeconds: number; errors: number; pools: readonly PoolSnapshot[] }): void;
+  warmUpRejected(pool: string): void;
+}

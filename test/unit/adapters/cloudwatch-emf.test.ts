@@ -1,0 +1,81 @@
+import { CloudWatchEmf, CLOUDWATCH_NAMESPACE } from '../../../lambdas/adapters/cloudwatch-emf.js';
+
+/** Lines Powertools printed (EMF goes to stdout, where Lambda ships it to CloudWatch Logs). */
+function emitted(run: () => void): Record<string, unknown>[] {
+  const lines: string[] = [];
+  const original = process.stdout.write;
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    lines.push(String(chunk));
+    return true;
+  }) as typeof process.stdout.write;
+  try {
+    run();
+  } finally {
+    process.stdout.write = original;
+  }
+  return lines
+    .flatMap((l) => l.split('\n'))
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l));
+}
+
+/** The Embedded Metric Format specification's rules, checked on one document. */
+function expectValidEmf(document: Record<string, unknown>): void {
+  const aws = document._aws as { Timestamp: number; CloudWatchMetrics: unknown[] };
+  expect(Number.isInteger(aws.Timestamp)).toBe(true);
+  expect(aws.CloudWatchMetrics).toHaveLength(1);
+  const [directive] = aws.CloudWatchMetrics as {
+    Namespace: string;
+    Dimensions: string[][];
+    Metrics: { Name: string; Unit?: string }[];
+  }[];
+  expect(directive!.Namespace).toBe(CLOUDWATCH_NAMESPACE);
+  expect(directive!.Metrics.length).toBeGreaterThan(0);
+  expect(directive!.Metrics.length).toBeLessThanOrEqual(100);
+  for (const dimensionSet of directive!.Dimensions) {
+    expect(dimensionSet.length).toBeLessThanOrEqual(30);
+    // Every dimension and every metric named must be a member of the document's root.
+    for (const dimension of dimensionSet) expect(typeof document[dimension]).toBe('string');
+  }
+  for (const metric of directive!.Metrics) {
+    expect(typeof document[metric.Name] === 'number' || Array.isArray(document[metric.Name])).toBe(true);
+  }
+}
+
+describe('CloudWatchEmf', () => {
+  const pool = {
+    name: 'gpu-a100',
+    nodeGroup: 'ng',
+    bytesPerNode: 80,
+    totalBytes: 160,
+    allocatedBytes: 144,
+    availableBytes: 16,
+    allocations: [],
+  };
+
+  it('publishes the pass and per-pool budgets as valid EMF, per pool by node_pool only', () => {
+    const documents = emitted(() =>
+      new CloudWatchEmf().reconcilePass({ durationSeconds: 1.5, errors: 0, pools: [pool] }),
+    );
+    documents.forEach(expectValidEmf);
+    expect(documents).toContainEqual(
+      expect.objectContaining({ ReconcileDuration: 1.5, ReconcileErrors: 0, ReconcileSucceeded: 1 }),
+    );
+    const budget = documents.find((d) => 'BudgetAllocatedBytes' in d);
+    expect(budget).toMatchObject({
+      node_pool: 'gpu-a100',
+      BudgetTotalBytes: 160,
+      BudgetAllocatedBytes: 144,
+      BudgetAvailableBytes: 16,
+      BudgetUtilizationPercent: 90,
+    });
+    // No per-model dimension ever reaches CloudWatch.
+    expect(JSON.stringify(documents)).not.toMatch(/"model"/);
+  });
+
+  it('counts a refused warm-up by pool', () => {
+    const [document] = emitted(() => new CloudWatchEmf().warmUpRejected('gpu-a100'));
+    expectValidEmf(document!);
+    expect(document).toMatchObject({ node_pool: 'gpu-a100', WarmUpRejections: 1 });
+  });
+});
