@@ -1,6 +1,7 @@
 import type { PoolSnapshot } from '../ledger/model.js';
-import type { InferenceModel, ManagedDeployment } from '../reconcile/model.js';
+import { holderOf, type InferenceModel, type ManagedDeployment } from '../reconcile/model.js';
 import {
+  COLD_START_BUCKETS,
   histogramSamples,
   METRICS,
   modelSamples,
@@ -45,6 +46,15 @@ export async function publishPassMetrics(ports: MetricsPorts, pass: ObservedPass
     { metric: METRICS.reconcileErrors, labels, value: errorsTotal, timestampMs: now },
     ...histogramSamples(METRICS.reconcileDuration, labels, duration, now),
   ];
+  for (const { pool, seconds } of coldStarts(pass, now)) {
+    const state = await ports.counters.observe(
+      METRICS.coldStart,
+      { node_pool: pool },
+      COLD_START_BUCKETS,
+      seconds,
+    );
+    samples.push(...histogramSamples(METRICS.coldStart, { node_pool: pool }, state, now));
+  }
   if (pass.errors === 0) {
     samples.push({
       metric: METRICS.lastSuccessfulReconcile,
@@ -54,6 +64,27 @@ export async function publishPassMetrics(ports: MetricsPorts, pass: ObservedPass
     });
   }
   await ports.series.write(samples);
+}
+
+/**
+ * Models that became ready during the pass (not ready in the status it started from, a ready replica in
+ * the Deployments it listed): warm-up to Ready is the time since their allocation, which the warm-up or
+ * the first deployment made. Measured at pass granularity, so up to one schedule interval long.
+ */
+export function coldStarts(pass: ObservedPass, now: number): { pool: string; seconds: number }[] {
+  const deployments = new Map(pass.deployments.map((d) => [holderOf(d), d]));
+  const allocations = new Map(
+    pass.pools.flatMap((p) =>
+      p.allocations.map((a) => [a.holder, { pool: p.name, since: a.since }] as const),
+    ),
+  );
+  return pass.models.flatMap((model) => {
+    const deployment = deployments.get(holderOf(model));
+    const allocation = allocations.get(holderOf(model));
+    const readyNow = (deployment?.replicas ?? 0) > 0 && (deployment?.readyReplicas ?? 0) > 0;
+    if (model.status.ready || !readyNow || !allocation) return [];
+    return [{ pool: allocation.pool, seconds: Math.max(0, (now - allocation.since) / 1000) }];
+  });
 }
 
 /** A refused warm-up, counted per pool in both sinks. */
