@@ -10,6 +10,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RemoteWriteSink } from '../../../lambdas/adapters/prometheus-remote-write.js';
+import type { PoolSnapshot } from '../../../lambdas/core/ledger/model.js';
+import { modelSamples, poolSamples } from '../../../lambdas/core/metrics/catalog.js';
+import { formatQuantity } from '../../../lambdas/core/quantity.js';
+import { inferenceModel } from '../../support/fake-cluster.js';
 import type { Sample } from '../../../lambdas/core/metrics/series.js';
 import { harnessEnv } from '../../harness/service.js';
 import { OBSERVABILITY_SEED, seedFile } from '../../support/seeds.js';
@@ -210,6 +214,29 @@ const PANEL_EXPECTATIONS = new Map<string, Expected>([
   ['moe_lab_model_load_time', { 'obs-inference-0': 18 }],
 ]);
 
+const scenarioModels = Object.entries(MODELS).map(([name, m]) => ({
+  ...inferenceModel(name, { memory: formatQuantity(m.declared) }, NS),
+  status: { observedPeakMemory: formatQuantity(m.peak) },
+}));
+const scenarioDeployments = Object.entries(MODELS).map(([name, m]) => ({
+  namespace: NS,
+  name,
+  replicas: m.replicas,
+  readyReplicas: m.ready,
+  failed: false,
+  memoryAnnotation: formatQuantity(m.declared),
+  scaledToZeroAt: undefined,
+}));
+const scenarioPools: PoolSnapshot[] = Object.entries(POOLS).map(([name, p]) => ({
+  name,
+  nodeGroup: name,
+  bytesPerNode: 80 * Gi,
+  totalBytes: p.total,
+  allocatedBytes: p.allocated,
+  availableBytes: p.total - p.allocated,
+  allocations: [],
+}));
+
 /** Every series of the scenario, sampled every 30 s over the 20 minutes that end at `endMs`. */
 function scenario(endMs: number): Sample[] {
   const samples: Sample[] = [];
@@ -217,20 +244,9 @@ function scenario(endMs: number): Sample[] {
     const t = endMs - (STEPS - k) * STEP_MS;
     const add = (metric: string, labels: Record<string, string>, value: number) =>
       samples.push({ metric, labels, value, timestampMs: t });
-    for (const [pool, p] of Object.entries(POOLS)) {
-      const labels = { node_pool: pool };
-      add('inference_budget_total_bytes', labels, p.total);
-      add('inference_budget_allocated_bytes', labels, p.allocated);
-      add('inference_budget_available_bytes', labels, p.total - p.allocated);
-    }
-    for (const [model, m] of Object.entries(MODELS)) {
-      const labels = { model, namespace: NS };
-      add('inference_model_memory_declared_bytes', labels, m.declared);
-      add('inference_model_memory_observed_peak_bytes', labels, m.peak);
-      add('inference_model_memory_utilization_ratio', labels, ratio(m));
-      add('inference_model_ready', labels, m.ready);
-      add('inference_model_replicas', labels, m.replicas);
-    }
+    // The seed's model and budget series come from the control plane's own sample builders (what the
+    // scheduled pass publishes), fed with the scenario's models, Deployments and pools.
+    samples.push(...modelSamples(scenarioModels, scenarioDeployments, t), ...poolSamples(scenarioPools, t));
     // Control plane: passes succeed until 2 minutes before the end; an error every 5 minutes.
     add(
       'inference_control_plane_last_successful_reconcile_timestamp_seconds',
