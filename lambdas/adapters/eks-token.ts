@@ -1,6 +1,5 @@
-import { defaultProvider } from '@aws-sdk/credential-provider-node';
-import { SignatureV4, type SignatureV4Init } from '@smithy/signature-v4';
-import { NodeSha256 } from './sha256.js';
+import type { SignatureV4 } from '@smithy/signature-v4';
+import { awsSigner, type SigningCredentials } from './sigv4.js';
 
 export const TOKEN_PREFIX = 'k8s-aws-v1.';
 export const CLUSTER_ID_HEADER = 'x-k8s-aws-id';
@@ -12,7 +11,7 @@ const PRESIGN_EXPIRES_SECONDS = 60;
 export interface EksTokenOptions {
   region: string;
   /** Defaults to the SDK's default provider chain (env, shared config, web identity, ECS/EC2 roles). */
-  credentials?: SignatureV4Init['credentials'];
+  credentials?: SigningCredentials;
   /** Replaces https://sts.<region>.amazonaws.com (tests point it at moto). */
   endpoint?: string;
   clock?: () => number;
@@ -29,12 +28,7 @@ export class EksTokenProvider {
   private readonly cache = new Map<string, { token: Promise<string>; renewAt: number }>();
 
   constructor(options: EksTokenOptions) {
-    this.signer = new SignatureV4({
-      service: 'sts',
-      region: options.region,
-      credentials: options.credentials ?? defaultProvider(),
-      sha256: NodeSha256,
-    });
+    this.signer = awsSigner('sts', options.region, options.credentials);
     this.endpoint = new URL(options.endpoint ?? `https://sts.${options.region}.amazonaws.com`);
     this.clock = options.clock ?? Date.now;
   }

@@ -1,8 +1,7 @@
-import { defaultProvider } from '@aws-sdk/credential-provider-node';
-import { SignatureV4, type SignatureV4Init } from '@smithy/signature-v4';
+import type { SignatureV4 } from '@smithy/signature-v4';
 import type { PeakMemorySource } from '../core/recommendations/observe.js';
 import { holderOf, type ModelRef } from '../core/reconcile/model.js';
-import { NodeSha256 } from './sha256.js';
+import { awsSigner, type SigningCredentials } from './sigv4.js';
 
 /** dcgm-exporter's framebuffer memory in use, in MiB, one series per GPU. */
 export const DCGM_FB_USED = 'DCGM_FI_DEV_FB_USED';
@@ -20,7 +19,7 @@ export interface PrometheusPeakMemoryOptions {
   /** When set, every request is SigV4-signed for AMP (service `aps`) in this region. */
   region?: string;
   /** Signing credentials (with `region`); default: the SDK's default provider chain. */
-  credentials?: SignatureV4Init['credentials'];
+  credentials?: SigningCredentials;
   fetch?: typeof fetch;
   /** Abandons a query after this long; default 5 s (also sent to Prometheus as its `timeout`). */
   timeoutMs?: number;
@@ -42,14 +41,7 @@ export class PrometheusPeakMemory implements PeakMemorySource {
     const base = new URL(options.url);
     this.endpoint = new URL(`${base.pathname.replace(/\/+$/, '')}/api/v1/query`, base);
     this.signer =
-      options.region === undefined
-        ? undefined
-        : new SignatureV4({
-            service: 'aps',
-            region: options.region,
-            credentials: options.credentials ?? defaultProvider(),
-            sha256: NodeSha256,
-          });
+      options.region === undefined ? undefined : awsSigner('aps', options.region, options.credentials);
     this.fetch = options.fetch ?? ((input, init) => fetch(input, init));
     this.timeoutMs = options.timeoutMs ?? QUERY_TIMEOUT_MS;
   }

@@ -1,9 +1,8 @@
-import { defaultProvider } from '@aws-sdk/credential-provider-node';
-import { SignatureV4, type SignatureV4Init } from '@smithy/signature-v4';
+import type { SignatureV4 } from '@smithy/signature-v4';
 import protobuf from 'protobufjs';
 import snappy from 'snappyjs';
 import type { Sample, SeriesSink } from '../core/metrics/series.js';
-import { NodeSha256 } from './sha256.js';
+import { awsSigner, type SigningCredentials } from './sigv4.js';
 
 const REMOTE_WRITE_TIMEOUT_MS = 5_000;
 
@@ -56,17 +55,10 @@ export class RemoteWriteSink implements SeriesSink {
 
   constructor(
     private readonly url: string,
-    options: { region?: string; credentials?: SignatureV4Init['credentials'] } = {},
+    options: { region?: string; credentials?: SigningCredentials } = {},
   ) {
     this.signer =
-      options.region === undefined
-        ? undefined
-        : new SignatureV4({
-            service: 'aps',
-            region: options.region,
-            credentials: options.credentials ?? defaultProvider(),
-            sha256: NodeSha256,
-          });
+      options.region === undefined ? undefined : awsSigner('aps', options.region, options.credentials);
   }
 
   async write(samples: readonly Sample[]): Promise<void> {

@@ -1,9 +1,23 @@
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import { SignatureV4, type SignatureV4Init } from '@smithy/signature-v4';
+
+export type SigningCredentials = SignatureV4Init['credentials'];
+
+/** A SigV4 signer for one AWS service in one region; credentials default to the SDK's provider chain. */
+export function awsSigner(service: string, region: string, credentials?: SigningCredentials): SignatureV4 {
+  return new SignatureV4({
+    service,
+    region,
+    credentials: credentials ?? defaultProvider(),
+    sha256: NodeSha256,
+  });
+}
 
 type SourceData = string | ArrayBuffer | ArrayBufferView;
 
 /** SHA-256 and HMAC-SHA-256 from node:crypto in the shape the signer expects. */
-export class NodeSha256 {
+class NodeSha256 {
   private hash: Hash | Hmac;
 
   constructor(private readonly secret?: SourceData) {
