@@ -62,3 +62,26 @@ export async function installDeploy(): Promise<string> {
 export function uniqueName(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 }
+
+/** `kubectl apply` of an InferenceModel as a model owner writes one: a GPU model with an image in a pool. */
+export async function applyInferenceModel(
+  ref: { namespace: string; name: string },
+  spec: { memory: string; pool: string } & Record<string, unknown>,
+): Promise<void> {
+  const { memory, pool, ...extra } = spec;
+  const manifest = {
+    apiVersion: 'inference.eh-ops.io/v1alpha1',
+    kind: 'InferenceModel',
+    metadata: ref,
+    spec: {
+      modelName: ref.name,
+      memory,
+      backendUrl: `http://${ref.name}.${ref.namespace}.svc:8000`,
+      nodeSelector: { 'inference-pool': pool },
+      containerImage: 'registry.example/vllm-openai:v0.6.0',
+      resources: { limits: { gpu: 1 } },
+      ...extra,
+    },
+  };
+  await kubectlOk(['apply', '-f', '-'], JSON.stringify(manifest));
+}

@@ -11,7 +11,7 @@ import { sleep } from '../../harness/processes.js';
 import { harnessEnv } from '../../harness/service.js';
 import { RecordingLog } from '../../support/fake-cluster.js';
 import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
-import { installDeploy, kubectl, kubectlOk, uniqueName } from '../../support/kubectl.js';
+import { applyInferenceModel, installDeploy, kubectl, kubectlOk, uniqueName } from '../../support/kubectl.js';
 
 const Gi = 2 ** 30;
 const minute = 60_000;
@@ -28,23 +28,8 @@ const client = dynamoClient('IBCP_DYNALITE_ENDPOINT');
 
 const pass = () => reconcileAll(ports, { orphanGraceMs: 5 * minute });
 
-async function applyModel(name: string, memory: string, pool: string, extra: Record<string, unknown> = {}) {
-  const manifest = {
-    apiVersion: 'inference.eh-ops.io/v1alpha1',
-    kind: 'InferenceModel',
-    metadata: { name, namespace },
-    spec: {
-      modelName: name,
-      memory,
-      backendUrl: `http://${name}.${namespace}.svc:8000`,
-      nodeSelector: { 'inference-pool': pool },
-      containerImage: 'registry.example/vllm-openai:v0.6.0',
-      resources: { limits: { gpu: 1 } },
-      ...extra,
-    },
-  };
-  await kubectlOk(['apply', '-f', '-'], JSON.stringify(manifest));
-}
+const applyModel = (name: string, memory: string, pool: string) =>
+  applyInferenceModel({ namespace, name }, { memory, pool });
 
 async function model(name: string) {
   return JSON.parse(await kubectlOk(['get', 'inferencemodel', name, '-n', namespace, '-o', 'json'])) as {

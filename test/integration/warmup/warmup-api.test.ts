@@ -5,7 +5,7 @@ import { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
 import { createGpuNode } from '../../harness/gpu-nodes.js';
 import { harnessEnv } from '../../harness/service.js';
 import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
-import { installDeploy, kubectl, kubectlOk, uniqueName } from '../../support/kubectl.js';
+import { applyInferenceModel, installDeploy, kubectl, kubectlOk, uniqueName } from '../../support/kubectl.js';
 
 const Gi = 2 ** 30;
 const namespace = uniqueName('warmup');
@@ -37,25 +37,8 @@ async function call(method: string, path: string, query: Record<string, string> 
   };
 }
 
-async function applyModel(name: string, memory: string, inPool: string) {
-  await kubectlOk(
-    ['apply', '-f', '-'],
-    JSON.stringify({
-      apiVersion: 'inference.eh-ops.io/v1alpha1',
-      kind: 'InferenceModel',
-      metadata: { name, namespace },
-      spec: {
-        modelName: name,
-        memory,
-        backendUrl: `http://${name}:8000`,
-        nodeSelector: { 'inference-pool': inPool },
-        cooldownPeriod: '10m',
-        containerImage: 'registry.example/vllm:1',
-        resources: { limits: { gpu: 1 } },
-      },
-    }),
-  );
-}
+const applyModel = (name: string, memory: string, pool: string) =>
+  applyInferenceModel({ namespace, name }, { memory, pool, cooldownPeriod: '10m' });
 
 const allocated = async (name: string) => (await ledger.readPool(name)).allocatedBytes;
 
