@@ -11,6 +11,8 @@ export interface GpuNodeSpec {
   gpus: number;
   /** Memory of one GPU; published as the `nvidia.com/gpu.memory` label in MiB, as GPU feature discovery does. */
   gpuMemoryGi?: number;
+  /** The `nvidia.com/gpu.product` label GPU feature discovery sets, e.g. `NVIDIA-A100-SXM4-80GB`. */
+  product?: string;
   cpu?: string;
   memory?: string;
   pods?: number;
@@ -63,6 +65,7 @@ export function gpuNode(spec: GpuNodeSpec): V1Node {
     'nvidia.com/gpu.count': String(spec.gpus),
   };
   if (spec.gpuMemoryGi !== undefined) labels['nvidia.com/gpu.memory'] = String(spec.gpuMemoryGi * 1024);
+  if (spec.product !== undefined) labels['nvidia.com/gpu.product'] = spec.product;
   return {
     apiVersion: 'v1',
     kind: 'Node',

@@ -78,14 +78,25 @@ export async function reconcileOne(ports: ReconcilePorts, ref: ModelRef): Promis
   const now = ports.clock();
   const model = await ports.cluster.getModel(ref);
   if (!model) return; // gone: the next scheduled pass releases what it held after the grace period
-  const refs = [ref, ...model.spec.dependencies.map((name) => ({ namespace: ref.namespace, name }))];
-  const [deployments, dependencies, pool] = await Promise.all([
-    Promise.all(refs.map((r) => ports.cluster.getManagedDeployment(r))),
-    Promise.all(refs.slice(1).map((r) => ports.cluster.getModel(r))),
+  // Dependencies named by object name are single GETs; one named by modelName needs the namespace's list.
+  let dependencies = (
+    await Promise.all(
+      model.spec.dependencies.map((name) => ports.cluster.getModel({ namespace: ref.namespace, name })),
+    )
+  ).filter((d): d is InferenceModel => d !== undefined);
+  if (dependencies.length < model.spec.dependencies.length) {
+    const all = await ports.cluster.listModels();
+    dependencies = model.spec.dependencies.flatMap((name) => {
+      const found = resolveDependency(all, model.namespace, name);
+      return found ? [found] : [];
+    });
+  }
+  const [deployments, pool] = await Promise.all([
+    Promise.all([model, ...dependencies].map((m) => ports.cluster.getManagedDeployment(m))),
     ports.ledger.readPool(poolOf(model)).catch(unknownPoolAsMissing),
   ]);
   const view = buildView(
-    [model, ...dependencies.filter((d): d is InferenceModel => d !== undefined)],
+    [model, ...dependencies],
     deployments.filter((d): d is ManagedDeployment => d !== undefined),
     pool ? [pool] : [],
     false,
@@ -123,12 +134,14 @@ async function reconcileModel(
     );
   }
   const memoryBytes = parseQuantity(model.spec.memory);
-  const missingDependencies = model.spec.dependencies.filter(
-    (d) => !view.models.has(`${model.namespace}/${d}`),
-  );
-  const dependenciesNotReady = model.spec.dependencies.filter(
-    (d) => (view.deployments.get(`${model.namespace}/${d}`)?.readyReplicas ?? 0) === 0,
-  );
+  const dependencies = model.spec.dependencies.map((name) => ({
+    name,
+    model: resolveDependency(view.models.values(), model.namespace, name),
+  }));
+  const missingDependencies = dependencies.filter((d) => !d.model).map((d) => d.name);
+  const dependenciesNotReady = dependencies
+    .filter((d) => !d.model || (view.deployments.get(holderOf(d.model))?.readyReplicas ?? 0) === 0)
+    .map((d) => d.name);
   const decision = decide({
     model,
     memoryBytes,
@@ -179,7 +192,7 @@ async function reconcileModel(
         break;
       }
       for (const name of decision.notReady) {
-        const dependency = view.models.get(`${model.namespace}/${name}`);
+        const dependency = resolveDependency(view.models.values(), model.namespace, name);
         if (dependency) await warmDependency(ports, view, dependency, now);
       }
       hold = {
@@ -441,9 +454,25 @@ function buildView(
   };
 }
 
+/**
+ * A dependency names another model of the same namespace, by object name or by the `modelName` clients
+ * use (manifests written for the original operator use either); the object name wins.
+ */
+export function resolveDependency(
+  models: Iterable<InferenceModel>,
+  namespace: string,
+  name: string,
+): InferenceModel | undefined {
+  const candidates = [...models].filter((m) => m.namespace === namespace);
+  return candidates.find((m) => m.name === name) ?? candidates.find((m) => m.spec.modelName === name);
+}
+
 function isNeededByRunningModel(view: View, model: InferenceModel): boolean {
   for (const other of view.models.values()) {
-    if (other.namespace !== model.namespace || !other.spec.dependencies.includes(model.name)) continue;
+    const dependsOnIt = other.spec.dependencies.some(
+      (name) => resolveDependency(view.models.values(), other.namespace, name) === model,
+    );
+    if (other.namespace !== model.namespace || !dependsOnIt) continue;
     if ((view.deployments.get(holderOf(other))?.replicas ?? 0) > 0) return true;
   }
   return false;

@@ -274,6 +274,26 @@ describe('reconcileAll', () => {
     expect(w.cluster.deployments.get('ml/embedder')?.replicas).toBe(1);
   });
 
+  it('a dependency may be named by the modelName clients use, as original manifests do', async () => {
+    const w = await world();
+    const chat = w.cluster.put(
+      inferenceModel('llama-2-7b', { memory: '16Gi', modelName: 'llama-2-7b-chat' }),
+    );
+    const code = w.cluster.put(
+      inferenceModel('codellama', { memory: '16Gi', dependencies: ['llama-2-7b-chat'] }),
+    );
+    await w.pass();
+    expect(w.cluster.model(code)?.status.conditions?.[0]).toMatchObject({
+      reason: 'Pending',
+      message: 'waiting for dependencies to be ready: llama-2-7b-chat',
+    });
+    w.cluster.becomeReady(chat);
+    await w.pass();
+    expect(w.cluster.deployments.get('ml/codellama')?.replicas).toBe(1);
+    await reconcileOne(w.ports, code);
+    expect(w.cluster.model(code)?.status.conditions?.[0]?.reason).not.toBe('Pending');
+  });
+
   it('a model whose pool has no budget is Pending with a message saying so', async () => {
     const w = await world();
     const a = w.cluster.put(inferenceModel('a', { pool: 'gpu-none' }));
