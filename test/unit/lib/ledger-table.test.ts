@@ -1,9 +1,7 @@
-import { App } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
-import { InferenceBudgetStack } from '../../../lib/inference-budget-stack.js';
+import { synthStack } from './stack-fixture.js';
 
 describe('LedgerTable', () => {
-  const template = Template.fromStack(new InferenceBudgetStack(new App(), 'Test'));
+  const { template } = synthStack();
 
   it('is on-demand, encrypted with a customer key, recoverable, protected and expires activity', () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', {
