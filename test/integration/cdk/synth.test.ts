@@ -1,0 +1,36 @@
+// `cdk synth` as a user runs it (the CLI, the app in bin/, local esbuild bundling), then cfn-lint on the
+// template it wrote: zero errors.
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { harnessEnv } from '../../harness/service.js';
+import { repoRoot } from '../../support/kubectl.js';
+
+const run = promisify(execFile);
+
+describe('cdk synth', () => {
+  let outDir = '';
+  afterAll(() => rm(outDir, { recursive: true, force: true }));
+
+  it('synthesizes a template that cfn-lint finds no error in', async () => {
+    outDir = await mkdtemp(join(tmpdir(), 'cdk-out-'));
+    await run(join(repoRoot, 'node_modules', '.bin', 'cdk'), ['synth', '--quiet', '--output', outDir], {
+      cwd: repoRoot,
+      env: { ...process.env, PATH: `${join(repoRoot, 'node_modules', '.bin')}:${process.env.PATH}` },
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    const templates = (await readdir(outDir)).filter((f) => f.endsWith('.template.json'));
+    expect(templates).toEqual(['InferenceBudgetControlPlane.template.json']);
+    // cfn-lint's exit code is a bit mask: 2 errors, 4 warnings, 8 informational. Only errors fail.
+    const result = await run(harnessEnv('IBCP_CFN_LINT'), [join(outDir, templates[0]!)]).then(
+      () => ({ code: 0, stdout: '' }),
+      (error: { code: number; stdout: string }) => ({ code: error.code, stdout: error.stdout }),
+    );
+    expect({ errors: (result.code & 2) !== 0, output: result.code & 2 ? result.stdout : '' }).toEqual({
+      errors: false,
+      output: '',
+    });
+  });
+});
