@@ -5,6 +5,7 @@ import { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
 import { RemoteWriteSink } from '../../../lambdas/adapters/prometheus-remote-write.js';
 import { createGpuNode } from '../../harness/gpu-nodes.js';
 import { harnessEnv } from '../../harness/service.js';
+import { jsonLinesPrinted } from '../../support/captured-output.js';
 import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
 import { installDeploy, kubectl, kubectlOk, uniqueName } from '../../support/kubectl.js';
 
@@ -27,29 +28,6 @@ const context = {
   getRemainingTimeInMillis: () => 60_000,
 } as Context;
 let ledger: DynamoDbLedger;
-
-/** JSON log lines the handler printed while `run` ran. */
-async function logsOf(run: () => Promise<unknown>): Promise<Record<string, unknown>[]> {
-  const lines: string[] = [];
-  // Powertools writes INFO and WARN to stdout, ERROR to stderr, as Lambda's console does.
-  const streams = [process.stdout, process.stderr];
-  const originals = streams.map((stream) => stream.write);
-  for (const stream of streams) {
-    stream.write = ((chunk: string | Uint8Array) => {
-      lines.push(String(chunk));
-      return true;
-    }) as typeof stream.write;
-  }
-  try {
-    await run();
-  } finally {
-    streams.forEach((stream, i) => (stream.write = originals[i]!));
-  }
-  return lines
-    .flatMap((l) => l.split('\n'))
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
 
 beforeAll(async () => {
   await installDeploy();
@@ -96,7 +74,7 @@ describe('reconcile-model handler', () => {
     const { handler } = await import('../../../lambdas/handlers/reconcile-model.js');
     const event = { 'detail-type': 'InferenceModel changed', detail: { namespace, name: 'llama-2-7b' } };
     let result: unknown;
-    const logs = await logsOf(async () => (result = await handler(event as never, context)));
+    const logs = await jsonLinesPrinted(async () => (result = await handler(event as never, context)));
     expect(result).toEqual({ reconciled: `${namespace}/llama-2-7b` });
     expect((await ledger.readPool(pool)).allocations.map((a) => a.holder)).toEqual([
       `${namespace}/llama-2-7b`,
@@ -121,7 +99,7 @@ describe('reconcile-model handler', () => {
     const { handler } = await import('../../../lambdas/handlers/reconcile-model.js');
     const before = await ledger.readPool(pool);
     let result: unknown;
-    const logs = await logsOf(async () => (result = await handler({ detail } as never, context)));
+    const logs = await jsonLinesPrinted(async () => (result = await handler({ detail } as never, context)));
     expect(result).toMatchObject({ rejected: expect.any(String) });
     expect(logs).toContainEqual(
       expect.objectContaining({ level: 'ERROR', message: 'Rejected reconcile event' }),
@@ -148,7 +126,7 @@ describe('reconcile-scheduled handler', () => {
     ]);
     const { handler } = await import('../../../lambdas/handlers/reconcile-scheduled.js');
     let report: unknown;
-    const logs = await logsOf(async () => (report = await handler({} as never, context)));
+    const logs = await jsonLinesPrinted(async () => (report = await handler({} as never, context)));
     expect(report).toEqual({ models: 1, errors: [], orphansReleased: [] });
     expect(logs).toContainEqual(
       expect.objectContaining({ message: 'Reconcile pass finished', models: 1, errors: 0 }),

@@ -1,23 +1,5 @@
 import { CloudWatchEmf, CLOUDWATCH_NAMESPACE } from '../../../lambdas/adapters/cloudwatch-emf.js';
-
-/** Lines Powertools printed (EMF goes to stdout, where Lambda ships it to CloudWatch Logs). */
-function emitted(run: () => void): Record<string, unknown>[] {
-  const lines: string[] = [];
-  const original = process.stdout.write;
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    lines.push(String(chunk));
-    return true;
-  }) as typeof process.stdout.write;
-  try {
-    run();
-  } finally {
-    process.stdout.write = original;
-  }
-  return lines
-    .flatMap((l) => l.split('\n'))
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l));
-}
+import { jsonLinesPrinted } from '../../support/captured-output.js';
 
 /** The Embedded Metric Format specification's rules, checked on one document. */
 function expectValidEmf(document: Record<string, unknown>): void {
@@ -53,8 +35,8 @@ describe('CloudWatchEmf', () => {
     allocations: [],
   };
 
-  it('publishes the pass and per-pool budgets as valid EMF, per pool by node_pool only', () => {
-    const documents = emitted(() =>
+  it('publishes the pass and per-pool budgets as valid EMF, per pool by node_pool only', async () => {
+    const documents = await jsonLinesPrinted(() =>
       new CloudWatchEmf().reconcilePass({ durationSeconds: 1.5, errors: 0, pools: [pool] }),
     );
     documents.forEach(expectValidEmf);
@@ -73,8 +55,8 @@ describe('CloudWatchEmf', () => {
     expect(JSON.stringify(documents)).not.toMatch(/"model"/);
   });
 
-  it('counts a refused warm-up by pool', () => {
-    const [document] = emitted(() => new CloudWatchEmf().warmUpRejected('gpu-a100'));
+  it('counts a refused warm-up by pool', async () => {
+    const [document] = await jsonLinesPrinted(() => new CloudWatchEmf().warmUpRejected('gpu-a100'));
     expectValidEmf(document!);
     expect(document).toMatchObject({ node_pool: 'gpu-a100', WarmUpRejections: 1 });
   });
