@@ -38,6 +38,8 @@ interface View {
   pools: Set<string>;
   /** Scheduled passes decide idleness; event-driven reconciles never scale to zero. */
   idleDecisions: boolean;
+  /** Holders of the models a running model depends on: in use, so never idle. Derived once per view. */
+  neededByRunningModels: Set<string>;
 }
 
 /** The scheduled pass: one list per kind, then every model, then allocations left without a model. */
@@ -148,7 +150,7 @@ async function reconcileModel(
     deployment,
     allocation: view.allocations.get(key),
     dependenciesNotReady,
-    neededByRunningModel: !view.idleDecisions || isNeededByRunningModel(view, model),
+    neededByRunningModel: !view.idleDecisions || view.neededByRunningModels.has(key),
     now,
   });
 
@@ -445,12 +447,22 @@ function buildView(
 ): View {
   const allocations = new Map<string, Allocation>();
   for (const pool of pools) for (const a of pool.allocations) allocations.set(a.holder, a);
+  const byHolder = new Map(deployments.map((d) => [holderOf(d), d]));
+  const neededByRunningModels = new Set<string>();
+  for (const model of models) {
+    if ((byHolder.get(holderOf(model))?.replicas ?? 0) === 0) continue;
+    for (const name of model.spec.dependencies) {
+      const dependency = resolveDependency(models, model.namespace, name);
+      if (dependency) neededByRunningModels.add(holderOf(dependency));
+    }
+  }
   return {
     models: new Map(models.map((m) => [holderOf(m), m])),
-    deployments: new Map(deployments.map((d) => [holderOf(d), d])),
+    deployments: byHolder,
     allocations,
     pools: new Set(pools.map((p) => p.name)),
     idleDecisions,
+    neededByRunningModels,
   };
 }
 
@@ -465,17 +477,6 @@ export function resolveDependency(
 ): InferenceModel | undefined {
   const candidates = [...models].filter((m) => m.namespace === namespace);
   return candidates.find((m) => m.name === name) ?? candidates.find((m) => m.spec.modelName === name);
-}
-
-function isNeededByRunningModel(view: View, model: InferenceModel): boolean {
-  for (const other of view.models.values()) {
-    const dependsOnIt = other.spec.dependencies.some(
-      (name) => resolveDependency(view.models.values(), other.namespace, name) === model,
-    );
-    if (other.namespace !== model.namespace || !dependsOnIt) continue;
-    if ((view.deployments.get(holderOf(other))?.replicas ?? 0) > 0) return true;
-  }
-  return false;
 }
 
 function unknownPoolAsMissing(error: unknown): undefined {
