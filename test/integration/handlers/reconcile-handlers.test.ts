@@ -1,11 +1,11 @@
 // The two reconcile Lambdas as Lambda would run them: configured from the environment only, against
 // the harness's kube-apiserver and dynalite, logging JSON lines that the seed's jq recipes can filter.
-import type { Context } from 'aws-lambda';
 import { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
 import { RemoteWriteSink } from '../../../lambdas/adapters/prometheus-remote-write.js';
 import { createGpuNode } from '../../harness/gpu-nodes.js';
 import { harnessEnv } from '../../harness/service.js';
 import { jsonLinesPrinted } from '../../support/captured-output.js';
+import { lambdaContext, useHarnessForHandlers } from '../../support/lambda-environment.js';
 import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
 import { installDeploy, kubectl, kubectlOk, uniqueName } from '../../support/kubectl.js';
 
@@ -22,11 +22,7 @@ async function promql(expr: string): Promise<number[]> {
   const body = (await (await fetch(url)).json()) as { data: { result: { value: [number, string] }[] } };
   return body.data.result.map((r) => Number(r.value[1]));
 }
-const context = {
-  functionName: 'reconcile',
-  awsRequestId: 'test-request',
-  getRemainingTimeInMillis: () => 60_000,
-} as Context;
+const context = lambdaContext('reconcile');
 let ledger: DynamoDbLedger;
 
 beforeAll(async () => {
@@ -36,11 +32,7 @@ beforeAll(async () => {
   const fresh = await freshLedger(client);
   ledger = fresh.ledger;
   await ledger.definePool({ name: pool, totalBytes: 80 * Gi, bytesPerNode: 80 * Gi, nodeGroup: 'ng-h' });
-  Object.assign(process.env, {
-    LEDGER_TABLE: fresh.table,
-    DYNAMODB_ENDPOINT: harnessEnv('IBCP_DYNALITE_ENDPOINT'),
-    KUBECONFIG: harnessEnv('IBCP_KUBECONFIG'),
-    WATCH_NAMESPACE: namespace,
+  useHarnessForHandlers(fresh.table, namespace, {
     AMP_REMOTE_WRITE_URL: `${harnessEnv('IBCP_PROMETHEUS_URL')}/api/v1/write`,
     CONTROL_PLANE_NAME: controlPlane,
     PROMETHEUS_QUERY_URL: harnessEnv('IBCP_PROMETHEUS_URL'),

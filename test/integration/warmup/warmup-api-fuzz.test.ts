@@ -4,7 +4,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import fc from 'fast-check';
 import { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
-import { harnessEnv } from '../../harness/service.js';
+import { lambdaContext, useHarnessForHandlers } from '../../support/lambda-environment.js';
 import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
 import { installDeploy, kubectl, kubectlOk, uniqueName } from '../../support/kubectl.js';
 
@@ -12,11 +12,7 @@ const Gi = 2 ** 30;
 const REQUESTS = 10_000;
 const namespace = uniqueName('fuzz');
 const client = dynamoClient('IBCP_DYNALITE_ENDPOINT');
-const context = {
-  functionName: 'warmup-api',
-  awsRequestId: 'fuzz',
-  getRemainingTimeInMillis: () => 30_000,
-} as Context;
+const context = lambdaContext('warmup-api');
 let ledger: DynamoDbLedger;
 let handler: (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
@@ -85,13 +81,7 @@ beforeAll(async () => {
   ledger = fresh.ledger;
   await ledger.definePool({ name: 'default', totalBytes: 80 * Gi, bytesPerNode: 80 * Gi, nodeGroup: 'ng' });
   await ledger.allocate({ pool: 'default', holder: 'other/running', bytes: 16 * Gi, now: Date.now() });
-  Object.assign(process.env, {
-    LEDGER_TABLE: fresh.table,
-    DYNAMODB_ENDPOINT: harnessEnv('IBCP_DYNALITE_ENDPOINT'),
-    KUBECONFIG: harnessEnv('IBCP_KUBECONFIG'),
-    WATCH_NAMESPACE: namespace,
-    AWS_ENDPOINT_URL_EVENTBRIDGE: harnessEnv('IBCP_MOTO_ENDPOINT'),
-  });
+  useHarnessForHandlers(fresh.table, namespace);
   ({ handler } = (await import('../../../lambdas/handlers/warmup-api.js')) as unknown as {
     handler: typeof handler;
   });

@@ -4,6 +4,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
 import { createGpuNode } from '../../harness/gpu-nodes.js';
 import { harnessEnv } from '../../harness/service.js';
+import { lambdaContext, useHarnessForHandlers } from '../../support/lambda-environment.js';
 import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
 import { applyInferenceModel, installDeploy, kubectl, kubectlOk, uniqueName } from '../../support/kubectl.js';
 
@@ -12,11 +13,7 @@ const namespace = uniqueName('warmup');
 const pool = uniqueName('pool-w');
 const racePool = uniqueName('pool-race');
 const client = dynamoClient('IBCP_DYNALITE_ENDPOINT');
-const context = {
-  functionName: 'warmup-api',
-  awsRequestId: 'test',
-  getRemainingTimeInMillis: () => 30_000,
-} as Context;
+const context = lambdaContext('warmup-api');
 let ledger: DynamoDbLedger;
 let handler: (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
@@ -56,13 +53,7 @@ beforeAll(async () => {
     bytesPerNode: 80 * Gi,
     nodeGroup: 'ng-race',
   });
-  Object.assign(process.env, {
-    LEDGER_TABLE: fresh.table,
-    DYNAMODB_ENDPOINT: harnessEnv('IBCP_DYNALITE_ENDPOINT'),
-    KUBECONFIG: harnessEnv('IBCP_KUBECONFIG'),
-    WATCH_NAMESPACE: namespace,
-    AWS_ENDPOINT_URL_EVENTBRIDGE: harnessEnv('IBCP_MOTO_ENDPOINT'),
-  });
+  useHarnessForHandlers(fresh.table, namespace);
   ({ handler } = (await import('../../../lambdas/handlers/warmup-api.js')) as unknown as {
     handler: typeof handler;
   });

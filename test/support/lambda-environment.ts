@@ -1,0 +1,27 @@
+import type { Context } from 'aws-lambda';
+import { harnessEnv } from '../harness/service.js';
+
+/** The Lambda context a handler sees; only what our handlers and Powertools read. */
+export function lambdaContext(functionName: string): Context {
+  return { functionName, awsRequestId: 'test', getRemainingTimeInMillis: () => 30_000 } as Context;
+}
+
+/**
+ * Points the handlers' configuration (lambdas/handlers/runtime.ts reads only the environment) at the
+ * harness: the ledger table on dynalite, the Kubernetes API limited to one namespace, EventBridge on moto.
+ * Handlers read it at their first invocation, and each jest test file imports them afresh.
+ */
+export function useHarnessForHandlers(
+  ledgerTable: string,
+  namespace: string,
+  extra: Record<string, string> = {},
+) {
+  Object.assign(process.env, {
+    LEDGER_TABLE: ledgerTable,
+    DYNAMODB_ENDPOINT: harnessEnv('IBCP_DYNALITE_ENDPOINT'),
+    KUBECONFIG: harnessEnv('IBCP_KUBECONFIG'),
+    WATCH_NAMESPACE: namespace,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: harnessEnv('IBCP_MOTO_ENDPOINT'),
+    ...extra,
+  });
+}
