@@ -18,6 +18,15 @@ describe.each(serializingBackends)('ledger under concurrency on %s', (_backend, 
   const clients: DynamoDBClient[] = [];
   afterAll(() => clients.forEach((c) => c.destroy()));
 
+  /** A ledger on a client and table of its own, with one pool defined. */
+  async function ledgerWithPool(pool: string, totalBytes: number): Promise<DynamoDbLedger> {
+    const client = dynamoClient(endpointEnv);
+    clients.push(client);
+    const { ledger } = await freshLedger(client);
+    await ledger.definePool({ name: pool, totalBytes, bytesPerNode: 80 * Gi, nodeGroup: 'ng' });
+    return ledger;
+  }
+
   it(`${OPERATIONS} racing allocate/release calls from ${CLIENTS} clients never over-allocate or lose budget`, async () => {
     // Separate SDK clients stand in for separate Lambda instances.
     clients.push(...Array.from({ length: CLIENTS }, () => dynamoClient(endpointEnv)));
@@ -65,15 +74,7 @@ describe.each(serializingBackends)('ledger under concurrency on %s', (_backend, 
   });
 
   it('concurrent releases of one holder free its bytes exactly once', async () => {
-    const client = dynamoClient(endpointEnv);
-    clients.push(client);
-    const { ledger } = await freshLedger(client);
-    await ledger.definePool({
-      name: 'release',
-      totalBytes: 160 * Gi,
-      bytesPerNode: 80 * Gi,
-      nodeGroup: 'ng',
-    });
+    const ledger = await ledgerWithPool('release', 160 * Gi);
     await ledger.allocate({ pool: 'release', holder: 'ml/llama', bytes: 48 * Gi, now: Date.now() });
     await ledger.allocate({ pool: 'release', holder: 'ml/other', bytes: 16 * Gi, now: Date.now() });
     const results = await Promise.all(
@@ -84,15 +85,7 @@ describe.each(serializingBackends)('ledger under concurrency on %s', (_backend, 
   });
 
   it('concurrent allocations of one last slot admit exactly one', async () => {
-    const client = dynamoClient(endpointEnv);
-    clients.push(client);
-    const { ledger } = await freshLedger(client);
-    await ledger.definePool({
-      name: 'last-slot',
-      totalBytes: 80 * Gi,
-      bytesPerNode: 80 * Gi,
-      nodeGroup: 'ng',
-    });
+    const ledger = await ledgerWithPool('last-slot', 80 * Gi);
     const results = await Promise.all(
       Array.from({ length: 12 }, (_, i) =>
         ledger.allocate({ pool: 'last-slot', holder: `ml/model-${i}`, bytes: 80 * Gi, now: Date.now() }),
