@@ -1,4 +1,5 @@
-import { App } from 'aws-cdk-lib';
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { ConfigError, contextObject, parseConfig } from '../lib/config.js';
 import { InferenceBudgetStack } from '../lib/inference-budget-stack.js';
 
@@ -12,6 +13,8 @@ try {
   console.error(`${error.message}\n(set them in cdk.json under "context", or with -c; see docs/deploy.md)`);
   process.exit(1);
 }
+// Every AwsSolutions finding fails synth unless a construct acknowledged it with a reason (docs/deploy.md).
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 new InferenceBudgetStack(app, 'InferenceBudgetControlPlane', {
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
   config,

@@ -3,13 +3,37 @@
  * object in cdk.json) or from flat keys such as `-c inferenceBudget.clusterName=gpu-inference`, which win.
  * Every problem is reported at once, each naming its context key, so `cdk synth` fails with a clear message.
  */
+import { parseQuantity, QUANTITY_PATTERN } from '../lambdas/core/quantity.js';
+
 export const CONTEXT_KEY = 'inferenceBudget';
+
+/** A GPU node pool: the EKS managed node group behind it and how far it may scale. */
+export interface NodePoolConfig {
+  /** The `inference-pool` node label value and the ledger's pool name. */
+  name: string;
+  nodeGroup: string;
+  /** GPU memory of one node, a Kubernetes quantity such as `320Gi`. */
+  gpuMemoryPerNode: string;
+  minNodes: number;
+  maxNodes: number;
+}
+
+/** Where the Lambdas run when the cluster's API endpoint is private. */
+export interface VpcConfig {
+  vpcId: string;
+  /** Private subnets with a route to the cluster endpoint and to the AWS APIs (NAT or VPC endpoints). */
+  subnetIds: string[];
+  /** The cluster security group: the stack lets the Lambdas' group reach it on 443. */
+  clusterSecurityGroupId: string | undefined;
+}
 
 export interface ControlPlaneConfig {
   /** The EKS cluster this control plane governs. */
   clusterName: string;
   /** Minutes between scheduled reconcile passes (1 to 60). */
   scheduleMinutes: number;
+  /** The GPU node pools whose budgets the control plane keeps; at least one. */
+  pools: NodePoolConfig[];
   /** Email addresses subscribed to the on-call topic. */
   onCallEmails: string[];
   /** HTTPS endpoints (a paging service's webhook) subscribed to the on-call topic. */
@@ -24,10 +48,17 @@ export interface ControlPlaneConfig {
   remoteWriteUrl: string | undefined;
   /** Prometheus HTTP API with DCGM metrics; unset, no right-sizing recommendations. */
   prometheusQueryUrl: string | undefined;
-  /** The AMP workspace the URLs point at; required when one of them is an AMP URL (IAM is scoped to it). */
+  /**
+   * An existing AMP workspace; unset, the stack creates one. Metrics are written to it and queried from
+   * it unless `remoteWriteUrl` / `prometheusQueryUrl` point elsewhere.
+   */
   ampWorkspaceArn: string | undefined;
   /** An existing Secrets Manager secret holding the webhook path secret; unset, the stack creates one. */
   webhookSecretArn: string | undefined;
+  /** Unset, the Lambdas run outside any VPC (the cluster endpoint must then be public). */
+  vpc: VpcConfig | undefined;
+  /** Alarm descriptions link `<runbookBaseUrl><alarm>.md`; unset, they name `docs/runbooks/<alarm>.md`. */
+  runbookBaseUrl: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -36,6 +67,7 @@ export class ConfigError extends Error {
 
 const FIELDS = [
   'clusterName',
+  'pools',
   'scheduleMinutes',
   'onCallEmails',
   'onCallUrls',
@@ -47,6 +79,8 @@ const FIELDS = [
   'prometheusQueryUrl',
   'ampWorkspaceArn',
   'webhookSecretArn',
+  'vpc',
+  'runbookBaseUrl',
 ] as const;
 
 const EKS_CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
@@ -54,6 +88,23 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const AMP_WORKSPACE_ARN = /^arn:aws[a-z-]*:aps:[a-z0-9-]+:\d{12}:workspace\/ws-[A-Za-z0-9-]+$/;
 const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/;
+const NODE_GROUP_NAME = /^[0-9A-Za-z][A-Za-z0-9_-]{0,62}$/;
+const VPC_ID = /^vpc-[0-9a-f]{8,17}$/;
+const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
+const SECURITY_GROUP_ID = /^sg-[0-9a-f]{8,17}$/;
+
+/** Fields that are objects or lists of objects: on the command line they are JSON. */
+const STRUCTURED = new Set<string>(['pools', 'vpc']);
+
+function fromJson(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    // Left as the string: parseConfig then reports the field as malformed.
+    return value;
+  }
+}
 
 /**
  * The context as one object: the `inferenceBudget` object with any flat `inferenceBudget.<field>` keys
@@ -65,7 +116,7 @@ export function contextObject(lookup: (key: string) => unknown): Record<string, 
     base && typeof base === 'object' && !Array.isArray(base) ? { ...(base as Record<string, unknown>) } : {};
   for (const field of FIELDS) {
     const flat = lookup(`${CONTEXT_KEY}.${field}`);
-    if (flat !== undefined) merged[field] = flat;
+    if (flat !== undefined) merged[field] = STRUCTURED.has(field) ? fromJson(flat) : flat;
   }
   return merged;
 }
@@ -144,6 +195,9 @@ export function parseConfig(raw: unknown): ControlPlaneConfig {
   const prometheusQueryUrl = url('prometheusQueryUrl');
   const ampWorkspaceArn = text('ampWorkspaceArn', AMP_WORKSPACE_ARN, 'an AMP workspace ARN');
   const webhookSecretArn = text('webhookSecretArn', SECRET_ARN, 'a Secrets Manager secret ARN');
+  const pools = parsePools(input.pools, fail);
+  const vpc = parseVpc(input.vpc, fail);
+  const runbookBaseUrl = text('runbookBaseUrl', /^https:\/\/\S+\/$/, 'an https:// URL ending in /');
 
   for (const [field, value] of [
     ['remoteWriteUrl', remoteWriteUrl],
@@ -159,6 +213,7 @@ export function parseConfig(raw: unknown): ControlPlaneConfig {
   }
   return {
     clusterName,
+    pools,
     scheduleMinutes,
     onCallEmails,
     onCallUrls,
@@ -170,7 +225,117 @@ export function parseConfig(raw: unknown): ControlPlaneConfig {
     prometheusQueryUrl,
     ampWorkspaceArn,
     webhookSecretArn,
+    vpc,
+    runbookBaseUrl,
   };
+}
+
+type Fail = (field: string, message: string) => undefined;
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function parsePools(value: unknown, fail: Fail): NodePoolConfig[] {
+  if (!Array.isArray(value) || value.length === 0) {
+    fail(
+      'pools',
+      'is required: a list of GPU node pools, each {name, nodeGroup, gpuMemoryPerNode, minNodes, maxNodes}',
+    );
+    return [];
+  }
+  const pools: NodePoolConfig[] = [];
+  value.forEach((entry: unknown, index) => {
+    const at = `pools[${index}]`;
+    if (!isObject(entry))
+      return fail(at, 'must be an object {name, nodeGroup, gpuMemoryPerNode, minNodes, maxNodes}');
+    const before = pools.length;
+    const problems: string[] = [];
+    const report = (field: string, message: string): void => {
+      problems.push(field);
+      fail(`${at}.${field}`, message);
+    };
+    for (const key of Object.keys(entry)) {
+      if (!['name', 'nodeGroup', 'gpuMemoryPerNode', 'minNodes', 'maxNodes'].includes(key)) {
+        report(key, 'is not a known setting');
+      }
+    }
+    const { name, nodeGroup, gpuMemoryPerNode, minNodes, maxNodes } = entry;
+    if (typeof name !== 'string' || !DNS_LABEL.test(name)) {
+      report('name', 'must be a Kubernetes label value of lowercase letters, digits and -');
+    } else if (value.slice(0, index).some((other: unknown) => isObject(other) && other.name === name)) {
+      report('name', `repeats pool "${name}"`);
+    }
+    if (typeof nodeGroup !== 'string' || !NODE_GROUP_NAME.test(nodeGroup)) {
+      report('nodeGroup', 'must be an EKS node group name');
+    }
+    if (
+      typeof gpuMemoryPerNode !== 'string' ||
+      !QUANTITY_PATTERN.test(gpuMemoryPerNode) ||
+      parseQuantity(gpuMemoryPerNode) === 0
+    ) {
+      report('gpuMemoryPerNode', 'must be a positive quantity such as "320Gi" (Ki, Mi, Gi or Ti)');
+    }
+    const count = (field: 'minNodes' | 'maxNodes', raw: unknown, min: number): number | undefined => {
+      if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < min || raw > 1000) {
+        report(field, `must be a whole number from ${min} to 1000, got ${JSON.stringify(raw)}`);
+        return undefined;
+      }
+      return raw;
+    };
+    const lowest = count('minNodes', minNodes, 0);
+    const highest = count('maxNodes', maxNodes, 1);
+    if (lowest !== undefined && highest !== undefined && lowest > highest) {
+      report('minNodes', `must not exceed maxNodes (${lowest} > ${highest})`);
+    }
+    if (problems.length === 0 && pools.length === before) {
+      pools.push({
+        name: name as string,
+        nodeGroup: nodeGroup as string,
+        gpuMemoryPerNode: gpuMemoryPerNode as string,
+        minNodes: lowest!,
+        maxNodes: highest!,
+      });
+    }
+    return undefined;
+  });
+  return pools;
+}
+
+function parseVpc(value: unknown, fail: Fail): VpcConfig | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  if (!isObject(value)) return fail('vpc', 'must be an object {vpcId, subnetIds, clusterSecurityGroupId?}');
+  let valid = true;
+  const report = (field: string, message: string): void => {
+    valid = false;
+    fail(`vpc.${field}`, message);
+  };
+  for (const key of Object.keys(value)) {
+    if (!['vpcId', 'subnetIds', 'clusterSecurityGroupId'].includes(key))
+      report(key, 'is not a known setting');
+  }
+  const { vpcId, subnetIds, clusterSecurityGroupId } = value;
+  if (typeof vpcId !== 'string' || !VPC_ID.test(vpcId)) report('vpcId', 'must be a VPC id (vpc-…)');
+  if (
+    !Array.isArray(subnetIds) ||
+    subnetIds.length === 0 ||
+    subnetIds.some((id) => typeof id !== 'string' || !SUBNET_ID.test(id))
+  ) {
+    report('subnetIds', 'must be a non-empty list of private subnet ids (subnet-…)');
+  }
+  if (
+    clusterSecurityGroupId !== undefined &&
+    (typeof clusterSecurityGroupId !== 'string' || !SECURITY_GROUP_ID.test(clusterSecurityGroupId))
+  ) {
+    report('clusterSecurityGroupId', 'must be a security group id (sg-…)');
+  }
+  return valid
+    ? {
+        vpcId: vpcId as string,
+        subnetIds: subnetIds as string[],
+        clusterSecurityGroupId: clusterSecurityGroupId as string | undefined,
+      }
+    : undefined;
 }
 
 function isAmpUrl(url: string): boolean {

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { Duration, Stack } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { ISecurityGroup, ISubnet, IVpc } from 'aws-cdk-lib/aws-ec2';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
@@ -10,10 +11,16 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import type { NodePoolConfig } from './config.js';
+import { acknowledge } from './nag-acknowledgements.js';
 
 export interface ControlPlaneFunctionsProps {
   ledgerTable: ITable;
   clusterName: string;
+  /** Passed to every function as `NODE_POOLS` (JSON): the pools whose budgets the ledger keeps. */
+  pools: NodePoolConfig[];
+  /** Set when the cluster endpoint is private: the functions run in these subnets with this group. */
+  network?: { vpc: IVpc; subnets: ISubnet[]; securityGroup: ISecurityGroup };
   /** The bus carrying `InferenceModel changed` reconcile requests. */
   eventBus: IEventBus;
   /** The webhook's path secret. */
@@ -42,6 +49,9 @@ export class ControlPlaneFunctions extends Construct {
   readonly admissionWebhook: NodejsFunction;
   /** Failed asynchronous reconcile invocations (after Lambda's retries). */
   readonly reconcileFailures: Queue;
+  /** The functions that call the Kubernetes API: their roles need a Kubernetes identity. */
+  readonly kubernetesClients: NodejsFunction[];
+  readonly all: NodejsFunction[];
 
   constructor(scope: Construct, id: string, props: ControlPlaneFunctionsProps) {
     super(scope, id);
@@ -57,11 +67,17 @@ export class ControlPlaneFunctions extends Construct {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
+    acknowledge(
+      this.reconcileFailures,
+      'This queue is the dead-letter destination of the reconcile Lambdas; the ReconcileFailuresQueued alarm pages when it holds a message.',
+      'SQS3',
+    );
 
     const kubernetesEnv: Record<string, string> = {
       LEDGER_TABLE: props.ledgerTable.tableName,
       EKS_CLUSTER_NAME: props.clusterName,
       EVENT_BUS_NAME: props.eventBus.eventBusName,
+      NODE_POOLS: JSON.stringify(props.pools),
       ...optional('WATCH_NAMESPACE', props.watchNamespace),
       ...optional('CONTROL_PLANE_NAME', props.controlPlaneName),
       ...optional('ORPHAN_GRACE_SECONDS', props.orphanGraceSeconds),
@@ -96,6 +112,11 @@ export class ControlPlaneFunctions extends Construct {
           banner:
             "import { createRequire as __ibcpCreateRequire } from 'node:module'; const require = __ibcpCreateRequire(import.meta.url);",
         },
+        ...(props.network && {
+          vpc: props.network.vpc,
+          vpcSubnets: { subnets: props.network.subnets },
+          securityGroups: [props.network.securityGroup],
+        }),
         ...extra,
         environment: { NODE_OPTIONS: '--enable-source-maps', ...extra.environment },
       });
@@ -129,9 +150,14 @@ export class ControlPlaneFunctions extends Construct {
       environment: {
         LEDGER_TABLE: props.ledgerTable.tableName,
         EVENT_BUS_NAME: props.eventBus.eventBusName,
+        NODE_POOLS: kubernetesEnv.NODE_POOLS!,
         WEBHOOK_SECRET_ARN: props.webhookSecret.secretArn,
       },
     });
+
+    this.kubernetesClients = [this.reconcileScheduled, this.reconcileModel, this.warmUpApi];
+    this.all = [...this.kubernetesClients, this.admissionWebhook];
+    for (const fn of this.all) acknowledgeFunctionFindings(fn, props.network !== undefined);
 
     // Ledger: the reconcilers and the warm-up API write (allocations, activity, metric counters); the
     // webhook only reads one pool. The grants include the table's KMS key.
@@ -146,7 +172,7 @@ export class ControlPlaneFunctions extends Construct {
       actions: ['eks:DescribeCluster'],
       resources: [clusterArn],
     });
-    for (const fn of [this.reconcileScheduled, this.reconcileModel, this.warmUpApi]) {
+    for (const fn of this.kubernetesClients) {
       fn.addToRolePolicy(describeCluster);
     }
 
@@ -177,6 +203,28 @@ export class ControlPlaneFunctions extends Construct {
       }
     }
   }
+}
+
+function acknowledgeFunctionFindings(fn: NodejsFunction, inVpc: boolean): void {
+  acknowledge(fn, 'The product targets Lambda nodejs22.x, the runtime its tests run on.', 'L1');
+  const policies = ['AWSLambdaBasicExecutionRole', ...(inVpc ? ['AWSLambdaVPCAccessExecutionRole'] : [])];
+  acknowledge(
+    fn.role!,
+    "Lambda's own managed policies: writing the function's logs, and in a VPC managing its network interfaces.",
+    ...policies.map((name) => `IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/${name}]`),
+  );
+  const policy = fn.role!.node.tryFindChild('DefaultPolicy')!;
+  acknowledge(
+    policy,
+    'xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions.',
+    'IAM5[Resource::*]',
+  );
+  acknowledge(
+    policy,
+    "DynamoDB's grant on the ledger's customer-managed key, scoped to that one key: these actions have no narrower form.",
+    'IAM5[Action::kms:ReEncrypt*]',
+    'IAM5[Action::kms:GenerateDataKey*]',
+  );
 }
 
 function optional(name: string, value: string | number | undefined): Record<string, string> {

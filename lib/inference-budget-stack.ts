@@ -1,13 +1,21 @@
-import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { EventBus } from 'aws-cdk-lib/aws-events';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { AdmissionWebhookEndpoint } from './admission-webhook-endpoint.js';
+import { ClusterAccess } from './cluster-access.js';
 import type { ControlPlaneConfig } from './config.js';
+import { ControlPlaneAlarms } from './control-plane-alarms.js';
 import { ControlPlaneFunctions } from './control-plane-functions.js';
+import { LambdaNetwork } from './lambda-network.js';
 import { LedgerTable } from './ledger-table.js';
+import { acknowledge } from './nag-acknowledgements.js';
 import { OnCallTopic } from './on-call-topic.js';
+import { OperationsDashboard } from './operations-dashboard.js';
+import { PrometheusWorkspace } from './prometheus-workspace.js';
 import { ReconcileSchedule } from './reconcile-schedule.js';
+import { WarmUpRestApi } from './warm-up-rest-api.js';
 
 export interface InferenceBudgetStackProps extends StackProps {
   config: ControlPlaneConfig;
@@ -21,12 +29,17 @@ export class InferenceBudgetStack extends Stack {
   readonly onCall: OnCallTopic;
   readonly eventBus: EventBus;
   readonly webhookSecret: ISecret;
+  readonly warmUpApi: WarmUpRestApi;
+  readonly webhookEndpoint: AdmissionWebhookEndpoint;
+  readonly prometheus: PrometheusWorkspace;
+  readonly alarms: ControlPlaneAlarms;
+  readonly dashboard: OperationsDashboard;
 
   constructor(scope: Construct, id: string, props: InferenceBudgetStackProps) {
     super(scope, id, props);
     const { config } = props;
     const key = new Key(this, 'DataKey', {
-      description: 'Encrypts the inference budget ledger, the webhook secret and the on-call topic',
+      description: 'Encrypts the inference budget ledger and the webhook secret',
       enableKeyRotation: true,
     });
     this.ledger = new LedgerTable(this, 'Ledger', { key });
@@ -42,20 +55,34 @@ export class InferenceBudgetStack extends Stack {
           generateSecretString: { passwordLength: 48, excludePunctuation: true, includeSpace: false },
           removalPolicy: RemovalPolicy.RETAIN,
         });
+    acknowledge(
+      this.webhookSecret,
+      "The secret is also in the API server's webhook configurations, so it is rotated by the procedure in docs/deploy.md, not on a timer.",
+      'SMG4',
+    );
+    this.onCall = new OnCallTopic(this, 'OnCall', { emails: config.onCallEmails, urls: config.onCallUrls });
+    this.prometheus = new PrometheusWorkspace(this, 'Prometheus', {
+      ...(config.ampWorkspaceArn && { existingWorkspaceArn: config.ampWorkspaceArn }),
+      alertTopic: this.onCall.topic,
+    });
+    const network = config.vpc && new LambdaNetwork(this, 'Network', config.vpc);
 
     this.functions = new ControlPlaneFunctions(this, 'Functions', {
       ledgerTable: this.ledger.table,
       clusterName: config.clusterName,
+      pools: config.pools,
       eventBus: this.eventBus,
       webhookSecret: this.webhookSecret,
+      // Metrics go to the workspace and recommendations read from it, unless URLs point elsewhere.
+      remoteWriteUrl: config.remoteWriteUrl ?? `${this.prometheus.endpoint}api/v1/remote_write`,
+      prometheusQueryUrl: config.prometheusQueryUrl ?? this.prometheus.endpoint,
+      ampWorkspaceArn: this.prometheus.workspaceArn,
+      ...(network && { network }),
       ...defined({
         watchNamespace: config.watchNamespace,
         controlPlaneName: config.controlPlaneName,
         orphanGraceSeconds: config.orphanGraceSeconds,
         recommendationWindowSeconds: config.recommendationWindowSeconds,
-        remoteWriteUrl: config.remoteWriteUrl,
-        prometheusQueryUrl: config.prometheusQueryUrl,
-        ampWorkspaceArn: config.ampWorkspaceArn,
       }),
     });
     this.schedule = new ReconcileSchedule(this, 'Schedule', {
@@ -64,11 +91,51 @@ export class InferenceBudgetStack extends Stack {
       eventBus: this.eventBus,
       scheduleMinutes: config.scheduleMinutes,
     });
-    this.onCall = new OnCallTopic(this, 'OnCall', {
-      key,
-      emails: config.onCallEmails,
-      urls: config.onCallUrls,
+    new ClusterAccess(this, 'ClusterAccess', {
+      clusterName: config.clusterName,
+      functions: this.functions.kubernetesClients,
     });
+    this.warmUpApi = new WarmUpRestApi(this, 'WarmUpApi', { handler: this.functions.warmUpApi });
+    this.webhookEndpoint = new AdmissionWebhookEndpoint(this, 'WebhookEndpoint', {
+      handler: this.functions.admissionWebhook,
+    });
+
+    const pools = config.pools.map((pool) => pool.name);
+    const apis = [this.warmUpApi.api, this.webhookEndpoint.api];
+    this.alarms = new ControlPlaneAlarms(this, 'Alarms', {
+      pools,
+      scheduleMinutes: config.scheduleMinutes,
+      functions: this.functions.all,
+      reconcileFailures: this.functions.reconcileFailures,
+      apis,
+      ledgerTable: this.ledger.table,
+      onCallTopic: this.onCall.topic,
+      runbookBaseUrl: config.runbookBaseUrl,
+    });
+    this.dashboard = new OperationsDashboard(this, 'Operations', {
+      pools,
+      functions: this.functions.all,
+      apis,
+      ledgerTable: this.ledger.table,
+      reconcileFailures: this.functions.reconcileFailures,
+      alarms: this.alarms.alarms.map(({ alarm }) => alarm),
+    });
+
+    // Named outputs replace the APIs' own `Endpoint<hash>` ones, so docs and scripts can refer to them.
+    for (const api of apis) api.node.tryRemoveChild('Endpoint');
+    new CfnOutput(this, 'WarmUpApiUrl', {
+      description: 'Warm-up API base URL (SigV4, service execute-api)',
+      value: this.warmUpApi.api.url,
+    });
+    new CfnOutput(this, 'WebhookBaseUrl', {
+      description: 'Admission webhook URL before its secret: <this>webhook/<secret> (docs/webhook.md)',
+      value: this.webhookEndpoint.api.url,
+    });
+    new CfnOutput(this, 'WebhookSecretArn', { value: this.webhookSecret.secretArn });
+    new CfnOutput(this, 'OnCallTopicArn', { value: this.onCall.topic.topicArn });
+    new CfnOutput(this, 'PrometheusWorkspaceArn', { value: this.prometheus.workspaceArn });
+    new CfnOutput(this, 'LedgerTableName', { value: this.ledger.table.tableName });
+    new CfnOutput(this, 'DashboardName', { value: this.dashboard.dashboard.dashboardName });
   }
 }
 

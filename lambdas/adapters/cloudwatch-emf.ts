@@ -1,8 +1,12 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { PoolSnapshot } from '../core/ledger/model.js';
+import {
+  CLOUDWATCH_METRICS as NAMES,
+  CLOUDWATCH_NAMESPACE,
+  CLOUDWATCH_SERVICE,
+  POOL_DIMENSION,
+} from '../core/metrics/cloudwatch-names.js';
 import type { OperationalMetrics } from '../core/metrics/operational.js';
-
-export const CLOUDWATCH_NAMESPACE = 'InferenceBudgetControlPlane';
 
 /**
  * Operational metrics as CloudWatch Embedded Metric Format lines on stdout (Powertools Metrics): Lambda
@@ -11,32 +15,32 @@ export const CLOUDWATCH_NAMESPACE = 'InferenceBudgetControlPlane';
 export class CloudWatchEmf implements OperationalMetrics {
   private readonly metrics: Metrics;
 
-  constructor(serviceName = 'inference-budget-control-plane') {
-    this.metrics = new Metrics({ namespace: CLOUDWATCH_NAMESPACE, serviceName });
+  constructor() {
+    this.metrics = new Metrics({ namespace: CLOUDWATCH_NAMESPACE, serviceName: CLOUDWATCH_SERVICE });
   }
 
   reconcilePass(pass: { durationSeconds: number; errors: number; pools: readonly PoolSnapshot[] }): void {
-    this.metrics.addMetric('ReconcileDuration', MetricUnit.Seconds, pass.durationSeconds);
-    this.metrics.addMetric('ReconcileErrors', MetricUnit.Count, pass.errors);
-    this.metrics.addMetric('ReconcileSucceeded', MetricUnit.Count, pass.errors === 0 ? 1 : 0);
+    this.metrics.addMetric(NAMES.reconcileDuration, MetricUnit.Seconds, pass.durationSeconds);
+    this.metrics.addMetric(NAMES.reconcileErrors, MetricUnit.Count, pass.errors);
+    this.metrics.addMetric(NAMES.reconcileSucceeded, MetricUnit.Count, pass.errors === 0 ? 1 : 0);
     this.metrics.publishStoredMetrics();
     for (const pool of pass.pools) this.poolBudget(pool);
   }
 
   warmUpRejected(pool: string): void {
-    this.metrics.addDimension('node_pool', pool);
-    this.metrics.addMetric('WarmUpRejections', MetricUnit.Count, 1);
+    this.metrics.addDimension(POOL_DIMENSION, pool);
+    this.metrics.addMetric(NAMES.warmUpRejections, MetricUnit.Count, 1);
     this.metrics.publishStoredMetrics();
   }
 
   /** One EMF document per pool; publishing clears the pool's dimension for the next one. */
   private poolBudget(pool: PoolSnapshot): void {
-    this.metrics.addDimension('node_pool', pool.name);
-    this.metrics.addMetric('BudgetTotalBytes', MetricUnit.Bytes, pool.totalBytes);
-    this.metrics.addMetric('BudgetAllocatedBytes', MetricUnit.Bytes, pool.allocatedBytes);
-    this.metrics.addMetric('BudgetAvailableBytes', MetricUnit.Bytes, pool.availableBytes);
+    this.metrics.addDimension(POOL_DIMENSION, pool.name);
+    this.metrics.addMetric(NAMES.budgetTotal, MetricUnit.Bytes, pool.totalBytes);
+    this.metrics.addMetric(NAMES.budgetAllocated, MetricUnit.Bytes, pool.allocatedBytes);
+    this.metrics.addMetric(NAMES.budgetAvailable, MetricUnit.Bytes, pool.availableBytes);
     this.metrics.addMetric(
-      'BudgetUtilizationPercent',
+      NAMES.budgetUtilization,
       MetricUnit.Percent,
       pool.totalBytes > 0 ? (pool.allocatedBytes / pool.totalBytes) * 100 : 0,
     );

@@ -21,6 +21,10 @@ export type ApiErrorCode =
   | 'not_found'
   | 'payload_too_large'
   | 'unsupported_media_type'
+  /** API Gateway refused the caller's SigV4 credentials (answered by the gateway, not the handler). */
+  | 'unauthorized'
+  /** API Gateway's stage throttle. */
+  | 'rate_limited'
   | 'internal_error';
 
 const STATUS_AND_TYPE: Record<ApiErrorCode, [number, string]> = {
@@ -30,11 +34,18 @@ const STATUS_AND_TYPE: Record<ApiErrorCode, [number, string]> = {
   method_not_allowed: [405, 'invalid_request_error'],
   payload_too_large: [413, 'invalid_request_error'],
   unsupported_media_type: [415, 'invalid_request_error'],
+  unauthorized: [403, 'authentication_error'],
+  rate_limited: [429, 'rate_limit_error'],
   insufficient_memory: [429, 'insufficient_memory'],
   scale_up_failed: [500, 'server_error'],
   model_not_ready: [503, 'server_error'],
   internal_error: [500, 'server_error'],
 };
+
+/** The envelope's `type` for a code. */
+export function errorType(code: ApiErrorCode): string {
+  return STATUS_AND_TYPE[code][1];
+}
 
 /** An error answer: its HTTP status and its body in the envelope. */
 export class ApiError extends Error {

@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OBSERVABILITY_SEED, seedFile } from '../../support/seeds.js';
+import { ALARM_KINDS } from '../../../lib/control-plane-alarms.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const rulesDir = join(repoRoot, 'observability', 'rules');
@@ -267,8 +268,24 @@ describe('docs/runbooks', () => {
     .sort();
   const index = readFileSync(join(runbooksDir, 'README.md'), 'utf8');
 
-  it('has one page per alert and no page without an alert', () => {
-    expect(pages).toEqual(alerts.map((a) => a.alert).sort());
+  it('has one page per alert and per CloudWatch alarm, and no page without either', () => {
+    expect(pages).toEqual([...new Set([...alerts.map((a) => a.alert), ...ALARM_KINDS])].sort());
+  });
+
+  it('gives each CloudWatch alarm a page with the sections on-call needs', () => {
+    for (const kind of ALARM_KINDS) {
+      const page = readFileSync(join(runbooksDir, `${kind}.md`), 'utf8');
+      expect({ kind, title: page.split('\n')[0], alarm: page.includes(`<stack>-${kind}`) }).toEqual({
+        kind,
+        title: `# ${kind}`,
+        alarm: true,
+      });
+      const sections = [...page.matchAll(/^## (.+)$/gm)].map((m) => m[1]);
+      expect({ kind, sections }).toEqual({
+        kind,
+        sections: ['What fired', 'Impact', 'What to check', 'What to do'],
+      });
+    }
   });
 
   it('indexes every page in README.md', () => {

@@ -1,4 +1,5 @@
-import { CloudWatchEmf, CLOUDWATCH_NAMESPACE } from '../../../lambdas/adapters/cloudwatch-emf.js';
+import { CloudWatchEmf } from '../../../lambdas/adapters/cloudwatch-emf.js';
+import { CLOUDWATCH_NAMESPACE } from '../../../lambdas/core/metrics/cloudwatch-names.js';
 import { jsonLinesPrinted } from '../../support/captured-output.js';
 
 /** The Embedded Metric Format specification's rules, checked on one document. */

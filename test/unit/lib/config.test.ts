@@ -1,5 +1,15 @@
 import { ConfigError, contextObject, parseConfig } from '../../../lib/config.js';
 
+const POOL = {
+  name: 'gpu-a100',
+  nodeGroup: 'gpu-a100-nodes',
+  gpuMemoryPerNode: '320Gi',
+  minNodes: 0,
+  maxNodes: 4,
+};
+/** The required settings: each test adds its own. */
+const REQUIRED = { clusterName: 'c', pools: [POOL] };
+
 function problems(raw: unknown): string {
   try {
     parseConfig(raw);
@@ -11,9 +21,10 @@ function problems(raw: unknown): string {
 }
 
 describe('parseConfig', () => {
-  it('fills defaults around the one required field', () => {
-    expect(parseConfig({ clusterName: 'gpu-inference' })).toEqual({
+  it('fills defaults around the required fields', () => {
+    expect(parseConfig({ clusterName: 'gpu-inference', pools: [POOL] })).toEqual({
       clusterName: 'gpu-inference',
+      pools: [POOL],
       scheduleMinutes: 1,
       onCallEmails: [],
       onCallUrls: [],
@@ -25,18 +36,20 @@ describe('parseConfig', () => {
       prometheusQueryUrl: undefined,
       ampWorkspaceArn: undefined,
       webhookSecretArn: undefined,
+      vpc: undefined,
+      runbookBaseUrl: undefined,
     });
   });
 
   it('treats empty strings (the cdk.json example) as unset', () => {
-    const config = parseConfig({ clusterName: 'c', watchNamespace: '', remoteWriteUrl: '', onCallUrls: [] });
+    const config = parseConfig({ ...REQUIRED, watchNamespace: '', remoteWriteUrl: '', onCallUrls: [] });
     expect(config.watchNamespace).toBeUndefined();
     expect(config.remoteWriteUrl).toBeUndefined();
   });
 
   it('accepts strings from -c: numbers and comma-separated lists', () => {
     const config = parseConfig({
-      clusterName: 'c',
+      ...REQUIRED,
       scheduleMinutes: '5',
       onCallEmails: 'a@example.com, b@example.com',
     });
@@ -52,30 +65,85 @@ describe('parseConfig', () => {
 
   it.each([
     [{ clusterName: '-bad' }, 'inferenceBudget.clusterName" must be an EKS cluster name'],
-    [{ clusterName: 'c', scheduleMinutes: 0 }, 'inferenceBudget.scheduleMinutes" must be a whole number'],
-    [{ clusterName: 'c', scheduleMinutes: 1.5 }, 'inferenceBudget.scheduleMinutes"'],
-    [{ clusterName: 'c', scheduleMinutes: 61 }, 'inferenceBudget.scheduleMinutes"'],
-    [{ clusterName: 'c', onCallEmails: ['not-an-email'] }, 'inferenceBudget.onCallEmails" must be a list'],
-    [{ clusterName: 'c', onCallEmails: 42 }, 'inferenceBudget.onCallEmails" must be a list'],
-    [{ clusterName: 'c', onCallUrls: ['http://plain.example.com'] }, 'inferenceBudget.onCallUrls"'],
-    [{ clusterName: 'c', watchNamespace: 'Not_A_Namespace' }, 'inferenceBudget.watchNamespace"'],
-    [{ clusterName: 'c', orphanGraceSeconds: -1 }, 'inferenceBudget.orphanGraceSeconds"'],
-    [
-      { clusterName: 'c', remoteWriteUrl: 'ftp://x' },
-      'inferenceBudget.remoteWriteUrl" must be an http(s) URL',
-    ],
-    [{ clusterName: 'c', ampWorkspaceArn: 'arn:aws:s3:::bucket' }, 'inferenceBudget.ampWorkspaceArn"'],
-    [{ clusterName: 'c', webhookSecretArn: 'secret' }, 'inferenceBudget.webhookSecretArn"'],
-    [{ clusterName: 'c', clustername: 'typo' }, 'inferenceBudget.clustername" is not a known setting'],
+    [{ ...REQUIRED, scheduleMinutes: 0 }, 'inferenceBudget.scheduleMinutes" must be a whole number'],
+    [{ ...REQUIRED, scheduleMinutes: 1.5 }, 'inferenceBudget.scheduleMinutes"'],
+    [{ ...REQUIRED, scheduleMinutes: 61 }, 'inferenceBudget.scheduleMinutes"'],
+    [{ ...REQUIRED, onCallEmails: ['not-an-email'] }, 'inferenceBudget.onCallEmails" must be a list'],
+    [{ ...REQUIRED, onCallEmails: 42 }, 'inferenceBudget.onCallEmails" must be a list'],
+    [{ ...REQUIRED, onCallUrls: ['http://plain.example.com'] }, 'inferenceBudget.onCallUrls"'],
+    [{ ...REQUIRED, watchNamespace: 'Not_A_Namespace' }, 'inferenceBudget.watchNamespace"'],
+    [{ ...REQUIRED, orphanGraceSeconds: -1 }, 'inferenceBudget.orphanGraceSeconds"'],
+    [{ ...REQUIRED, remoteWriteUrl: 'ftp://x' }, 'inferenceBudget.remoteWriteUrl" must be an http(s) URL'],
+    [{ ...REQUIRED, ampWorkspaceArn: 'arn:aws:s3:::bucket' }, 'inferenceBudget.ampWorkspaceArn"'],
+    [{ ...REQUIRED, webhookSecretArn: 'secret' }, 'inferenceBudget.webhookSecretArn"'],
+    [{ ...REQUIRED, clustername: 'typo' }, 'inferenceBudget.clustername" is not a known setting'],
     [
       {
-        clusterName: 'c',
+        ...REQUIRED,
         remoteWriteUrl: 'https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1/api/v1/remote_write',
       },
       'inferenceBudget.ampWorkspaceArn" is required when "inferenceBudget.remoteWriteUrl" is an AMP URL',
     ],
   ])('rejects %j', (raw, message) => {
     expect(problems(raw)).toContain(message);
+  });
+
+  it.each([
+    [{ clusterName: 'c' }, 'inferenceBudget.pools" is required'],
+    [{ clusterName: 'c', pools: [] }, 'inferenceBudget.pools" is required'],
+    [{ clusterName: 'c', pools: ['gpu-a100'] }, 'inferenceBudget.pools[0]" must be an object'],
+    [{ clusterName: 'c', pools: [{ ...POOL, name: 'GPU_A100' }] }, 'inferenceBudget.pools[0].name" must be'],
+    [{ clusterName: 'c', pools: [POOL, POOL] }, 'inferenceBudget.pools[1].name" repeats pool "gpu-a100"'],
+    [{ clusterName: 'c', pools: [{ ...POOL, nodeGroup: '' }] }, 'inferenceBudget.pools[0].nodeGroup"'],
+    [
+      { clusterName: 'c', pools: [{ ...POOL, gpuMemoryPerNode: '320GB' }] },
+      'inferenceBudget.pools[0].gpuMemoryPerNode" must be a positive quantity such as "320Gi"',
+    ],
+    [{ clusterName: 'c', pools: [{ ...POOL, gpuMemoryPerNode: '0Gi' }] }, 'pools[0].gpuMemoryPerNode"'],
+    [{ clusterName: 'c', pools: [{ ...POOL, maxNodes: 0 }] }, 'inferenceBudget.pools[0].maxNodes" must be'],
+    [{ clusterName: 'c', pools: [{ ...POOL, minNodes: -1 }] }, 'inferenceBudget.pools[0].minNodes" must be'],
+    [
+      { clusterName: 'c', pools: [{ ...POOL, minNodes: 5, maxNodes: 4 }] },
+      'inferenceBudget.pools[0].minNodes" must not exceed maxNodes (5 > 4)',
+    ],
+    [
+      { clusterName: 'c', pools: [{ ...POOL, gpus: 8 }] },
+      'inferenceBudget.pools[0].gpus" is not a known setting',
+    ],
+    [{ ...REQUIRED, vpc: 'vpc-1' }, 'inferenceBudget.vpc" must be an object'],
+    [{ ...REQUIRED, vpc: { vpcId: 'vpc-0123456789abcdef0' } }, 'inferenceBudget.vpc.subnetIds" must be'],
+    [
+      { ...REQUIRED, vpc: { vpcId: 'nope', subnetIds: ['subnet-0123456789abcdef0'] } },
+      'inferenceBudget.vpc.vpcId" must be a VPC id',
+    ],
+    [
+      {
+        ...REQUIRED,
+        vpc: {
+          vpcId: 'vpc-0123456789abcdef0',
+          subnetIds: ['subnet-0123456789abcdef0'],
+          clusterSecurityGroupId: 'x',
+        },
+      },
+      'inferenceBudget.vpc.clusterSecurityGroupId" must be a security group id',
+    ],
+    [
+      { ...REQUIRED, runbookBaseUrl: 'https://example.com/runbooks' },
+      'runbookBaseUrl" must be an https:// URL ending in /',
+    ],
+  ])('rejects pools, vpc and runbook settings: %j', (raw, message) => {
+    expect(problems(raw)).toContain(message);
+  });
+
+  it('accepts a VPC and a runbook base URL', () => {
+    const vpc = {
+      vpcId: 'vpc-0123456789abcdef0',
+      subnetIds: ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210'],
+      clusterSecurityGroupId: 'sg-0123456789abcdef0',
+    };
+    const config = parseConfig({ ...REQUIRED, vpc, runbookBaseUrl: 'https://wiki.example.com/runbooks/' });
+    expect(config.vpc).toEqual(vpc);
+    expect(config.runbookBaseUrl).toBe('https://wiki.example.com/runbooks/');
   });
 
   it('reports every problem at once', () => {
@@ -93,6 +161,17 @@ describe('contextObject', () => {
       'inferenceBudget.clusterName': 'from-flag',
     };
     expect(contextObject((key) => context[key])).toEqual({ clusterName: 'from-flag', scheduleMinutes: 2 });
+  });
+
+  it('reads pools and vpc given with -c as JSON, and leaves malformed JSON for parseConfig to report', () => {
+    const context: Record<string, unknown> = {
+      'inferenceBudget.clusterName': 'c',
+      'inferenceBudget.pools': JSON.stringify([POOL]),
+      'inferenceBudget.vpc': '{not json',
+    };
+    const merged = contextObject((key) => context[key]);
+    expect(merged.pools).toEqual([POOL]);
+    expect(problems(merged)).toContain('inferenceBudget.vpc" must be an object');
   });
 
   it('is empty without any context', () => {

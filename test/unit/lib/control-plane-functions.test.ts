@@ -2,14 +2,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { App } from 'aws-cdk-lib';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { AMP_WORKSPACE_ARN, synthStack } from './stack-fixture.js';
+import { AMP_WORKSPACE_ARN, BASE_CONTEXT, synthStack } from './stack-fixture.js';
 
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
 
 // The one test file that really bundles the four handlers with esbuild (a few seconds each).
 const { stack, template } = synthStack(
   {
-    clusterName: 'gpu-inference',
     watchNamespace: 'inference',
     remoteWriteUrl: 'https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1/api/v1/remote_write',
     prometheusQueryUrl: 'https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1',
@@ -50,7 +49,8 @@ describe('ControlPlaneFunctions', () => {
       });
       expect(fn.Properties.LoggingConfig.LogGroup).toBeDefined();
     }
-    template.resourceCountIs('AWS::Logs::LogGroup', 4);
+    // Each function's log group, and the two APIs' access logs.
+    template.resourceCountIs('AWS::Logs::LogGroup', 6);
     template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
   });
 
@@ -113,6 +113,9 @@ describe('ControlPlaneFunctions', () => {
       WEBHOOK_SECRET_ARN: { Ref: secretId },
     });
     expect(env(fns.admissionWebhook).EKS_CLUSTER_NAME).toBeUndefined();
+    for (const fn of fns.all) {
+      expect(JSON.parse(env(fn).NODE_POOLS as string)).toEqual(BASE_CONTEXT.pools);
+    }
   });
 
   it('grants no wildcard action and no wildcard resource on the data, bus, secret, cluster or AMP', () => {

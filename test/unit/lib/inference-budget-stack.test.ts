@@ -3,17 +3,38 @@ import { synthStack } from './stack-fixture.js';
 describe('InferenceBudgetStack', () => {
   const { template } = synthStack();
 
-  it('composes the ledger, the bus, the webhook secret, the functions, the rules and the on-call topic', () => {
+  it('composes every concern, one construct each', () => {
     template.resourceCountIs('AWS::DynamoDB::Table', 1);
-    template.resourceCountIs('AWS::KMS::Key', 1);
+    // The data key, and the on-call topic's own.
+    template.resourceCountIs('AWS::KMS::Key', 2);
     template.resourceCountIs('AWS::Events::EventBus', 1);
     template.resourceCountIs('AWS::Lambda::Function', 4);
     template.resourceCountIs('AWS::Events::Rule', 2);
     template.resourceCountIs('AWS::SNS::Topic', 1);
+    template.resourceCountIs('AWS::ApiGateway::RestApi', 2);
+    template.resourceCountIs('AWS::APS::Workspace', 1);
+    template.resourceCountIs('AWS::EKS::AccessEntry', 3);
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm')).length).toBeGreaterThan(10);
+  });
+
+  it('outputs what docs/deploy.md tells the operator to use', () => {
+    expect(Object.keys(template.findOutputs('*')).sort()).toEqual([
+      'DashboardName',
+      'LedgerTableName',
+      'OnCallTopicArn',
+      'PrometheusWorkspaceArn',
+      'WarmUpApiUrl',
+      'WebhookBaseUrl',
+      'WebhookSecretArn',
+    ]);
   });
 
   it('creates a KMS-encrypted, retained webhook secret of URL-safe characters when none is given', () => {
-    const [keyId] = Object.keys(template.findResources('AWS::KMS::Key'));
+    const { stack } = synthStack();
+    const keyId = stack.getLogicalId(
+      stack.node.findChild('DataKey').node.defaultChild as Parameters<typeof stack.getLogicalId>[0],
+    );
     template.hasResource('AWS::SecretsManager::Secret', {
       DeletionPolicy: 'Retain',
       Properties: {
@@ -25,7 +46,7 @@ describe('InferenceBudgetStack', () => {
 
   it('uses an existing secret, and grants only it, when its ARN is configured', () => {
     const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ibcp-webhook-AbCdEf';
-    const { template: withSecret } = synthStack({ clusterName: 'gpu-inference', webhookSecretArn: arn });
+    const { template: withSecret } = synthStack({ webhookSecretArn: arn });
     withSecret.resourceCountIs('AWS::SecretsManager::Secret', 0);
     const statements = Object.values(withSecret.findResources('AWS::IAM::Policy')).flatMap(
       (policy) =>

@@ -3,16 +3,19 @@ import { synthStack } from './stack-fixture.js';
 
 describe('OnCallTopic', () => {
   const { template } = synthStack({
-    clusterName: 'gpu-inference',
     onCallEmails: ['oncall@example.com', 'lead@example.com'],
     onCallUrls: ['https://events.pager.example.com/integration/abc'],
   });
 
-  it('is encrypted with the stack key and refuses plain HTTP', () => {
-    const [keyId] = Object.keys(template.findResources('AWS::KMS::Key'));
+  const { stack } = synthStack();
+  const topicKeyId = stack.getLogicalId(
+    stack.onCall.key.node.defaultChild as Parameters<typeof stack.getLogicalId>[0],
+  );
+
+  it('is encrypted with a key of its own and refuses plain HTTP', () => {
     template.resourceCountIs('AWS::SNS::Topic', 1);
     template.hasResourceProperties('AWS::SNS::Topic', {
-      KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] },
+      KmsMasterKeyId: { 'Fn::GetAtt': [topicKeyId, 'Arn'] },
     });
     template.hasResourceProperties('AWS::SNS::TopicPolicy', {
       PolicyDocument: {
@@ -24,6 +27,22 @@ describe('OnCallTopic', () => {
         ]),
       },
     });
+  });
+
+  it('lets CloudWatch alarms and the AMP alert manager, and only them, use its key', () => {
+    const key = template.findResources('AWS::KMS::Key')[topicKeyId]!;
+    const services = (
+      key.Properties.KeyPolicy.Statement as { Principal?: { Service?: string }; Action: string[] }[]
+    )
+      .filter((statement) => statement.Principal?.Service)
+      .map((statement) => [statement.Principal!.Service, [statement.Action].flat().sort()]);
+    expect(services).toEqual(
+      expect.arrayContaining([
+        ['cloudwatch.amazonaws.com', ['kms:Decrypt', 'kms:GenerateDataKey*']],
+        ['aps.amazonaws.com', ['kms:Decrypt', 'kms:GenerateDataKey*']],
+      ]),
+    );
+    expect(services).toHaveLength(2);
   });
 
   it('subscribes every configured email and HTTPS URL', () => {

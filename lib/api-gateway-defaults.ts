@@ -1,0 +1,73 @@
+import { AccessLogFormat, ResponseType, type RestApi } from 'aws-cdk-lib/aws-apigateway';
+import { acknowledge } from './nag-acknowledgements.js';
+import { errorType, type ApiErrorCode } from '../lambdas/core/api/errors.js';
+
+/**
+ * Access log lines as JSON. `$context.resourcePath` (the route template), never `$context.path`: the
+ * webhook's path carries its secret (docs/webhook.md).
+ */
+export const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
+  JSON.stringify({
+    requestId: '$context.requestId',
+    requestTime: '$context.requestTime',
+    ip: '$context.identity.sourceIp',
+    caller: '$context.identity.caller',
+    user: '$context.identity.userArn',
+    method: '$context.httpMethod',
+    resourcePath: '$context.resourcePath',
+    status: '$context.status',
+    responseLength: '$context.responseLength',
+    latencyMs: '$context.responseLatency',
+    integrationLatencyMs: '$context.integrationLatency',
+    error: '$context.error.message',
+  }),
+);
+
+/** The answers API Gateway gives itself, before the handler runs, mapped to the error codes clients know. */
+const GATEWAY_ERRORS: [ResponseType, ApiErrorCode][] = [
+  [ResponseType.BAD_REQUEST_PARAMETERS, 'invalid_request'],
+  [ResponseType.BAD_REQUEST_BODY, 'invalid_request'],
+  [ResponseType.REQUEST_TOO_LARGE, 'payload_too_large'],
+  [ResponseType.UNSUPPORTED_MEDIA_TYPE, 'unsupported_media_type'],
+  [ResponseType.MISSING_AUTHENTICATION_TOKEN, 'unauthorized'],
+  [ResponseType.INVALID_SIGNATURE, 'unauthorized'],
+  [ResponseType.EXPIRED_TOKEN, 'unauthorized'],
+  [ResponseType.ACCESS_DENIED, 'unauthorized'],
+  [ResponseType.THROTTLED, 'rate_limited'],
+  [ResponseType.DEFAULT_4XX, 'invalid_request'],
+  [ResponseType.DEFAULT_5XX, 'internal_error'],
+];
+
+/**
+ * Every error API Gateway answers by itself uses the handler's envelope (docs/warmup-api.md), keeping the
+ * gateway's own status code and message.
+ */
+export function answerGatewayErrorsInEnvelope(api: RestApi): void {
+  for (const [type, code] of GATEWAY_ERRORS) {
+    api.addGatewayResponse(`Envelope${type.responseType}`, {
+      type,
+      templates: {
+        'application/json': `{"error":{"type":"${errorType(code)}","code":"${code}","message":$context.error.messageString}}`,
+      },
+    });
+  }
+}
+
+/** The cdk-nag findings both APIs share, reviewed and accepted (docs/deploy.md). */
+export function acknowledgeApiFindings(api: RestApi): void {
+  acknowledge(
+    api,
+    'API Gateway validates path and query parameters; bodies (which must be empty or `{}`, or an AdmissionReview) are validated by the handler, as an empty body has no request model.',
+    'APIG2',
+  );
+  acknowledge(
+    api.deploymentStage,
+    'Execution logging needs the account-wide API Gateway CloudWatch role, which this stack does not own; JSON access logs are on.',
+    'APIG6',
+  );
+  acknowledge(
+    api.deploymentStage,
+    'No WAF by default: IAM auth (warm-up) or the secret path (webhook) and stage throttling guard the APIs; docs/deploy.md shows how to attach a web ACL.',
+    'APIG3',
+  );
+}
