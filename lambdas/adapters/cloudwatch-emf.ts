@@ -1,6 +1,7 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { PoolSnapshot } from '../core/ledger/model.js';
 import type { OperationalMetrics } from '../core/metrics/operational.js';
+import type { NodePoolReport } from '../core/nodes/scaler.js';
 
 export const CLOUDWATCH_NAMESPACE = 'InferenceBudgetControlPlane';
 
@@ -27,6 +28,26 @@ export class CloudWatchEmf implements OperationalMetrics {
     this.metrics.addDimension('node_pool', pool);
     this.metrics.addMetric('WarmUpRejections', MetricUnit.Count, 1);
     this.metrics.publishStoredMetrics();
+  }
+
+  /** One EMF document per pool: node counts for alarms on pools that cannot grow or never shrink. */
+  nodePools(reports: readonly NodePoolReport[]): void {
+    for (const report of reports) {
+      this.metrics.addDimension('node_pool', report.pool);
+      this.metrics.addMetric('DesiredNodes', MetricUnit.Count, report.desiredNodes);
+      this.metrics.addMetric('ReadyNodes', MetricUnit.Count, report.readyNodes);
+      this.metrics.addMetric('NeededNodes', MetricUnit.Count, report.neededNodes);
+      this.metrics.addMetric(
+        'BudgetAvailableOnRunningNodesBytes',
+        MetricUnit.Bytes,
+        report.availableOnRunningNodes,
+      );
+      this.metrics.addMetric('NodesScaledIn', MetricUnit.Count, report.scaledIn);
+      if (report.scaleOutSeconds !== undefined) {
+        this.metrics.addMetric('NodeScaleOutSeconds', MetricUnit.Seconds, report.scaleOutSeconds);
+      }
+      this.metrics.publishStoredMetrics();
+    }
   }
 
   /** One EMF document per pool; publishing clears the pool's dimension for the next one. */

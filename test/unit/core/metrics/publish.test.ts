@@ -38,6 +38,8 @@ function ports() {
       operational: {
         reconcilePass: () => void operational.push('pass'),
         warmUpRejected: (pool: string) => void operational.push(`rejected ${pool}`),
+        nodePools: (reports: readonly { pool: string }[]) =>
+          void operational.push(...reports.map((r) => `nodes ${r.pool}`)),
       },
       counters: new MemoryCounters(),
       clock: () => now,
