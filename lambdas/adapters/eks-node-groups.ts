@@ -82,27 +82,17 @@ export class EksNodeGroups implements NodeGroups {
     return group;
   }
 
-  /** EKS names the group in the node group's resources; failing that, EKS tags the group it created. */
+  /** EKS names the group in the node group's resources once the node group has been created. */
   private async findGroupName(nodeGroup: string): Promise<string> {
     const { nodegroup } = await this.eks.send(
       new DescribeNodegroupCommand({ clusterName: this.clusterName, nodegroupName: nodeGroup }),
     );
-    const named = nodegroup?.resources?.autoScalingGroups?.[0]?.name;
-    if (named) return named;
-    const { AutoScalingGroups } = await this.autoScaling.send(
-      new DescribeAutoScalingGroupsCommand({
-        Filters: [
-          { Name: 'tag:eks:cluster-name', Values: [this.clusterName] },
-          { Name: 'tag:eks:nodegroup-name', Values: [nodeGroup] },
-        ],
-      }),
-    );
-    const tagged = AutoScalingGroups?.[0]?.AutoScalingGroupName;
-    if (!tagged) {
+    const name = nodegroup?.resources?.autoScalingGroups?.[0]?.name;
+    if (!name) {
       throw new Error(
-        `node group ${nodeGroup} of cluster ${this.clusterName} has no Auto Scaling group (none named by EKS, none tagged)`,
+        `node group ${nodeGroup} of cluster ${this.clusterName} has no Auto Scaling group yet (status ${nodegroup?.status})`,
       );
     }
-    return tagged;
+    return name;
   }
 }

@@ -26,6 +26,7 @@ export interface PoolPlan {
   /** Nodes the allocations pack onto, before the bounds; more than `bounds.max` means some must wait. */
   packedNodes: number;
   unplaceable: readonly Item[];
+  /** The group's desired size, or the scale-out target while one is on its way. */
   desiredNodes: number;
   /** Ready nodes whose instance is in the node group and that are not being taken out. */
   readyNodes: number;
@@ -144,7 +145,8 @@ export function planPool(input: PoolPlanInput): PoolPlan {
     neededNodes: needed,
     packedNodes: packed,
     unplaceable: packing.unplaceable,
-    desiredNodes: group.desiredSize,
+    // What the group is on its way to: EKS applies desiredSize to the Auto Scaling group asynchronously.
+    desiredNodes: waitingForScaleOut ? Math.max(group.desiredSize, pending.target) : group.desiredSize,
     readyNodes,
     availableOnRunningNodes: Math.max(0, readyNodes * pool.bytesPerNode - pool.allocatedBytes),
     scaleOut,
