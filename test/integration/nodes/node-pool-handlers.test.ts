@@ -19,14 +19,18 @@ import {
 const Gi = 2 ** 30;
 const namespace = uniqueName('node-pools');
 const pool = uniqueName('pool-gpu');
+/** A second pool, for models applied with replicas (reconciled by the event-driven Lambda). */
+const appliedPool = uniqueName('pool-applied');
 const cluster = uniqueName('cluster');
 const client = dynamoClient('IBCP_DYNALITE_ENDPOINT');
 const clients = motoClients();
 let ledger: DynamoDbLedger;
 let group: TestNodeGroup;
+let appliedGroup: TestNodeGroup;
 type Handler<E, R> = (event: E, context: Context) => Promise<R>;
 let warmUpApi: Handler<APIGatewayProxyEvent, APIGatewayProxyResult>;
 let scheduled: Handler<object, unknown>;
+let reconcileModel: Handler<object, unknown>;
 
 async function call(method: string, path: string) {
   const event = { httpMethod: method, path, queryStringParameters: null, body: null, isBase64Encoded: false };
@@ -70,12 +74,27 @@ beforeAll(async () => {
     max: 2,
     desired: 0,
   });
+  appliedGroup = await createNodeGroup(clients, {
+    cluster,
+    nodeGroup: `${appliedPool}-ng`,
+    pool: appliedPool,
+    min: 0,
+    max: 1,
+    desired: 0,
+  });
   const fresh = await freshLedger(client);
   ledger = fresh.ledger;
   const moto = harnessEnv('IBCP_MOTO_ENDPOINT');
   useHarnessForHandlers(fresh.table, namespace, {
     NODE_POOLS: JSON.stringify([
       { name: pool, nodeGroup: group.nodeGroup, gpuMemoryPerNode: '80Gi', minNodes: 0, maxNodes: 2 },
+      {
+        name: appliedPool,
+        nodeGroup: appliedGroup.nodeGroup,
+        gpuMemoryPerNode: '80Gi',
+        minNodes: 0,
+        maxNodes: 1,
+      },
     ]),
     EKS_CLUSTER_NAME: cluster,
     AWS_ENDPOINT_URL_EKS: moto,
@@ -85,6 +104,7 @@ beforeAll(async () => {
   });
   warmUpApi = (await import('../../../lambdas/handlers/warmup-api.js')).handler as never;
   scheduled = (await import('../../../lambdas/handlers/reconcile-scheduled.js')).handler as never;
+  reconcileModel = (await import('../../../lambdas/handlers/reconcile-model.js')).handler as never;
 });
 
 afterAll(async () => {
@@ -92,7 +112,7 @@ afterAll(async () => {
   clients.eks.destroy();
   clients.autoScaling.destroy();
   await kubectl(['delete', 'namespace', namespace, '--wait=false']);
-  await kubectl(['delete', 'node', '-l', `inference-pool=${pool}`, '--wait=false']);
+  await kubectl(['delete', 'node', '-l', `inference-pool in (${pool},${appliedPool})`, '--wait=false']);
 });
 
 describe('node pools through the Lambda handlers', () => {
@@ -120,7 +140,7 @@ describe('node pools through the Lambda handlers', () => {
     expect((await describeGroup(clients, group)).nodeGroupDesired).toBe(1);
 
     const pools = await call('GET', '/v1/pools');
-    expect(pools.body.pools).toEqual([
+    expect(pools.body.pools).toContainEqual(
       expect.objectContaining({
         name: pool,
         total: '160Gi',
@@ -129,7 +149,7 @@ describe('node pools through the Lambda handlers', () => {
         availableOnRunningNodes: '0',
         nodes: { nodeGroup: group.nodeGroup, ready: 0, desired: 1, needed: 1 },
       }),
-    ]);
+    );
   });
 
   it('once the node is Ready, the pass reports the scale-out latency and the model runs there', async () => {
@@ -179,5 +199,19 @@ describe('node pools through the Lambda handlers', () => {
     });
     // The refused model asked for no node.
     expect((await describeGroup(clients, group)).nodeGroupDesired).toBe(2);
+  });
+
+  it('a model applied with replicas: the event-driven reconcile allocates and scales the node group out at once', async () => {
+    await applyInferenceModel(
+      { namespace, name: 'qwen-72b' },
+      { memory: '72Gi', pool: appliedPool, maxReplicas: 1 },
+    );
+    const event = { 'detail-type': 'InferenceModel changed', detail: { namespace, name: 'qwen-72b' } };
+    const lines = await jsonLinesPrinted(() => reconcileModel(event, lambdaContext('reconcile-model')));
+    expect((await ledger.readPool(appliedPool)).allocatedBytes).toBe(72 * Gi);
+    expect(lines).toContainEqual(
+      expect.objectContaining({ message: 'Node scale-out requested', nodePool: appliedPool, from: 0, to: 1 }),
+    );
+    expect((await describeGroup(clients, appliedGroup)).nodeGroupDesired).toBe(1);
   });
 });
