@@ -2,7 +2,7 @@ import { formatDuration } from '../duration.js';
 import { LedgerError, type Ledger, type PoolSnapshot } from '../ledger/model.js';
 import { formatQuantity } from '../quantity.js';
 import type { ReconcileLog } from '../reconcile/model.js';
-import { SCALE_OUT_TIMEOUT_MS, type NodeScalingPorts } from './model.js';
+import { SCALE_OUT_TIMEOUT_MS, type NodeScalingPorts, type ScaleOutRequest } from './model.js';
 import { poolDefinition, type NodePoolConfig } from './node-pools.js';
 import { planPool, type PoolPlan } from './plan.js';
 
@@ -53,7 +53,7 @@ export async function ensureNodeCapacity(
 ): Promise<NodeCapacity | undefined> {
   const config = ports.pools.find((p) => p.name === pool.name);
   if (!config) return undefined;
-  const plan = await planFor(ports, config, pool);
+  const { plan } = await planFor(ports, config, pool);
   const target = plan.scaleOut ? await requestScaleOut(ports, config, plan, 'allocation') : undefined;
   return capacity(config, plan, target);
 }
@@ -64,7 +64,7 @@ export async function readNodeCapacity(
   pool: PoolSnapshot,
 ): Promise<NodeCapacity | undefined> {
   const config = ports.pools.find((p) => p.name === pool.name);
-  return config && capacity(config, await planFor(ports, config, pool), undefined);
+  return config && capacity(config, (await planFor(ports, config, pool)).plan, undefined);
 }
 
 /** The scheduled pass over every configured pool; a pool that fails is logged and the others go on. */
@@ -96,8 +96,7 @@ async function scalePool(
 ): Promise<NodePoolReport> {
   const { log, nodes, groups } = ports;
   const now = ports.clock();
-  const pending = await ports.scaleOuts.pending(config.name);
-  const plan = await planFor(ports, config, pool, pending);
+  const { plan, pending } = await planFor(ports, config, pool);
   const where = { nodePool: config.name, nodeGroup: config.nodeGroup };
 
   let scaleOutSeconds: number | undefined;
@@ -178,26 +177,27 @@ async function scalePool(
   };
 }
 
+/** One read of each side (node group, nodes, outstanding scale-out), then the pure plan. */
 async function planFor(
   ports: NodeScalingPorts,
   config: NodePoolConfig,
   pool: PoolSnapshot,
-  pending?: Awaited<ReturnType<NodeScalingPorts['scaleOuts']['pending']>>,
-): Promise<PoolPlan> {
-  const [group, nodes, recorded] = await Promise.all([
+): Promise<{ plan: PoolPlan; pending: ScaleOutRequest | undefined }> {
+  const [group, nodes, pending] = await Promise.all([
     ports.groups.describe(config.nodeGroup),
     ports.nodes.list(config.name),
-    pending ?? ports.scaleOuts.pending(config.name),
+    ports.scaleOuts.pending(config.name),
   ]);
-  return planPool({
+  const plan = planPool({
     config,
     pool,
     group,
     nodes,
-    pending: recorded,
+    pending,
     now: ports.clock(),
     stabilisationMs: ports.stabilisationMs,
   });
+  return { plan, pending };
 }
 
 /**

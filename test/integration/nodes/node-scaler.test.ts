@@ -37,6 +37,7 @@ const core = coreApi();
 
 let ledger: DynamoDbLedger;
 let table: string;
+const pools: string[] = [];
 
 beforeAll(async () => {
   ({ ledger, table } = await freshLedger(client));
@@ -48,11 +49,13 @@ afterAll(async () => {
   clients.eks.destroy();
   clients.autoScaling.destroy();
   await kubectl(['delete', 'namespace', namespace, '--wait=false']);
+  await kubectl(['delete', 'node', '-l', `inference-pool in (${pools.join(',')})`, '--wait=false']);
 });
 
 /** A pool of 80Gi nodes on a node group of its own, with the scaler's ports on the real adapters. */
 async function poolWith(bounds: { min: number; max: number; desired: number }) {
   const pool = uniqueName('pool-n');
+  pools.push(pool);
   const config: NodePoolConfig = {
     name: pool,
     nodeGroup: `${pool}-ng`,
