@@ -106,4 +106,26 @@ describe('packOntoNodes (first-fit decreasing)', () => {
       ),
     );
   });
+
+  it('places each model on the first node with room, as a linear scan of the nodes would', () => {
+    fc.assert(
+      fc.property(items(200), nodeGi, (list, perNodeGi) => {
+        const perNode = perNodeGi * Gi;
+        const packing = packOntoNodes(list, perNode);
+        // The oracle: first fit by scanning every open node, over the same decreasing order.
+        const free: number[] = [];
+        const expected: string[][] = [];
+        const decreasing = list
+          .filter((i) => i.bytes <= perNode)
+          .sort((a, b) => b.bytes - a.bytes || (a.holder < b.holder ? -1 : 1));
+        for (const item of decreasing) {
+          let index = free.findIndex((room) => room >= item.bytes);
+          if (index === -1) index = free.push(perNode) - 1;
+          free[index]! -= item.bytes;
+          (expected[index] ??= []).push(item.holder);
+        }
+        expect(packing.nodes.map((n) => n.holders)).toEqual(expected);
+      }),
+    );
+  });
 });
