@@ -3,11 +3,11 @@
  * object in cdk.json) or from flat keys such as `-c inferenceBudget.clusterName=gpu-inference`, which win.
  * Every problem is reported at once, each naming its context key, so `cdk synth` fails with a clear message.
  */
-import { parseQuantity, QUANTITY_PATTERN } from '../lambdas/core/quantity.js';
+import { NodePoolConfigError, parseNodePools } from '../lambdas/core/nodes/node-pools.js';
 
 export const CONTEXT_KEY = 'inferenceBudget';
 
-/** A GPU node pool: the EKS managed node group behind it and how far it may scale. */
+/** A GPU node pool as configured (and passed to the Lambdas as `NODE_POOLS`, docs/node-pools.md). */
 export interface NodePoolConfig {
   /** The `inference-pool` node label value and the ledger's pool name. */
   name: string;
@@ -57,6 +57,8 @@ export interface ControlPlaneConfig {
   webhookSecretArn: string | undefined;
   /** Unset, the Lambdas run outside any VPC (the cluster endpoint must then be public). */
   vpc: VpcConfig | undefined;
+  /** How long a GPU node must run no budgeted workload before it is scaled in (SCALE_IN_STABILISATION_SECONDS). */
+  scaleInStabilisationSeconds: number | undefined;
   /** Alarm descriptions link `<runbookBaseUrl><alarm>.md`; unset, they name `docs/runbooks/<alarm>.md`. */
   runbookBaseUrl: string | undefined;
 }
@@ -81,6 +83,7 @@ const FIELDS = [
   'webhookSecretArn',
   'vpc',
   'runbookBaseUrl',
+  'scaleInStabilisationSeconds',
 ] as const;
 
 const EKS_CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
@@ -88,7 +91,6 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const AMP_WORKSPACE_ARN = /^arn:aws[a-z-]*:aps:[a-z0-9-]+:\d{12}:workspace\/ws-[A-Za-z0-9-]+$/;
 const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/;
-const NODE_GROUP_NAME = /^[0-9A-Za-z][A-Za-z0-9_-]{0,62}$/;
 const VPC_ID = /^vpc-[0-9a-f]{8,17}$/;
 const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
 const SECURITY_GROUP_ID = /^sg-[0-9a-f]{8,17}$/;
@@ -195,8 +197,14 @@ export function parseConfig(raw: unknown): ControlPlaneConfig {
   const prometheusQueryUrl = url('prometheusQueryUrl');
   const ampWorkspaceArn = text('ampWorkspaceArn', AMP_WORKSPACE_ARN, 'an AMP workspace ARN');
   const webhookSecretArn = text('webhookSecretArn', SECRET_ARN, 'a Secrets Manager secret ARN');
-  const pools = parsePools(input.pools, fail);
+  const pools = parsePools(input.pools, fail, (problem) => problems.push(problem));
   const vpc = parseVpc(input.vpc, fail);
+  const scaleInStabilisationSeconds = whole(
+    'scaleInStabilisationSeconds',
+    60,
+    86_400,
+    'a whole number of seconds from 60 to 86400',
+  );
   const runbookBaseUrl = text('runbookBaseUrl', /^https:\/\/\S+\/$/, 'an https:// URL ending in /');
 
   for (const [field, value] of [
@@ -227,6 +235,7 @@ export function parseConfig(raw: unknown): ControlPlaneConfig {
     webhookSecretArn,
     vpc,
     runbookBaseUrl,
+    scaleInStabilisationSeconds,
   };
 }
 
@@ -236,7 +245,8 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-function parsePools(value: unknown, fail: Fail): NodePoolConfig[] {
+/** Checked by the same parser the Lambdas apply to `NODE_POOLS`, so synth refuses what they would. */
+function parsePools(value: unknown, fail: Fail, report: (problem: string) => void): NodePoolConfig[] {
   if (!Array.isArray(value) || value.length === 0) {
     fail(
       'pools',
@@ -244,62 +254,14 @@ function parsePools(value: unknown, fail: Fail): NodePoolConfig[] {
     );
     return [];
   }
-  const pools: NodePoolConfig[] = [];
-  value.forEach((entry: unknown, index) => {
-    const at = `pools[${index}]`;
-    if (!isObject(entry))
-      return fail(at, 'must be an object {name, nodeGroup, gpuMemoryPerNode, minNodes, maxNodes}');
-    const before = pools.length;
-    const problems: string[] = [];
-    const report = (field: string, message: string): void => {
-      problems.push(field);
-      fail(`${at}.${field}`, message);
-    };
-    for (const key of Object.keys(entry)) {
-      if (!['name', 'nodeGroup', 'gpuMemoryPerNode', 'minNodes', 'maxNodes'].includes(key)) {
-        report(key, 'is not a known setting');
-      }
-    }
-    const { name, nodeGroup, gpuMemoryPerNode, minNodes, maxNodes } = entry;
-    if (typeof name !== 'string' || !DNS_LABEL.test(name)) {
-      report('name', 'must be a Kubernetes label value of lowercase letters, digits and -');
-    } else if (value.slice(0, index).some((other: unknown) => isObject(other) && other.name === name)) {
-      report('name', `repeats pool "${name}"`);
-    }
-    if (typeof nodeGroup !== 'string' || !NODE_GROUP_NAME.test(nodeGroup)) {
-      report('nodeGroup', 'must be an EKS node group name');
-    }
-    if (
-      typeof gpuMemoryPerNode !== 'string' ||
-      !QUANTITY_PATTERN.test(gpuMemoryPerNode) ||
-      parseQuantity(gpuMemoryPerNode) === 0
-    ) {
-      report('gpuMemoryPerNode', 'must be a positive quantity such as "320Gi" (Ki, Mi, Gi or Ti)');
-    }
-    const count = (field: 'minNodes' | 'maxNodes', raw: unknown, min: number): number | undefined => {
-      if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < min || raw > 1000) {
-        report(field, `must be a whole number from ${min} to 1000, got ${JSON.stringify(raw)}`);
-        return undefined;
-      }
-      return raw;
-    };
-    const lowest = count('minNodes', minNodes, 0);
-    const highest = count('maxNodes', maxNodes, 1);
-    if (lowest !== undefined && highest !== undefined && lowest > highest) {
-      report('minNodes', `must not exceed maxNodes (${lowest} > ${highest})`);
-    }
-    if (problems.length === 0 && pools.length === before) {
-      pools.push({
-        name: name as string,
-        nodeGroup: nodeGroup as string,
-        gpuMemoryPerNode: gpuMemoryPerNode as string,
-        minNodes: lowest!,
-        maxNodes: highest!,
-      });
-    }
-    return undefined;
-  });
-  return pools;
+  try {
+    parseNodePools(JSON.stringify(value), `${CONTEXT_KEY}.pools`);
+  } catch (error) {
+    if (!(error instanceof NodePoolConfigError)) throw error;
+    report(`context ${error.message}`);
+    return [];
+  }
+  return value as NodePoolConfig[];
 }
 
 function parseVpc(value: unknown, fail: Fail): VpcConfig | undefined {

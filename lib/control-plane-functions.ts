@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Stack, Token } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { ISecurityGroup, ISubnet, IVpc } from 'aws-cdk-lib/aws-ec2';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
@@ -19,6 +19,8 @@ export interface ControlPlaneFunctionsProps {
   clusterName: string;
   /** Passed to every function as `NODE_POOLS` (JSON): the pools whose budgets the ledger keeps. */
   pools: NodePoolConfig[];
+  /** `SCALE_IN_STABILISATION_SECONDS` (docs/node-pools.md); unset, the handlers' default. */
+  scaleInStabilisationSeconds?: number;
   /** Set when the cluster endpoint is private: the functions run in these subnets with this group. */
   network?: { vpc: IVpc; subnets: ISubnet[]; securityGroup: ISecurityGroup };
   /** The bus carrying `InferenceModel changed` reconcile requests. */
@@ -81,6 +83,7 @@ export class ControlPlaneFunctions extends Construct {
       ...optional('WATCH_NAMESPACE', props.watchNamespace),
       ...optional('CONTROL_PLANE_NAME', props.controlPlaneName),
       ...optional('ORPHAN_GRACE_SECONDS', props.orphanGraceSeconds),
+      ...optional('SCALE_IN_STABILISATION_SECONDS', props.scaleInStabilisationSeconds),
     };
     const metricsEnv = {
       ...optional('AMP_REMOTE_WRITE_URL', props.remoteWriteUrl),
@@ -157,7 +160,18 @@ export class ControlPlaneFunctions extends Construct {
 
     this.kubernetesClients = [this.reconcileScheduled, this.reconcileModel, this.warmUpApi];
     this.all = [...this.kubernetesClients, this.admissionWebhook];
+    const nodeGroupFindings = props.pools.map(
+      (pool) =>
+        `IAM5[Resource::arn:<AWS::Partition>:eks:${nagValue(stack.region, 'AWS::Region')}:${nagValue(stack.account, 'AWS::AccountId')}:nodegroup/${props.clusterName}/${pool.nodeGroup}/*]`,
+    );
     for (const fn of this.all) acknowledgeFunctionFindings(fn, props.network !== undefined);
+    for (const fn of this.kubernetesClients) {
+      acknowledge(
+        fn.role!.node.findChild('DefaultPolicy'),
+        "A node group's ARN ends in an id EKS assigns at creation: the wildcard stands for that id of the configured group only.",
+        ...nodeGroupFindings,
+      );
+    }
 
     // Ledger: the reconcilers and the warm-up API write (allocations, activity, metric counters); the
     // webhook only reads one pool. The grants include the table's KMS key.
@@ -175,6 +189,36 @@ export class ControlPlaneFunctions extends Construct {
     for (const fn of this.kubernetesClients) {
       fn.addToRolePolicy(describeCluster);
     }
+
+    // Node groups (docs/node-pools.md): every Kubernetes-calling function may scale a pool's node group
+    // out; only the scheduled pass scales in, one chosen instance at a time, in this cluster's groups.
+    const scaleOut = [
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: ['eks:DescribeNodegroup', 'eks:UpdateNodegroupConfig'],
+        resources: props.pools.map((pool) =>
+          stack.formatArn({
+            service: 'eks',
+            resource: 'nodegroup',
+            resourceName: `${props.clusterName}/${pool.nodeGroup}/*`,
+          }),
+        ),
+      }),
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: ['autoscaling:DescribeAutoScalingGroups'],
+        resources: ['*'],
+      }),
+    ];
+    for (const fn of this.kubernetesClients) scaleOut.forEach((statement) => fn.addToRolePolicy(statement));
+    this.reconcileScheduled.addToRolePolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: ['autoscaling:TerminateInstanceInAutoScalingGroup'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'autoscaling:ResourceTag/eks:cluster-name': props.clusterName } },
+      }),
+    );
 
     // Reconcile requests go onto the bus.
     props.eventBus.grantPutEventsTo(this.warmUpApi);
@@ -216,7 +260,7 @@ function acknowledgeFunctionFindings(fn: NodejsFunction, inVpc: boolean): void {
   const policy = fn.role!.node.tryFindChild('DefaultPolicy')!;
   acknowledge(
     policy,
-    'xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions.',
+    'xray:PutTraceSegments, xray:PutTelemetryRecords and autoscaling:DescribeAutoScalingGroups support no resource-level permissions; autoscaling:TerminateInstanceInAutoScalingGroup is limited to the cluster by its eks:cluster-name tag condition.',
     'IAM5[Resource::*]',
   );
   acknowledge(
@@ -225,6 +269,11 @@ function acknowledgeFunctionFindings(fn: NodejsFunction, inVpc: boolean): void {
     'IAM5[Action::kms:ReEncrypt*]',
     'IAM5[Action::kms:GenerateDataKey*]',
   );
+}
+
+/** How cdk-nag prints a stack attribute in a finding: its value, or the pseudo parameter it stands for. */
+function nagValue(value: string, pseudo: string): string {
+  return Token.isUnresolved(value) ? `<${pseudo}>` : value;
 }
 
 function optional(name: string, value: string | number | undefined): Record<string, string> {

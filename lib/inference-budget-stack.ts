@@ -83,6 +83,7 @@ export class InferenceBudgetStack extends Stack {
         controlPlaneName: config.controlPlaneName,
         orphanGraceSeconds: config.orphanGraceSeconds,
         recommendationWindowSeconds: config.recommendationWindowSeconds,
+        scaleInStabilisationSeconds: config.scaleInStabilisationSeconds,
       }),
     });
     this.schedule = new ReconcileSchedule(this, 'Schedule', {

@@ -7,6 +7,7 @@ import {
   POOL_DIMENSION,
 } from '../core/metrics/cloudwatch-names.js';
 import type { OperationalMetrics } from '../core/metrics/operational.js';
+import type { NodePoolReport } from '../core/nodes/scaler.js';
 
 /**
  * Operational metrics as CloudWatch Embedded Metric Format lines on stdout (Powertools Metrics): Lambda
@@ -31,6 +32,26 @@ export class CloudWatchEmf implements OperationalMetrics {
     this.metrics.addDimension(POOL_DIMENSION, pool);
     this.metrics.addMetric(NAMES.warmUpRejections, MetricUnit.Count, 1);
     this.metrics.publishStoredMetrics();
+  }
+
+  /** One EMF document per pool: node counts for alarms on pools that cannot grow or never shrink. */
+  nodePools(reports: readonly NodePoolReport[]): void {
+    for (const report of reports) {
+      this.metrics.addDimension(POOL_DIMENSION, report.pool);
+      this.metrics.addMetric(NAMES.desiredNodes, MetricUnit.Count, report.desiredNodes);
+      this.metrics.addMetric(NAMES.readyNodes, MetricUnit.Count, report.readyNodes);
+      this.metrics.addMetric(NAMES.neededNodes, MetricUnit.Count, report.neededNodes);
+      this.metrics.addMetric(
+        NAMES.budgetAvailableOnRunningNodes,
+        MetricUnit.Bytes,
+        report.availableOnRunningNodes,
+      );
+      this.metrics.addMetric(NAMES.nodesScaledIn, MetricUnit.Count, report.scaledIn);
+      if (report.scaleOutSeconds !== undefined) {
+        this.metrics.addMetric(NAMES.nodeScaleOutSeconds, MetricUnit.Seconds, report.scaleOutSeconds);
+      }
+      this.metrics.publishStoredMetrics();
+    }
   }
 
   /** One EMF document per pool; publishing clears the pool's dimension for the next one. */

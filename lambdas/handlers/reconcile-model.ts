@@ -4,6 +4,9 @@ import type { EventBridgeEvent } from 'aws-lambda';
 import type { RECONCILE_DETAIL_TYPE } from '../adapters/eventbridge-reconcile-requests.js';
 import { LedgerError } from '../core/ledger/model.js';
 import { validateHolder } from '../core/ledger/rules.js';
+import type { NodeScalingPorts } from '../core/nodes/model.js';
+import { ensureNodeCapacity } from '../core/nodes/scaler.js';
+import { poolOf, type ModelRef, type ReconcilePorts } from '../core/reconcile/model.js';
 import { reconcileOne } from '../core/reconcile/reconciler.js';
 import { logger, Runtime, runtimeConfig } from './runtime.js';
 
@@ -23,10 +26,35 @@ export const handler = middy(
       return ref;
     }
     runtime ??= new Runtime(runtimeConfig());
-    await reconcileOne(await runtime.ports(), ref);
+    const ports = await runtime.ports();
+    await reconcileOne(ports, ref);
+    await scaleOutFor(ports, await runtime.nodeScalingPorts(), ref);
     return { reconciled: `${ref.namespace}/${ref.name}` };
   },
 ).use(injectLambdaContext(logger));
+
+/**
+ * A model applied with replicas was just allocated and created: its pool's node group scales out now
+ * rather than at the next scheduled pass. A failure is logged; that pass asks again.
+ */
+async function scaleOutFor(
+  ports: ReconcilePorts,
+  nodeScaling: NodeScalingPorts | undefined,
+  ref: ModelRef,
+): Promise<void> {
+  if (!nodeScaling) return;
+  try {
+    const model = await ports.cluster.getModel(ref);
+    if (!model || !nodeScaling.pools.some((p) => p.name === poolOf(model))) return;
+    await ensureNodeCapacity(nodeScaling, await ports.ledger.readPool(poolOf(model)));
+  } catch (error) {
+    logger.error('Node scale-out failed', {
+      model: ref.name,
+      namespace: ref.namespace,
+      error: String(error),
+    });
+  }
+}
 
 /** `{namespace, name}` of an InferenceModel, checked as Kubernetes names. */
 export function modelRef(detail: unknown): { namespace: string; name: string } | { rejected: string } {

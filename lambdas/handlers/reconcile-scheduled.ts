@@ -1,6 +1,7 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { publishPassMetrics } from '../core/metrics/publish.js';
+import { publishNodePoolMetrics, publishPassMetrics } from '../core/metrics/publish.js';
+import { definePools, scaleNodePools } from '../core/nodes/scaler.js';
 import { observeModels } from '../core/recommendations/observe.js';
 import { reconcileAll, type PassReport } from '../core/reconcile/reconciler.js';
 import { logger, Runtime, runtimeConfig } from './runtime.js';
@@ -10,10 +11,13 @@ let runtime: Runtime | undefined;
 /**
  * The scheduled pass over every model (EventBridge, every minute; reserved concurrency 1 so passes never
  * overlap). A model that fails is logged and retried next pass; the pass itself does not fail for it.
+ * With node pools configured, it first puts their budgets in the ledger, and after the models it scales
+ * the pools' node groups to what the allocations need (docs/node-pools.md).
  */
 export const handler = middy(async (): Promise<Omit<PassReport, 'observed'>> => {
   runtime ??= new Runtime(runtimeConfig());
   const ports = await runtime.ports();
+  await definePools(ports.ledger, runtime.config.nodePools, logger);
   const started = Date.now();
   const { observed, ...report } = await reconcileAll(ports, runtime.config.reconcile);
   const durationMs = Date.now() - started;
@@ -28,15 +32,15 @@ export const handler = middy(async (): Promise<Omit<PassReport, 'observed'>> => 
   if (peaks) {
     await observeModels({ ...ports, peaks }, observed.models, runtime.config.recommendationWindowSeconds);
   }
+  const pools = await ports.ledger.listPools();
+  // Each pool's failure is logged inside; the model pass above already did its work.
+  const nodeScaling = await runtime.nodeScalingPorts();
+  const nodeReports = nodeScaling ? await scaleNodePools(nodeScaling, pools) : [];
   // Metrics describe the pass; failing to send them must not fail it (the next pass sends fresh ones).
   try {
-    const pools = await ports.ledger.listPools();
-    await publishPassMetrics(runtime.metricsPorts(), {
-      ...observed,
-      pools,
-      durationMs,
-      errors: report.errors.length,
-    });
+    const metrics = runtime.metricsPorts();
+    await publishPassMetrics(metrics, { ...observed, pools, durationMs, errors: report.errors.length });
+    if (nodeReports.length > 0) await publishNodePoolMetrics(metrics, nodeReports);
   } catch (error) {
     logger.warn('Could not publish reconcile metrics', { error: String(error) });
   }

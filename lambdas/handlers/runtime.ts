@@ -1,3 +1,4 @@
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -6,12 +7,17 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CloudWatchEmf } from '../adapters/cloudwatch-emf.js';
 import { DynamoDbLedger, ledgerClient } from '../adapters/dynamodb-ledger.js';
 import { DynamoDbMetricCounters } from '../adapters/dynamodb-metric-counters.js';
+import { DynamoDbScaleOutRecords } from '../adapters/dynamodb-scale-outs.js';
+import { EksNodeGroups } from '../adapters/eks-node-groups.js';
+import { KubernetesPoolNodes } from '../adapters/kubernetes-pool-nodes.js';
 import { PrometheusPeakMemory } from '../adapters/prometheus-peak-memory.js';
 import { RemoteWriteSink } from '../adapters/prometheus-remote-write.js';
 import { EventBridgeReconcileRequests } from '../adapters/eventbridge-reconcile-requests.js';
 import { EksTokenProvider } from '../adapters/eks-token.js';
 import { kubeConfigForEks, kubeConfigFromFile } from '../adapters/kube-config.js';
 import { KubernetesCluster } from '../adapters/kubernetes-cluster.js';
+import { DEFAULT_STABILISATION_MS, type NodeScalingPorts } from '../core/nodes/model.js';
+import { NodePoolConfigError, parseNodePools, type NodePoolConfig } from '../core/nodes/node-pools.js';
 import type { ReconcilePorts } from '../core/reconcile/model.js';
 import type { MetricsPorts } from '../core/metrics/publish.js';
 import type { ReconcileOptions } from '../core/reconcile/reconciler.js';
@@ -38,6 +44,12 @@ export interface RuntimeConfig {
   /** Limits the control plane to one namespace; unset, it governs the whole cluster. */
   watchNamespace: string | undefined;
   reconcile: ReconcileOptions;
+  /** GPU node pools and their EKS managed node groups (`NODE_POOLS`); empty: no node scaling. */
+  nodePools: NodePoolConfig[];
+  /** The EKS cluster whose node groups back the pools; set whenever `nodePools` is not empty. */
+  nodeGroupCluster: string | undefined;
+  /** How long a node runs no budgeted workload before it is taken out. */
+  scaleInStabilisationMs: number;
 }
 
 export class ConfigError extends Error {
@@ -48,6 +60,7 @@ export class ConfigError extends Error {
 export function runtimeConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
   const ledgerTable = required(env, 'LEDGER_TABLE');
   const graceSeconds = wholeSeconds(env, 'ORPHAN_GRACE_SECONDS', 300);
+  const nodePools = nodePoolsOf(env);
   const kubernetes = env.KUBECONFIG
     ? { kubeconfig: env.KUBECONFIG }
     : { eksCluster: required(env, 'EKS_CLUSTER_NAME'), region: required(env, 'AWS_REGION') };
@@ -62,7 +75,21 @@ export function runtimeConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConf
     controlPlaneName: env.CONTROL_PLANE_NAME || 'inference-budget-control-plane',
     watchNamespace: env.WATCH_NAMESPACE || undefined,
     reconcile: { orphanGraceMs: graceSeconds * 1000 },
+    nodePools,
+    nodeGroupCluster: nodePools.length > 0 ? required(env, 'EKS_CLUSTER_NAME') : undefined,
+    scaleInStabilisationMs:
+      wholeSeconds(env, 'SCALE_IN_STABILISATION_SECONDS', DEFAULT_STABILISATION_MS / 1000) * 1000,
   };
+}
+
+function nodePoolsOf(env: NodeJS.ProcessEnv): NodePoolConfig[] {
+  if (!env.NODE_POOLS) return [];
+  try {
+    return parseNodePools(env.NODE_POOLS);
+  } catch (error) {
+    if (error instanceof NodePoolConfigError) throw new ConfigError(error.message);
+    throw error;
+  }
 }
 
 function wholeSeconds(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -86,7 +113,8 @@ function required(env: NodeJS.ProcessEnv, name: string): string {
 export class Runtime {
   private readonly ledger: DynamoDbLedger;
   private readonly tokens: EksTokenProvider | undefined;
-  private cluster: { token: string; cluster: KubernetesCluster } | undefined;
+  private cluster: { token: string; cluster: KubernetesCluster; nodes: KubernetesPoolNodes } | undefined;
+  private nodeGroups: EksNodeGroups | undefined;
   private reconcileRequests: EventBridgeReconcileRequests | undefined;
   private metrics: MetricsPorts | undefined;
   private peaks: PrometheusPeakMemory | undefined;
@@ -126,6 +154,24 @@ export class Runtime {
     return this.peaks;
   }
 
+  /** The node scaler's ports; undefined when no node pool is configured. */
+  async nodeScalingPorts(): Promise<NodeScalingPorts | undefined> {
+    const { nodePools, nodeGroupCluster } = this.config;
+    if (!nodeGroupCluster) return undefined;
+    // The SDK reads AWS_ENDPOINT_URL_EKS and AWS_ENDPOINT_URL_AUTO_SCALING itself (tests reach moto so).
+    this.nodeGroups ??= new EksNodeGroups(new EKSClient({}), new AutoScalingClient({}), nodeGroupCluster);
+    await this.kubernetes();
+    return {
+      pools: nodePools,
+      groups: this.nodeGroups,
+      nodes: this.cluster!.nodes,
+      scaleOuts: new DynamoDbScaleOutRecords(this.dynamoDb, this.config.ledgerTable),
+      log: logger,
+      clock: Date.now,
+      stabilisationMs: this.config.scaleInStabilisationMs,
+    };
+  }
+
   async warmUpPorts(): Promise<WarmUpPorts> {
     // The SDK reads AWS_ENDPOINT_URL_EVENTBRIDGE itself, which is how local mode and tests reach moto.
     this.reconcileRequests ??= new EventBridgeReconcileRequests(
@@ -137,6 +183,7 @@ export class Runtime {
       reconcileRequests: this.reconcileRequests,
       metrics: this.metricsPorts(),
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      nodeScaling: await this.nodeScalingPorts(),
     };
   }
 
@@ -147,9 +194,11 @@ export class Runtime {
   private async kubernetes(): Promise<KubernetesCluster> {
     const target = this.config.kubernetes;
     if ('kubeconfig' in target) {
+      const config = kubeConfigFromFile(target.kubeconfig);
       this.cluster ??= {
         token: '',
-        cluster: new KubernetesCluster(kubeConfigFromFile(target.kubeconfig), this.scope()),
+        cluster: new KubernetesCluster(config, this.scope()),
+        nodes: new KubernetesPoolNodes(config),
       };
       return this.cluster.cluster;
     }
@@ -157,7 +206,11 @@ export class Runtime {
     if (this.cluster?.token !== token) {
       const access = await (this.eksAccess ??= describeCluster(target.eksCluster, target.region));
       const config: KubeConfig = kubeConfigForEks({ name: target.eksCluster, token, ...access });
-      this.cluster = { token, cluster: new KubernetesCluster(config, this.scope()) };
+      this.cluster = {
+        token,
+        cluster: new KubernetesCluster(config, this.scope()),
+        nodes: new KubernetesPoolNodes(config),
+      };
     }
     return this.cluster.cluster;
   }

@@ -3,6 +3,8 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { ApiError } from '../core/api/errors.js';
 import { parseRequest, type ParsedRequest } from '../core/api/routes.js';
+import type { PoolSnapshot } from '../core/ledger/model.js';
+import { readNodeCapacity, type NodeCapacity } from '../core/nodes/scaler.js';
 import { holderOf, poolOf, type InferenceModel, type ModelRef } from '../core/reconcile/model.js';
 import { allocationOf, modelView, poolView } from '../core/warmup/views.js';
 import { findModel, recordActivity, warmUp, type WarmUpPorts } from '../core/warmup/warm-up.js';
@@ -67,9 +69,21 @@ async function answer(ports: WarmUpPorts, request: ParsedRequest): Promise<APIGa
         ),
       });
     }
-    case 'listPools':
-      return json(200, { pools: (await ports.ledger.listPools()).map((p) => poolView(p, now)) });
+    case 'listPools': {
+      const pools = await ports.ledger.listPools();
+      const capacities = await Promise.all(pools.map((pool) => nodeCapacity(ports, pool)));
+      return json(200, { pools: pools.map((pool, i) => poolView(pool, now, capacities[i])) });
+    }
   }
+}
+
+/** A pool's nodes for the pools view; the budget alone is still worth answering when AWS is not. */
+async function nodeCapacity(ports: WarmUpPorts, pool: PoolSnapshot): Promise<NodeCapacity | undefined> {
+  if (!ports.nodeScaling) return undefined;
+  return readNodeCapacity(ports.nodeScaling, pool).catch((error: unknown) => {
+    logger.warn('Could not read the node pool', { nodePool: pool.name, error: String(error) });
+    return undefined;
+  });
 }
 
 async function cachedModel(ports: WarmUpPorts, ref: ModelRef, now: number): Promise<InferenceModel> {

@@ -1,4 +1,5 @@
 import type { PoolSnapshot } from '../ledger/model.js';
+import type { NodePoolReport } from '../nodes/scaler.js';
 import { parseQuantity } from '../quantity.js';
 import type { InferenceModel, ManagedDeployment } from '../reconcile/model.js';
 import { holderOf } from '../reconcile/model.js';
@@ -22,10 +23,18 @@ export const METRICS = {
   reconcileDuration: 'inference_control_plane_reconcile_duration_seconds',
   reconcileErrors: 'inference_control_plane_reconcile_errors_total',
   lastSuccessfulReconcile: 'inference_control_plane_last_successful_reconcile_timestamp_seconds',
+  budgetAvailableOnRunningNodes: 'inference_budget_available_on_running_nodes_bytes',
+  nodesDesired: 'inference_node_pool_desired_nodes',
+  nodesReady: 'inference_node_pool_ready_nodes',
+  nodesNeeded: 'inference_node_pool_needed_nodes',
+  nodeScaleOut: 'inference_node_scale_out_seconds',
+  nodesScaledIn: 'inference_node_scale_in_total',
 } as const;
 
 /** Histogram buckets (seconds) for cold starts: a node boot plus weights loading can take many minutes. */
 export const COLD_START_BUCKETS = [5, 10, 30, 60, 120, 300, 600, 1200, 1800];
+/** Histogram buckets (seconds) from a scale-out request to its nodes being Ready: GPU instances boot slowly. */
+export const NODE_SCALE_OUT_BUCKETS = [30, 60, 120, 180, 300, 600, 900, 1800];
 export const RECONCILE_DURATION_BUCKETS = [0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
 /** Per-model series {model, namespace}: high cardinality, so they go to Prometheus (AMP), not CloudWatch. */
@@ -62,6 +71,24 @@ export function poolSamples(pools: readonly PoolSnapshot[], timestampMs: number)
       { metric: METRICS.budgetTotal, labels, value: pool.totalBytes, timestampMs },
       { metric: METRICS.budgetAllocated, labels, value: pool.allocatedBytes, timestampMs },
       { metric: METRICS.budgetAvailable, labels, value: pool.availableBytes, timestampMs },
+    ];
+  });
+}
+
+/** Per-pool node series {node_pool}: what the node group has, what is ready, what the allocations need. */
+export function nodePoolSamples(reports: readonly NodePoolReport[], timestampMs: number): Sample[] {
+  return reports.flatMap((report) => {
+    const labels = { node_pool: report.pool };
+    return [
+      { metric: METRICS.nodesDesired, labels, value: report.desiredNodes, timestampMs },
+      { metric: METRICS.nodesReady, labels, value: report.readyNodes, timestampMs },
+      { metric: METRICS.nodesNeeded, labels, value: report.neededNodes, timestampMs },
+      {
+        metric: METRICS.budgetAvailableOnRunningNodes,
+        labels,
+        value: report.availableOnRunningNodes,
+        timestampMs,
+      },
     ];
   });
 }

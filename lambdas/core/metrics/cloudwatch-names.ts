@@ -19,4 +19,10 @@ export const CLOUDWATCH_METRICS = {
   budgetAllocated: 'BudgetAllocatedBytes',
   budgetAvailable: 'BudgetAvailableBytes',
   budgetUtilization: 'BudgetUtilizationPercent',
+  desiredNodes: 'DesiredNodes',
+  readyNodes: 'ReadyNodes',
+  neededNodes: 'NeededNodes',
+  budgetAvailableOnRunningNodes: 'BudgetAvailableOnRunningNodesBytes',
+  nodesScaledIn: 'NodesScaledIn',
+  nodeScaleOutSeconds: 'NodeScaleOutSeconds',
 } as const;

@@ -1,4 +1,5 @@
 import type { PoolSnapshot } from '../ledger/model.js';
+import type { NodePoolReport } from '../nodes/scaler.js';
 
 /**
  * Low-cardinality metrics for alarms (CloudWatch in production): per pool and for the control plane
@@ -7,4 +8,5 @@ import type { PoolSnapshot } from '../ledger/model.js';
 export interface OperationalMetrics {
   reconcilePass(pass: { durationSeconds: number; errors: number; pools: readonly PoolSnapshot[] }): void;
   warmUpRejected(pool: string): void;
+  nodePools(reports: readonly NodePoolReport[]): void;
 }

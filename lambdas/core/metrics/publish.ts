@@ -1,10 +1,13 @@
 import type { PoolSnapshot } from '../ledger/model.js';
+import type { NodePoolReport } from '../nodes/scaler.js';
 import { holderOf, type InferenceModel, type ManagedDeployment } from '../reconcile/model.js';
 import {
   COLD_START_BUCKETS,
   histogramSamples,
   METRICS,
   modelSamples,
+  NODE_SCALE_OUT_BUCKETS,
+  nodePoolSamples,
   poolSamples,
   RECONCILE_DURATION_BUCKETS,
 } from './catalog.js';
@@ -96,4 +99,30 @@ export async function publishWarmUpRejection(ports: MetricsPorts, pool: string):
   await ports.series.write([
     { metric: METRICS.warmUpRejections, labels, value: total, timestampMs: ports.clock() },
   ]);
+}
+
+/** After the node pass: node counts, scale-out latency and scale-ins per pool, in both sinks. */
+export async function publishNodePoolMetrics(
+  ports: MetricsPorts,
+  reports: readonly NodePoolReport[],
+): Promise<void> {
+  ports.operational.nodePools(reports);
+  if (!ports.series) return;
+  const now = ports.clock();
+  const samples = nodePoolSamples(reports, now);
+  for (const report of reports) {
+    const labels = { node_pool: report.pool };
+    const scaledIn = await ports.counters.increment(METRICS.nodesScaledIn, labels, report.scaledIn);
+    samples.push({ metric: METRICS.nodesScaledIn, labels, value: scaledIn, timestampMs: now });
+    if (report.scaleOutSeconds !== undefined) {
+      const state = await ports.counters.observe(
+        METRICS.nodeScaleOut,
+        labels,
+        NODE_SCALE_OUT_BUCKETS,
+        report.scaleOutSeconds,
+      );
+      samples.push(...histogramSamples(METRICS.nodeScaleOut, labels, state, now));
+    }
+  }
+  await ports.series.write(samples);
 }

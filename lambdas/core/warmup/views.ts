@@ -1,5 +1,6 @@
 import { formatDuration } from '../duration.js';
 import type { Allocation, PoolSnapshot } from '../ledger/model.js';
+import type { NodeCapacity } from '../nodes/scaler.js';
 import { idleMs } from '../ledger/rules.js';
 import { formatQuantity } from '../quantity.js';
 import { holderOf, poolOf, type InferenceModel, type ManagedDeployment } from '../reconcile/model.js';
@@ -17,6 +18,8 @@ export interface ModelView {
   message: string | undefined;
   /** Time since the last request while the model holds budget; absent when it holds none. */
   idle_for?: string;
+  /** Set when the model's allocation needs a node that is not ready yet: the node group is scaling out. */
+  waitingForNode?: { nodeGroup: string; readyNodes: number; desiredNodes: number };
 }
 
 export function modelView(
@@ -50,10 +53,17 @@ export interface PoolView {
   totalBytes: number;
   allocatedBytes: number;
   availableBytes: number;
+  /** The budget left once the node group is at its maximum size (the same as `available`). */
+  availableAfterScaleOut: string;
+  availableAfterScaleOutBytes: number;
+  /** Present when the pool has a node group: GPU memory free on the nodes that are ready now. */
+  availableOnRunningNodes?: string;
+  availableOnRunningNodesBytes?: number;
+  nodes?: { nodeGroup: string; ready: number; desired: number; needed: number };
   allocations: { holder: string; memory: string; since: string; lastActivity?: string; idle_for: string }[];
 }
 
-export function poolView(pool: PoolSnapshot, now: number): PoolView {
+export function poolView(pool: PoolSnapshot, now: number, capacity?: NodeCapacity): PoolView {
   return {
     name: pool.name,
     nodeGroup: pool.nodeGroup,
@@ -63,6 +73,18 @@ export function poolView(pool: PoolSnapshot, now: number): PoolView {
     totalBytes: pool.totalBytes,
     allocatedBytes: pool.allocatedBytes,
     availableBytes: pool.availableBytes,
+    availableAfterScaleOut: formatQuantity(pool.availableBytes),
+    availableAfterScaleOutBytes: pool.availableBytes,
+    ...(capacity && {
+      availableOnRunningNodes: formatQuantity(capacity.availableOnRunningNodes),
+      availableOnRunningNodesBytes: capacity.availableOnRunningNodes,
+      nodes: {
+        nodeGroup: capacity.nodeGroup,
+        ready: capacity.readyNodes,
+        desired: capacity.desiredNodes,
+        needed: capacity.neededNodes,
+      },
+    }),
     allocations: pool.allocations.map((a) => ({
       holder: a.holder,
       memory: formatQuantity(a.bytes),

@@ -3,6 +3,8 @@ import { ApiError } from '../api/errors.js';
 import { DEFAULT_COOLDOWN_MS, LedgerError, type PoolSnapshot } from '../ledger/model.js';
 import { findBlocking } from '../ledger/rules.js';
 import { publishWarmUpRejection, type MetricsPorts } from '../metrics/publish.js';
+import type { NodeScalingPorts } from '../nodes/model.js';
+import { ensureNodeCapacity, type NodeCapacity } from '../nodes/scaler.js';
 import { formatQuantity, parseQuantity } from '../quantity.js';
 import {
   holderOf,
@@ -19,6 +21,8 @@ export interface WarmUpPorts extends ReconcilePorts {
   reconcileRequests: ReconcileRequests;
   metrics: MetricsPorts;
   sleep: (ms: number) => Promise<void>;
+  /** The pools' node groups; absent when none is configured (local mode), and nodes are not scaled. */
+  nodeScaling?: NodeScalingPorts;
 }
 
 export type WarmUpAnswer =
@@ -60,6 +64,8 @@ export async function warmUp(ports: WarmUpPorts, ref: ModelRef, waitSeconds = 0)
     });
   }
 
+  const nodes = await scaleOutFor(ports, model, result.pool);
+
   const dependenciesReady = await Promise.all(
     model.spec.dependencies.map(async (name) =>
       isReady(await ports.cluster.getManagedDeployment({ namespace: ref.namespace, name })),
@@ -89,7 +95,35 @@ export async function warmUp(ports: WarmUpPorts, ref: ModelRef, waitSeconds = 0)
   const location = `/v1/models/${ref.namespace}/${ref.name}`;
   if (waitSeconds > 0) return waitForReady(ports, model, location, now + waitSeconds * 1000);
   const current = await ports.cluster.getManagedDeployment(ref);
-  return { status: 202, body: modelView(model, current, await allocation(ports, model), now), location };
+  const body = modelView(model, current, await allocation(ports, model), now);
+  if (nodes?.waitingForNode) {
+    const { nodeGroup, readyNodes, desiredNodes } = nodes;
+    body.waitingForNode = { nodeGroup, readyNodes, desiredNodes };
+  }
+  return { status: 202, body, location };
+}
+
+/**
+ * Scale the node group out at once when the allocation needs a node that is not there. A failure is
+ * logged, not answered: the budget is held, and the scheduled pass asks for the node again.
+ */
+async function scaleOutFor(
+  ports: WarmUpPorts,
+  model: InferenceModel,
+  pool: PoolSnapshot,
+): Promise<NodeCapacity | undefined> {
+  if (!ports.nodeScaling) return undefined;
+  try {
+    return await ensureNodeCapacity(ports.nodeScaling, pool);
+  } catch (error) {
+    ports.log.error('Node scale-out failed', {
+      model: model.name,
+      namespace: model.namespace,
+      nodePool: pool.name,
+      error: String(error),
+    });
+    return undefined;
+  }
 }
 
 /** Gateways report traffic; one ledger write. The pool comes from the model, which callers cache. */

@@ -61,4 +61,35 @@ describe('CloudWatchEmf', () => {
     expectValidEmf(document!);
     expect(document).toMatchObject({ node_pool: 'gpu-a100', WarmUpRejections: 1 });
   });
+
+  it('publishes node counts and the scale-out latency by pool', async () => {
+    const report = {
+      pool: 'gpu-a100',
+      nodeGroup: 'ng',
+      readyNodes: 1,
+      desiredNodes: 2,
+      neededNodes: 2,
+      availableOnRunningNodes: 32,
+      waitingForNode: true,
+      scaleOutSeconds: 150,
+      scaledIn: 0,
+    };
+    const documents = await jsonLinesPrinted(() =>
+      new CloudWatchEmf().nodePools([report, { ...report, pool: 'gpu-h100', scaleOutSeconds: undefined }]),
+    );
+    documents.forEach(expectValidEmf);
+    expect(documents).toEqual([
+      expect.objectContaining({
+        node_pool: 'gpu-a100',
+        DesiredNodes: 2,
+        ReadyNodes: 1,
+        NeededNodes: 2,
+        BudgetAvailableOnRunningNodesBytes: 32,
+        NodesScaledIn: 0,
+        NodeScaleOutSeconds: 150,
+      }),
+      expect.not.objectContaining({ NodeScaleOutSeconds: expect.anything() }),
+    ]);
+    expect(documents[1]).toMatchObject({ node_pool: 'gpu-h100' });
+  });
 });

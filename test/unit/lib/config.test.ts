@@ -38,6 +38,7 @@ describe('parseConfig', () => {
       webhookSecretArn: undefined,
       vpc: undefined,
       runbookBaseUrl: undefined,
+      scaleInStabilisationSeconds: undefined,
     });
   });
 
@@ -91,24 +92,43 @@ describe('parseConfig', () => {
   it.each([
     [{ clusterName: 'c' }, 'inferenceBudget.pools" is required'],
     [{ clusterName: 'c', pools: [] }, 'inferenceBudget.pools" is required'],
-    [{ clusterName: 'c', pools: ['gpu-a100'] }, 'inferenceBudget.pools[0]" must be an object'],
-    [{ clusterName: 'c', pools: [{ ...POOL, name: 'GPU_A100' }] }, 'inferenceBudget.pools[0].name" must be'],
-    [{ clusterName: 'c', pools: [POOL, POOL] }, 'inferenceBudget.pools[1].name" repeats pool "gpu-a100"'],
-    [{ clusterName: 'c', pools: [{ ...POOL, nodeGroup: '' }] }, 'inferenceBudget.pools[0].nodeGroup"'],
+    [{ clusterName: 'c', pools: ['gpu-a100'] }, 'context inferenceBudget.pools[0] must be an object'],
+    [
+      { clusterName: 'c', pools: [{ ...POOL, name: 'gpu a100' }] },
+      'inferenceBudget.pools[0].name: pool name "gpu a100" is not valid',
+    ],
+    [
+      { clusterName: 'c', pools: [POOL, POOL] },
+      'inferenceBudget.pools[1].name: "gpu-a100" is used by another pool',
+    ],
+    [{ clusterName: 'c', pools: [{ ...POOL, nodeGroup: '' }] }, 'inferenceBudget.pools[0].nodeGroup must be'],
     [
       { clusterName: 'c', pools: [{ ...POOL, gpuMemoryPerNode: '320GB' }] },
-      'inferenceBudget.pools[0].gpuMemoryPerNode" must be a positive quantity such as "320Gi"',
+      'inferenceBudget.pools[0].gpuMemoryPerNode: ',
     ],
-    [{ clusterName: 'c', pools: [{ ...POOL, gpuMemoryPerNode: '0Gi' }] }, 'pools[0].gpuMemoryPerNode"'],
-    [{ clusterName: 'c', pools: [{ ...POOL, maxNodes: 0 }] }, 'inferenceBudget.pools[0].maxNodes" must be'],
-    [{ clusterName: 'c', pools: [{ ...POOL, minNodes: -1 }] }, 'inferenceBudget.pools[0].minNodes" must be'],
+    [
+      { clusterName: 'c', pools: [{ ...POOL, gpuMemoryPerNode: '0Gi' }] },
+      'pools[0].gpuMemoryPerNode must be more than 0',
+    ],
+    [
+      { clusterName: 'c', pools: [{ ...POOL, maxNodes: 0 }] },
+      'inferenceBudget.pools[0].maxNodes must be at least 1',
+    ],
+    [
+      { clusterName: 'c', pools: [{ ...POOL, minNodes: -1 }] },
+      'inferenceBudget.pools[0].minNodes must be a whole number',
+    ],
     [
       { clusterName: 'c', pools: [{ ...POOL, minNodes: 5, maxNodes: 4 }] },
-      'inferenceBudget.pools[0].minNodes" must not exceed maxNodes (5 > 4)',
+      'inferenceBudget.pools[0].minNodes (5) is more than maxNodes (4)',
     ],
     [
       { clusterName: 'c', pools: [{ ...POOL, gpus: 8 }] },
-      'inferenceBudget.pools[0].gpus" is not a known setting',
+      'inferenceBudget.pools[0].gpus is not a node pool field',
+    ],
+    [
+      { ...REQUIRED, scaleInStabilisationSeconds: 10 },
+      'inferenceBudget.scaleInStabilisationSeconds" must be',
     ],
     [{ ...REQUIRED, vpc: 'vpc-1' }, 'inferenceBudget.vpc" must be an object'],
     [{ ...REQUIRED, vpc: { vpcId: 'vpc-0123456789abcdef0' } }, 'inferenceBudget.vpc.subnetIds" must be'],

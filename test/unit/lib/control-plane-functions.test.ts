@@ -177,4 +177,31 @@ describe('ControlPlaneFunctions', () => {
     expect(allowed(fns.warmUpApi, 'aps:QueryMetrics')).toEqual([]);
     expect(allowed(fns.reconcileModel, 'aps:RemoteWrite')).toEqual([]);
   });
+
+  it("lets the Kubernetes-calling functions scale the pools' node groups out, and only the pass scale in", () => {
+    const nodeGroupArn = (nodeGroup: string) => ({
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          `:eks:eu-west-1:123456789012:nodegroup/gpu-inference/${nodeGroup}/*`,
+        ],
+      ],
+    });
+    for (const fn of fns.kubernetesClients) {
+      expect(allowed(fn, 'eks:UpdateNodegroupConfig')[0]?.Resource).toEqual(
+        BASE_CONTEXT.pools.map((pool) => nodeGroupArn(pool.nodeGroup)),
+      );
+      expect(allowed(fn, 'autoscaling:DescribeAutoScalingGroups')).toHaveLength(1);
+    }
+    expect(allowed(fns.admissionWebhook, 'eks:UpdateNodegroupConfig')).toEqual([]);
+    const [terminate] = allowed(fns.reconcileScheduled, 'autoscaling:TerminateInstanceInAutoScalingGroup');
+    expect(terminate?.Condition).toEqual({
+      StringEquals: { 'autoscaling:ResourceTag/eks:cluster-name': 'gpu-inference' },
+    });
+    for (const fn of [fns.reconcileModel, fns.warmUpApi, fns.admissionWebhook]) {
+      expect(allowed(fn, 'autoscaling:TerminateInstanceInAutoScalingGroup')).toEqual([]);
+    }
+  });
 });

@@ -1,5 +1,9 @@
 import type { HistogramState, MetricCounters, Sample } from '../../../../lambdas/core/metrics/series.js';
-import { publishPassMetrics, publishWarmUpRejection } from '../../../../lambdas/core/metrics/publish.js';
+import {
+  publishNodePoolMetrics,
+  publishPassMetrics,
+  publishWarmUpRejection,
+} from '../../../../lambdas/core/metrics/publish.js';
 import { bucketIndex } from '../../../../lambdas/core/metrics/catalog.js';
 import type { PoolSnapshot } from '../../../../lambdas/core/ledger/model.js';
 import { inferenceModel } from '../../../support/fake-cluster.js';
@@ -38,6 +42,8 @@ function ports() {
       operational: {
         reconcilePass: () => void operational.push('pass'),
         warmUpRejected: (pool: string) => void operational.push(`rejected ${pool}`),
+        nodePools: (reports: readonly { pool: string }[]) =>
+          void operational.push(...reports.map((r) => `nodes ${r.pool}`)),
       },
       counters: new MemoryCounters(),
       clock: () => now,
@@ -119,5 +125,36 @@ describe('publishPassMetrics', () => {
     await publishWarmUpRejection(p, 'gpu-a100');
     expect(operational).toEqual(['rejected gpu-a100', 'rejected gpu-a100']);
     expect(written.map((s) => s.value)).toEqual([1, 2]);
+  });
+});
+
+describe('publishNodePoolMetrics', () => {
+  const report = {
+    pool: 'gpu-a100',
+    nodeGroup: 'gpu-a100-ng',
+    readyNodes: 1,
+    desiredNodes: 2,
+    neededNodes: 2,
+    availableOnRunningNodes: 32 * Gi,
+    waitingForNode: true,
+    scaleOutSeconds: 150,
+    scaledIn: 0,
+  };
+
+  it('sends node counts, what is free on running nodes, the scale-out latency and scale-ins per pool', async () => {
+    const { ports: p, written, operational } = ports();
+    await publishNodePoolMetrics(p, [report]);
+    await publishNodePoolMetrics(p, [{ ...report, scaleOutSeconds: undefined, scaledIn: 1 }]);
+    expect(operational).toEqual(['nodes gpu-a100', 'nodes gpu-a100']);
+    const labels = { node_pool: 'gpu-a100' };
+    expect(value(written, 'inference_node_pool_desired_nodes', labels)).toBe(2);
+    expect(value(written, 'inference_node_pool_ready_nodes', labels)).toBe(1);
+    expect(value(written, 'inference_node_pool_needed_nodes', labels)).toBe(2);
+    expect(value(written, 'inference_budget_available_on_running_nodes_bytes', labels)).toBe(32 * Gi);
+    expect(value(written, 'inference_node_scale_out_seconds_bucket', { le: '120' })).toBe(0);
+    expect(value(written, 'inference_node_scale_out_seconds_bucket', { le: '180' })).toBe(1);
+    expect(written.filter((s) => s.metric === 'inference_node_scale_in_total').map((s) => s.value)).toEqual([
+      0, 1,
+    ]);
   });
 });

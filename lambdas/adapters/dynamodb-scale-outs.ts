@@ -1,0 +1,65 @@
+import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { ScaleOutRecords, ScaleOutRequest } from '../core/nodes/model.js';
+
+/**
+ * A pool's outstanding node scale-out, one item next to its budget in the ledger table
+ * (`pk = pool#<pool>`, `sk = node-scale-out`). A conditional put lets only one of several Lambdas that
+ * see the same need ask EKS; the scheduled pass removes the item when the nodes are ready.
+ */
+export class DynamoDbScaleOutRecords implements ScaleOutRecords {
+  private readonly documents: DynamoDBDocumentClient;
+
+  constructor(
+    client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {
+    this.documents = DynamoDBDocumentClient.from(client);
+  }
+
+  async pending(pool: string): Promise<ScaleOutRequest | undefined> {
+    const { Item } = await this.documents.send(
+      new GetCommand({ TableName: this.tableName, Key: key(pool), ConsistentRead: true }),
+    );
+    return Item ? { target: Number(Item.target), requestedAt: Number(Item.requestedAt) } : undefined;
+  }
+
+  async record(pool: string, request: ScaleOutRequest, staleBefore: number): Promise<boolean> {
+    try {
+      await this.documents.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...key(pool), target: request.target, requestedAt: request.requestedAt },
+          ConditionExpression: 'attribute_not_exists(pk) OR #target < :target OR requestedAt < :staleBefore',
+          ExpressionAttributeNames: { '#target': 'target' },
+          ExpressionAttributeValues: { ':target': request.target, ':staleBefore': staleBefore },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async clear(pool: string, request: ScaleOutRequest): Promise<void> {
+    try {
+      await this.documents.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: key(pool),
+          ConditionExpression: '#target = :target AND requestedAt = :requestedAt',
+          ExpressionAttributeNames: { '#target': 'target' },
+          ExpressionAttributeValues: { ':target': request.target, ':requestedAt': request.requestedAt },
+        }),
+      );
+    } catch (error) {
+      // A newer request replaced it: that one stays.
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+}
+
+function key(pool: string): { pk: string; sk: string } {
+  return { pk: `pool#${pool}`, sk: 'node-scale-out' };
+}
