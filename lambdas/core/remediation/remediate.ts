@@ -204,7 +204,8 @@ async function runStep(
   const claim = await ports.claims.claim({
     workload: workloadKey(workload),
     key,
-    counted: step.counted,
+    // A dry run never uses up the limit that real actions on the workload need.
+    counted: step.counted && mode === 'enabled',
     limit: config.maxActionsPerHour,
     now,
   });
