@@ -175,6 +175,7 @@ function readConfigMaps(role: MoeRole, text: string | undefined, problems: strin
   const allowed = [...parts.required, ...parts.optional];
   const names: ConfigMapNames = {};
   const where = `annotation ${MOE_ANNOTATIONS.configMaps}`;
+  const reported = problems.length;
   for (const entry of text.split(',').map((e) => e.trim())) {
     const [part, name, ...rest] = entry.split('=').map((e) => e.trim());
     if (!part || !name || rest.length > 0) {
@@ -193,6 +194,8 @@ function readConfigMaps(role: MoeRole, text: string | undefined, problems: strin
     }
     names[part as keyof ConfigMapNames] = name;
   }
+  // A required part is reported missing only when no entry was malformed (which may have meant it).
+  if (problems.length > reported) return names;
   for (const part of parts.required) {
     if (!names[part]) problems.push(`${where}: the ${part} ConfigMap is required for a ${role}`);
   }

@@ -17,14 +17,8 @@ import { harnessEnv } from '../../harness/service.js';
 import { RecordingLog } from '../../support/fake-cluster.js';
 import { installDeploy, kubectl, kubectlOk, uniqueName } from '../../support/kubectl.js';
 import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
-import {
-  alertmanagerMessage,
-  applyMoeExamples,
-  configMapData,
-  OnCallTopic,
-  snsEvent,
-  type AlertSpec,
-} from '../../support/moe.js';
+import { alertmanagerMessage, snsEvent, type AlertSpec } from '../../support/alert-payloads.js';
+import { applyMoeExamples, configMapData, OnCallTopic } from '../../support/moe.js';
 
 const Gi = 2 ** 30;
 const minute = 60_000;

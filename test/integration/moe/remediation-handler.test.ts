@@ -13,16 +13,8 @@ import { jsonLinesPrinted } from '../../support/captured-output.js';
 import { installDeploy, kubectl, kubectlOk, uniqueName } from '../../support/kubectl.js';
 import { lambdaContext, useHarnessForHandlers } from '../../support/lambda-environment.js';
 import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
-import {
-  alarmEvent,
-  alertmanagerMessage,
-  applyMoeExamples,
-  configMapData,
-  deploymentJson,
-  OnCallTopic,
-  snsEvent,
-  type AlertSpec,
-} from '../../support/moe.js';
+import { alarmEvent, alertmanagerMessage, snsEvent, type AlertSpec } from '../../support/alert-payloads.js';
+import { applyMoeExamples, configMapData, deploymentJson, OnCallTopic } from '../../support/moe.js';
 
 const Gi = 2 ** 30;
 const minute = 60_000;
