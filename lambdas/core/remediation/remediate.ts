@@ -161,6 +161,8 @@ interface Step {
   undo: string[];
   /** Performs the change; returns what happened if it was not applied as planned (blocked). */
   apply?: () => Promise<{ outcome: 'blocked'; message: string } | void>;
+  /** A notification that the budget stands in the way. */
+  blocked?: boolean;
 }
 
 async function act(
@@ -234,7 +236,7 @@ async function runStep(
   } else if (!step.apply || mode === 'dry-run') {
     record = {
       ...base,
-      outcome: !step.apply ? 'notified' : 'dry-run',
+      outcome: step.apply ? 'dry-run' : step.blocked ? 'blocked' : 'notified',
       before: step.before,
       after: step.apply ? step.after : step.before,
       message: step.apply ? `Dry run, nothing changed. Would: ${step.message}` : step.message,
@@ -442,17 +444,20 @@ async function planScaleUp(
       }
     },
   };
-  if (mode === 'dry-run') {
-    const pool = await ports.ledger.readPool(workload.pool).catch((error: unknown) => {
-      if (error instanceof LedgerError && error.code === 'unknown_pool') return undefined;
-      throw error;
-    });
-    if (!pool)
-      return notifyOnly(`Dry run: pool ${workload.pool} has no budget, so no replica could be added`);
-    if (pool.availableBytes < workload.memoryBytes) {
-      const { blocking } = findBlocking(pool, workload.memoryBytes, ports.clock());
-      return notifyOnly(`Dry run: ${blockedMessage(workload, pool.availableBytes, blocking)}`);
-    }
+  // Seen full before claiming: no slot of the hourly limit is spent on a scale-up that cannot happen.
+  // (A race lost between this read and the allocation still ends as `blocked`, through the claim.)
+  const dryRun = mode === 'dry-run' ? 'Dry run: ' : '';
+  const pool = await ports.ledger.readPool(workload.pool).catch((error: unknown) => {
+    if (error instanceof LedgerError && error.code === 'unknown_pool') return undefined;
+    throw error;
+  });
+  if (!pool) return notifyOnly(`${dryRun}pool ${workload.pool} has no budget, so no replica can be added`);
+  if (pool.availableBytes < workload.memoryBytes) {
+    const { blocking } = findBlocking(pool, workload.memoryBytes, ports.clock());
+    return {
+      ...notifyOnly(`${dryRun}${blockedMessage(workload, pool.availableBytes, blocking)}`),
+      blocked: true,
+    };
   }
   return step;
 }
