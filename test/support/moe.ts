@@ -42,6 +42,8 @@ export async function configMapData(namespace: string, name: string): Promise<Re
 export interface Announcement {
   subject: string;
   message: string;
+  /** The SNS notification as SQS received it (what SNS would also hand a Lambda subscriber as `Records[].Sns`). */
+  envelope: Record<string, unknown>;
 }
 
 export class OnCallTopic {
@@ -79,7 +81,7 @@ export class OnCallTopic {
       if (Messages.length === 0) return all;
       for (const m of Messages) {
         const envelope = JSON.parse(m.Body!) as { Subject: string; Message: string };
-        all.push({ subject: envelope.Subject, message: envelope.Message });
+        all.push({ subject: envelope.Subject, message: envelope.Message, envelope });
         await this.sqs.send(
           new DeleteMessageCommand({ QueueUrl: this.queueUrl, ReceiptHandle: m.ReceiptHandle }),
         );

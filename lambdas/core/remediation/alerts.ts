@@ -63,6 +63,7 @@ function parseSnsRecords(records: unknown[]): RemediationEvent {
       if (!isObject(sns) || typeof sns.Message !== 'string') {
         throw new AlertPayloadError('not an SNS record (Records[].Sns.Message is missing)');
       }
+      if (isOwnAnnouncement(sns.MessageAttributes)) return;
       alerts.push(...parseAlertmanagerMessage(sns.Message));
     } catch (error) {
       if (!(error instanceof AlertPayloadError)) throw error;
@@ -70,6 +71,14 @@ function parseSnsRecords(records: unknown[]): RemediationEvent {
     }
   });
   return { kind: 'alerts', alerts, rejected };
+}
+
+/** Announcements carry this message attribute, so a Lambda subscribed to the topic it announces on skips them. */
+export const ANNOUNCEMENT_ATTRIBUTE = { name: 'ibcp-message', value: 'remediation-announcement' } as const;
+
+function isOwnAnnouncement(attributes: unknown): boolean {
+  const attribute = isObject(attributes) ? attributes[ANNOUNCEMENT_ATTRIBUTE.name] : undefined;
+  return isObject(attribute) && attribute.Value === ANNOUNCEMENT_ATTRIBUTE.value;
 }
 
 /** The alert manager's notification as the JSON template of docs/remediation.md renders it. */

@@ -185,7 +185,7 @@ async function act(
   }
   const step = await plan(ports, config, name, alert, workload, mode);
   const key = `${name}@${new Date(alert.startsAt).toISOString()}`;
-  const trigger = `${name} (${alert.source}, started ${new Date(alert.startsAt).toISOString()})`;
+  const trigger = `${name} (${alert.source}, started ${new Date(alert.startsAt).toISOString()}, episode ${alert.episode})`;
   return runStep(ports, config, { name, key, trigger, workload, mode, step });
 }
 

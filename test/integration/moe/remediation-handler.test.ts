@@ -151,9 +151,7 @@ describe('GPUMemoryUsageHigh', () => {
         action: 'GPUMemoryUsageHigh',
         outcome: 'applied',
         actor: expect.stringContaining('remediation'),
-        trigger: expect.stringContaining(
-          `GPUMemoryUsageHigh (alertmanager, started ${started.toISOString()})`,
-        ),
+        trigger: `GPUMemoryUsageHigh (alertmanager, started ${started.toISOString()}, episode fp-GPUMemoryUsageHigh-${started.getTime()}@${started.toISOString()})`,
         before: {
           'training-config.batch_size': '32',
           'training-config.gradient_accumulation_steps': '4',
@@ -337,6 +335,16 @@ describe('alerts the Lambda cannot act on', () => {
     );
     expect(await configMapData(namespace, 'training-config')).toEqual(training);
     expect(await topic.received(0)).toEqual([]);
+  });
+
+  it('skips its own announcements when subscribed to the topic it announces on', async () => {
+    await deliver({ name: 'MoETrainingLossHigh', labels: trainerPod, startsAt: ago(30_000) });
+    const [announcement] = await topic.received();
+    expect(announcement?.envelope.MessageAttributes).toEqual({
+      'ibcp-message': { Type: 'String', Value: 'remediation-announcement' },
+    });
+    const report = await invoke({ Records: [{ EventSource: 'aws:sns', Sns: announcement!.envelope }] });
+    expect(report).toEqual({ results: [], rejected: [] });
   });
 
   it.each([

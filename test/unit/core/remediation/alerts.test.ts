@@ -93,6 +93,14 @@ describe('parseRemediationEvent', () => {
     expect(parsed.kind === 'alerts' && parsed.rejected[0]?.startsWith('Records[0]: ')).toBe(true);
   });
 
+  it("skips the remediation Lambda's own announcements (same topic)", () => {
+    const own = snsEvent('What: Set training-config: batch_size 32 -> 16');
+    Object.assign(own.Records[0]!.Sns, {
+      MessageAttributes: { 'ibcp-message': { Type: 'String', Value: 'remediation-announcement' } },
+    });
+    expect(parseRemediationEvent(own)).toEqual({ kind: 'alerts', alerts: [], rejected: [] });
+  });
+
   it('keeps the good messages of a batch and rejects the bad ones', () => {
     const good = snsEvent(alertmanagerMessage([{ name: 'X', startsAt }])).Records[0]!;
     const parsed = parseRemediationEvent({ Records: [good, { Sns: {} }] });
