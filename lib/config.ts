@@ -4,6 +4,8 @@
  * Every problem is reported at once, each naming its context key, so `cdk synth` fails with a clear message.
  */
 import { NodePoolConfigError, parseNodePools } from '../lambdas/core/nodes/node-pools.js';
+import { MODE_VARIABLES, remediationConfig } from '../lambdas/handlers/remediation.js';
+import { ConfigError as RuntimeConfigError } from '../lambdas/handlers/runtime.js';
 
 export const CONTEXT_KEY = 'inferenceBudget';
 
@@ -57,6 +59,8 @@ export interface ControlPlaneConfig {
   webhookSecretArn: string | undefined;
   /** Unset, the Lambdas run outside any VPC (the cluster endpoint must then be public). */
   vpc: VpcConfig | undefined;
+  /** The remediation Lambda's settings as environment variables (docs/remediation.md); empty: its defaults. */
+  remediationEnvironment: Record<string, string>;
   /** How long a GPU node must run no budgeted workload before it is scaled in (SCALE_IN_STABILISATION_SECONDS). */
   scaleInStabilisationSeconds: number | undefined;
   /** Alarm descriptions link `<runbookBaseUrl><alarm>.md`; unset, they name `docs/runbooks/<alarm>.md`. */
@@ -84,6 +88,7 @@ const FIELDS = [
   'vpc',
   'runbookBaseUrl',
   'scaleInStabilisationSeconds',
+  'remediation',
 ] as const;
 
 const EKS_CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
@@ -96,7 +101,7 @@ const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
 const SECURITY_GROUP_ID = /^sg-[0-9a-f]{8,17}$/;
 
 /** Fields that are objects or lists of objects: on the command line they are JSON. */
-const STRUCTURED = new Set<string>(['pools', 'vpc']);
+const STRUCTURED = new Set<string>(['pools', 'vpc', 'remediation']);
 
 function fromJson(value: unknown): unknown {
   if (typeof value !== 'string') return value;
@@ -205,6 +210,7 @@ export function parseConfig(raw: unknown): ControlPlaneConfig {
     86_400,
     'a whole number of seconds from 60 to 86400',
   );
+  const remediationEnvironment = parseRemediation(input.remediation, fail);
   const runbookBaseUrl = text('runbookBaseUrl', /^https:\/\/\S+\/$/, 'an https:// URL ending in /');
 
   for (const [field, value] of [
@@ -236,6 +242,7 @@ export function parseConfig(raw: unknown): ControlPlaneConfig {
     vpc,
     runbookBaseUrl,
     scaleInStabilisationSeconds,
+    remediationEnvironment,
   };
 }
 
@@ -262,6 +269,42 @@ function parsePools(value: unknown, fail: Fail, report: (problem: string) => voi
     return [];
   }
   return value as NodePoolConfig[];
+}
+
+/** `remediation` keys and the variables they set; the playbook alerts' modes come from the handler. */
+const REMEDIATION_SETTINGS: Record<string, string> = {
+  ...MODE_VARIABLES,
+  maxActionsPerHour: 'REMEDIATION_MAX_ACTIONS_PER_HOUR',
+  batchSizeFloor: 'REMEDIATION_BATCH_SIZE_FLOOR',
+  loadBalanceLossCoefMax: 'REMEDIATION_LOAD_BALANCE_LOSS_COEF_MAX',
+  latencyScaleBackAfter: 'REMEDIATION_LATENCY_SCALE_BACK_AFTER',
+  trainingLossRestart: 'REMEDIATION_TRAINING_LOSS_RESTART',
+};
+
+/** Checked by the remediation Lambda's own parser, so synth refuses what its cold start would. */
+function parseRemediation(value: unknown, fail: Fail): Record<string, string> {
+  if (value === undefined || value === null || value === '') return {};
+  if (!isObject(value)) {
+    fail('remediation', `must be an object with any of ${Object.keys(REMEDIATION_SETTINGS).join(', ')}`);
+    return {};
+  }
+  const environment: Record<string, string> = {};
+  for (const [key, setting] of Object.entries(value)) {
+    const variable = REMEDIATION_SETTINGS[key];
+    if (!variable) fail(`remediation.${key}`, 'is not a known setting');
+    else if (!['string', 'number', 'boolean'].includes(typeof setting)) {
+      fail(`remediation.${key}`, 'must be a string, a number or a boolean');
+    } else environment[variable] = String(setting);
+  }
+  try {
+    remediationConfig({ ...environment, ON_CALL_TOPIC_ARN: 'checked-at-synth' });
+  } catch (error) {
+    if (!(error instanceof RuntimeConfigError)) throw error;
+    const [key] =
+      Object.entries(REMEDIATION_SETTINGS).find(([, variable]) => error.message.includes(variable)) ?? [];
+    fail(`remediation${key ? `.${key}` : ''}`, `is not valid: ${error.message}`);
+  }
+  return environment;
 }
 
 function parseVpc(value: unknown, fail: Fail): VpcConfig | undefined {

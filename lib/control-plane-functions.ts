@@ -9,6 +9,7 @@ import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { NodejsFunction, OutputFormat, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { NodePoolConfig } from './config.js';
@@ -27,6 +28,12 @@ export interface ControlPlaneFunctionsProps {
   eventBus: IEventBus;
   /** The webhook's path secret. */
   webhookSecret: ISecret;
+  /** Where the remediation Lambda announces what it did. */
+  onCallTopic: ITopic;
+  /** The remediation Lambda's settings (`REMEDIATION_*`, docs/remediation.md). */
+  remediationEnvironment?: Record<string, string>;
+  /** Prefix of the runbook links in remediation announcements. */
+  runbookBaseUrl?: string;
   watchNamespace?: string;
   controlPlaneName?: string;
   orphanGraceSeconds?: number;
@@ -41,7 +48,7 @@ export interface ControlPlaneFunctionsProps {
 const handlers = fileURLToPath(new URL('../lambdas/handlers/', import.meta.url));
 
 /**
- * The control plane's four Lambdas (docs/reconciler.md, docs/warmup-api.md, docs/webhook.md), bundled
+ * The control plane's five Lambdas (docs/reconciler.md, docs/warmup-api.md, docs/webhook.md, docs/remediation.md), bundled
  * locally with esbuild as ES modules, each with only the permissions its handler uses.
  */
 export class ControlPlaneFunctions extends Construct {
@@ -49,10 +56,13 @@ export class ControlPlaneFunctions extends Construct {
   readonly reconcileModel: NodejsFunction;
   readonly warmUpApi: NodejsFunction;
   readonly admissionWebhook: NodejsFunction;
+  readonly remediation: NodejsFunction;
   /** Failed asynchronous reconcile invocations (after Lambda's retries). */
   readonly reconcileFailures: Queue;
   /** The functions that call the Kubernetes API: their roles need a Kubernetes identity. */
   readonly kubernetesClients: NodejsFunction[];
+  /** The functions that scale the pools' node groups (docs/node-pools.md). */
+  readonly nodeScalers: NodejsFunction[];
   readonly all: NodejsFunction[];
 
   constructor(scope: Construct, id: string, props: ControlPlaneFunctionsProps) {
@@ -158,14 +168,28 @@ export class ControlPlaneFunctions extends Construct {
       },
     });
 
-    this.kubernetesClients = [this.reconcileScheduled, this.reconcileModel, this.warmUpApi];
+    this.remediation = make('Remediation', 'remediation.ts', {
+      description: 'Runbook automation for the MoE playbook alerts (docs/remediation.md)',
+      timeout: Duration.minutes(1),
+      // Duplicate deliveries are absorbed by the claims in the ledger (docs/remediation.md).
+      retryAttempts: 2,
+      environment: {
+        ...kubernetesEnv,
+        ON_CALL_TOPIC_ARN: props.onCallTopic.topicArn,
+        ...props.remediationEnvironment,
+        ...optional('REMEDIATION_RUNBOOK_BASE_URL', props.runbookBaseUrl),
+      },
+    });
+
+    this.nodeScalers = [this.reconcileScheduled, this.reconcileModel, this.warmUpApi];
+    this.kubernetesClients = [...this.nodeScalers, this.remediation];
     this.all = [...this.kubernetesClients, this.admissionWebhook];
     const nodeGroupFindings = props.pools.map(
       (pool) =>
         `IAM5[Resource::arn:<AWS::Partition>:eks:${nagValue(stack.region, 'AWS::Region')}:${nagValue(stack.account, 'AWS::AccountId')}:nodegroup/${props.clusterName}/${pool.nodeGroup}/*]`,
     );
     for (const fn of this.all) acknowledgeFunctionFindings(fn, props.network !== undefined);
-    for (const fn of this.kubernetesClients) {
+    for (const fn of this.nodeScalers) {
       acknowledge(
         fn.role!.node.findChild('DefaultPolicy'),
         "A node group's ARN ends in an id EKS assigns at creation: the wildcard stands for that id of the configured group only.",
@@ -179,6 +203,8 @@ export class ControlPlaneFunctions extends Construct {
     props.ledgerTable.grantReadWriteData(this.reconcileModel);
     props.ledgerTable.grantReadWriteData(this.warmUpApi);
     props.ledgerTable.grantReadData(this.admissionWebhook);
+    props.ledgerTable.grantReadWriteData(this.remediation);
+    props.onCallTopic.grantPublish(this.remediation);
 
     // Kubernetes access: the cluster's endpoint and CA; the token is a presigned STS call (no IAM).
     const describeCluster = new PolicyStatement({
@@ -210,7 +236,7 @@ export class ControlPlaneFunctions extends Construct {
         resources: ['*'],
       }),
     ];
-    for (const fn of this.kubernetesClients) scaleOut.forEach((statement) => fn.addToRolePolicy(statement));
+    for (const fn of this.nodeScalers) scaleOut.forEach((statement) => fn.addToRolePolicy(statement));
     this.reconcileScheduled.addToRolePolicy(
       new PolicyStatement({
         effect: Effect.ALLOW,

@@ -15,6 +15,7 @@ import { OnCallTopic } from './on-call-topic.js';
 import { OperationsDashboard } from './operations-dashboard.js';
 import { PrometheusWorkspace } from './prometheus-workspace.js';
 import { ReconcileSchedule } from './reconcile-schedule.js';
+import { RemediationTriggers } from './remediation-triggers.js';
 import { WarmUpRestApi } from './warm-up-rest-api.js';
 
 export interface InferenceBudgetStackProps extends StackProps {
@@ -73,6 +74,8 @@ export class InferenceBudgetStack extends Stack {
       pools: config.pools,
       eventBus: this.eventBus,
       webhookSecret: this.webhookSecret,
+      onCallTopic: this.onCall.topic,
+      remediationEnvironment: config.remediationEnvironment,
       // Metrics go to the workspace and recommendations read from it, unless URLs point elsewhere.
       remoteWriteUrl: config.remoteWriteUrl ?? `${this.prometheus.endpoint}api/v1/remote_write`,
       prometheusQueryUrl: config.prometheusQueryUrl ?? this.prometheus.endpoint,
@@ -84,6 +87,7 @@ export class InferenceBudgetStack extends Stack {
         orphanGraceSeconds: config.orphanGraceSeconds,
         recommendationWindowSeconds: config.recommendationWindowSeconds,
         scaleInStabilisationSeconds: config.scaleInStabilisationSeconds,
+        runbookBaseUrl: config.runbookBaseUrl,
       }),
     });
     this.schedule = new ReconcileSchedule(this, 'Schedule', {
@@ -91,6 +95,10 @@ export class InferenceBudgetStack extends Stack {
       perModel: this.functions.reconcileModel,
       eventBus: this.eventBus,
       scheduleMinutes: config.scheduleMinutes,
+    });
+    new RemediationTriggers(this, 'RemediationTriggers', {
+      remediation: this.functions.remediation,
+      alertTopic: this.onCall.topic,
     });
     new ClusterAccess(this, 'ClusterAccess', {
       clusterName: config.clusterName,

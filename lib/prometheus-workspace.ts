@@ -68,9 +68,26 @@ export class PrometheusWorkspace extends Construct {
   }
 }
 
-/** Alertmanager configuration in AMP's wrapper: every alert, grouped per alert and pool, to the topic. */
-function alertManagerDefinition(topicArn: string, region: string): string {
+/** The template that renders an SNS message as the JSON the remediation Lambda parses (docs/remediation.md). */
+export const SNS_JSON_TEMPLATE = 'ibcp.sns.json';
+
+/**
+ * Alertmanager configuration in AMP's wrapper: every alert, grouped per alert and pool, to the topic, as
+ * JSON. Only labels, status, times and fingerprint are rendered: Alertmanager templates have no JSON
+ * escaping, so label names and values go through Go's `%q`, whose quoting is JSON's for printable text,
+ * tabs and newlines; annotations (free text) are left out. test/integration/cdk/alertmanager-template.test.ts
+ * renders this with the real Alertmanager.
+ */
+export function alertManagerDefinition(topicArn: string, region: string): string {
   return [
+    'template_files:',
+    `  ${SNS_JSON_TEMPLATE}: |`,
+    `    {{ define "${SNS_JSON_TEMPLATE}" }}{"receiver":"{{ .Receiver }}","status":"{{ .Status }}","alerts":[` +
+      // A literal brace right before an action would read as the action's own: print it instead.
+      '{{ range $i, $a := .Alerts }}{{ if $i }},{{ end }}{"status":"{{ $a.Status }}","labels":{{ "{" }}' +
+      '{{ range $j, $l := $a.Labels.SortedPairs }}{{ if $j }},{{ end }}{{ printf "%q:%q" $l.Name $l.Value }}{{ end }}' +
+      '},"startsAt":"{{ $a.StartsAt }}","endsAt":"{{ $a.EndsAt }}","fingerprint":"{{ $a.Fingerprint }}"}' +
+      '{{ end }}]}{{ end }}',
     'alertmanager_config: |',
     '  route:',
     '    receiver: on-call',
@@ -83,10 +100,13 @@ function alertManagerDefinition(topicArn: string, region: string): string {
     '      sns_configs:',
     `        - topic_arn: ${topicArn}`,
     '          send_resolved: true',
-    // The default subject lists every label and can exceed SNS's 100 characters.
-    `          subject: '[{{ .Status | toUpper }}] {{ .GroupLabels.alertname }} {{ .GroupLabels.node_pool }}'`,
     '          sigv4:',
     `            region: ${region}`,
+    // The default subject lists every label and can exceed SNS's 100 characters, as can a long alert and
+    // pool name (63 characters each): cut to 97 and an ellipsis. No pool label, no trailing space.
+    `          subject: '{{ printf "[%s] %s %s" (toUpper .Status) .GroupLabels.alertname .GroupLabels.node_pool` +
+      ` | trimSpace | reReplaceAll "(?s)^(.{97}).{4,}$" "$1..." }}'`,
+    `          message: '{{ template "${SNS_JSON_TEMPLATE}" . }}'`,
     '          attributes:',
     `            ${ALERT_SOURCE_ATTRIBUTE.name}: ${ALERT_SOURCE_ATTRIBUTE.value}`,
     '',

@@ -17,6 +17,8 @@ import {
   specUnchanged,
   type JsonPatchOperation,
 } from '../core/validation/inference-model.js';
+import { checkWorkloadBudget } from '../core/moe/workload.js';
+import { inspectWorkload } from '../core/validation/moe-workload.js';
 import { ConfigError, logger } from './runtime.js';
 
 /**
@@ -182,6 +184,7 @@ async function answer(
   logger.info('Admission review', {
     mode,
     operation: review.operation,
+    kind: review.kind,
     namespace: review.ref?.namespace,
     model: review.ref?.name,
     dryRun: review.dryRun,
@@ -214,8 +217,9 @@ function bodyText(event: APIGatewayProxyEvent): string {
 interface Review {
   uid: string;
   operation: string | undefined;
-  /** Set for InferenceModel CREATE and UPDATE. */
+  /** Set for InferenceModel and Deployment CREATE and UPDATE. */
   ref: { namespace: string | undefined; name: string | undefined } | undefined;
+  kind: 'InferenceModel' | 'Deployment' | undefined;
   dryRun: boolean;
   /** Why the request part is unusable; answered as a denied review, since the uid can be echoed. */
   malformed: string | undefined;
@@ -249,6 +253,7 @@ function parseReview(text: string): Review {
     uid,
     operation: undefined,
     ref: undefined,
+    kind: undefined,
     dryRun: false,
     malformed: undefined,
     object: request.object,
@@ -281,8 +286,14 @@ function parseReview(text: string): Review {
     }
   }
   review.dryRun = dryRun === true;
-  const ours = resource.group === API_GROUP && resource.resource === 'inferencemodels' && !subResource;
-  if (ours && (operation === 'CREATE' || operation === 'UPDATE')) {
+  const kind =
+    resource.group === API_GROUP && resource.resource === 'inferencemodels'
+      ? 'InferenceModel'
+      : resource.group === 'apps' && resource.resource === 'deployments'
+        ? 'Deployment'
+        : undefined;
+  if (kind && !subResource && (operation === 'CREATE' || operation === 'UPDATE')) {
+    review.kind = kind;
     review.ref = {
       namespace: metadataString(request.object, 'namespace') ?? (namespace as string | undefined),
       name: metadataString(request.object, 'name') ?? (name as string | undefined),
@@ -307,6 +318,7 @@ async function decide(review: Review, mode: Mode, ports: WebhookPorts): Promise<
   if (review.malformed) return deny(uid, 400, 'BadRequest', `malformed AdmissionReview: ${review.malformed}`);
   // Deletes, connects, subresources and other kinds are none of this webhook's business.
   if (!review.ref) return { uid, allowed: true };
+  if (review.kind === 'Deployment') return decideWorkload(review, mode, ports);
   if (!isObject(review.object)) {
     return deny(
       uid,
@@ -344,6 +356,38 @@ async function decide(review: Review, mode: Mode, ports: WebhookPorts): Promise<
   const { namespace, name } = inspection.demand;
   if (!review.dryRun && name !== undefined) await requestReconcile(ports, { namespace, name });
   return { uid, allowed: true, ...(budget.warnings.length > 0 ? { warnings: budget.warnings } : {}) };
+}
+
+/** A Deployment declared as an MoE workload (docs/moe-workloads.md); undeclared ones always pass. */
+async function decideWorkload(review: Review, mode: Mode, ports: WebhookPorts): Promise<AdmissionResponse> {
+  const { uid } = review;
+  if (mode === 'mutate') return { uid, allowed: true };
+  const inspection = inspectWorkload(review.object, review.oldObject, review.operation ?? '');
+  if (inspection.kind === 'allow') return { uid, allowed: true };
+  if (inspection.kind === 'deny') return deny(uid, 422, 'Invalid', inspection.messages.join('; '));
+  const { declaration } = inspection;
+  let pool: PoolSnapshot | undefined;
+  try {
+    pool = await within(DEADLINES_MS.ledger, 'ledger read', ports.readPool(declaration.pool));
+  } catch (error) {
+    if (!(error instanceof LedgerError && error.code === 'unknown_pool')) {
+      logger.error('Budget ledger unreachable', { pool: declaration.pool, error: String(error) });
+      return deny(uid, 503, 'ServiceUnavailable', 'budget ledger unreachable; retry');
+    }
+  }
+  const ref = { namespace: review.ref?.namespace ?? '', name: review.ref?.name };
+  const budget = checkWorkloadBudget(ref, declaration, pool);
+  if (budget.messages.length > 0) return deny(uid, 403, 'Forbidden', budget.messages.join('; '));
+  return {
+    uid,
+    allowed: true,
+    ...(budget.warnings.length > 0 ? { warnings: budget.warnings.map(asWarning) } : {}),
+  };
+}
+
+/** Warnings are shown by kubectl as they are; keep them to one line of printable text. */
+function asWarning(text: string): string {
+  return text.replace(/[^\x20-\x7e]/g, ' ').slice(0, 500);
 }
 
 /** Asks for a reconcile now, so the change applies in seconds; the scheduled pass is the fallback. */

@@ -16,6 +16,7 @@ import { EventBridgeReconcileRequests } from '../adapters/eventbridge-reconcile-
 import { EksTokenProvider } from '../adapters/eks-token.js';
 import { kubeConfigForEks, kubeConfigFromFile } from '../adapters/kube-config.js';
 import { KubernetesCluster } from '../adapters/kubernetes-cluster.js';
+import { KubernetesMoeWorkloads } from '../adapters/kubernetes-moe-workloads.js';
 import { DEFAULT_STABILISATION_MS, type NodeScalingPorts } from '../core/nodes/model.js';
 import { NodePoolConfigError, parseNodePools, type NodePoolConfig } from '../core/nodes/node-pools.js';
 import type { ReconcilePorts } from '../core/reconcile/model.js';
@@ -113,7 +114,7 @@ function required(env: NodeJS.ProcessEnv, name: string): string {
 export class Runtime {
   private readonly ledger: DynamoDbLedger;
   private readonly tokens: EksTokenProvider | undefined;
-  private cluster: { token: string; cluster: KubernetesCluster; nodes: KubernetesPoolNodes } | undefined;
+  private cluster: ClusterAccess | undefined;
   private nodeGroups: EksNodeGroups | undefined;
   private reconcileRequests: EventBridgeReconcileRequests | undefined;
   private metrics: MetricsPorts | undefined;
@@ -126,6 +127,15 @@ export class Runtime {
     this.ledger = new DynamoDbLedger(this.dynamoDb, config.ledgerTable);
     if ('eksCluster' in config.kubernetes)
       this.tokens = new EksTokenProvider({ region: config.kubernetes.region });
+  }
+
+  /** The ledger table's client, shared by the adapters that keep their items there. */
+  dynamoDbClient(): DynamoDBClient {
+    return this.dynamoDb;
+  }
+
+  budgetLedger(): DynamoDbLedger {
+    return this.ledger;
   }
 
   async ports(): Promise<ReconcilePorts> {
@@ -192,28 +202,43 @@ export class Runtime {
   }
 
   private async kubernetes(): Promise<KubernetesCluster> {
+    return (await this.clusterAccess()).cluster;
+  }
+
+  /** The declared MoE workloads and their ConfigMaps, on the same credentials as the reconciler's cluster. */
+  async moeWorkloads(): Promise<KubernetesMoeWorkloads> {
+    return (await this.clusterAccess()).moe;
+  }
+
+  private async clusterAccess(): Promise<ClusterAccess> {
     const target = this.config.kubernetes;
     if ('kubeconfig' in target) {
-      const config = kubeConfigFromFile(target.kubeconfig);
-      this.cluster ??= {
-        token: '',
-        cluster: new KubernetesCluster(config, this.scope()),
-        nodes: new KubernetesPoolNodes(config),
-      };
-      return this.cluster.cluster;
+      this.cluster ??= { token: '', ...this.clients(kubeConfigFromFile(target.kubeconfig)) };
+      return this.cluster;
     }
     const token = await this.tokens!.token(target.eksCluster);
     if (this.cluster?.token !== token) {
       const access = await (this.eksAccess ??= describeCluster(target.eksCluster, target.region));
       const config: KubeConfig = kubeConfigForEks({ name: target.eksCluster, token, ...access });
-      this.cluster = {
-        token,
-        cluster: new KubernetesCluster(config, this.scope()),
-        nodes: new KubernetesPoolNodes(config),
-      };
+      this.cluster = { token, ...this.clients(config) };
     }
-    return this.cluster.cluster;
+    return this.cluster;
   }
+
+  private clients(config: KubeConfig): Omit<ClusterAccess, 'token'> {
+    return {
+      cluster: new KubernetesCluster(config, this.scope()),
+      moe: new KubernetesMoeWorkloads(config, this.scope()),
+      nodes: new KubernetesPoolNodes(config),
+    };
+  }
+}
+
+interface ClusterAccess {
+  token: string;
+  cluster: KubernetesCluster;
+  moe: KubernetesMoeWorkloads;
+  nodes: KubernetesPoolNodes;
 }
 
 /** AMP endpoints are SigV4-signed in the Lambda's region; any other URL is a plain Prometheus. */

@@ -119,7 +119,20 @@ describe('reconcile-scheduled handler', () => {
     const { handler } = await import('../../../lambdas/handlers/reconcile-scheduled.js');
     let report: unknown;
     const logs = await jsonLinesPrinted(async () => (report = await handler({} as never, context)));
-    expect(report).toEqual({ models: 1, errors: [], orphansReleased: [] });
+    expect(report).toEqual({
+      models: 1,
+      errors: [],
+      orphansReleased: [],
+      workloads: {
+        workloads: 0,
+        invalid: 0,
+        allocated: [],
+        resized: [],
+        released: [],
+        unbudgeted: [],
+        errors: [],
+      },
+    });
     expect(logs).toContainEqual(
       expect.objectContaining({ message: 'Reconcile pass finished', models: 1, errors: 0 }),
     );

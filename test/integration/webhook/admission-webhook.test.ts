@@ -369,6 +369,123 @@ describe('kubectl apply through the API server and the webhooks', () => {
   });
 });
 
+describe('MoE workloads: Deployments declared with the moe-role label', () => {
+  const MOE_WEBHOOK = 'validate.moe-workloads.inference.eh-ops.io';
+
+  function workload(
+    name: string,
+    annotations: Record<string, string>,
+    extra: { pool?: string; replicas?: number } = {},
+  ) {
+    const labels = { 'app.kubernetes.io/name': name };
+    return {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: {
+        name,
+        namespace,
+        labels: { ...labels, 'inference.eh-ops.io/moe-role': 'inference' },
+        annotations: {
+          'inference.eh-ops.io/node-pool': 'gpu-a100',
+          'inference.eh-ops.io/gpu-memory-per-replica': '16Gi',
+          'inference.eh-ops.io/max-replicas': '2',
+          ...annotations,
+        },
+      },
+      spec: {
+        replicas: extra.replicas ?? 1,
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: {
+            nodeSelector: { 'inference-pool': extra.pool ?? 'gpu-a100' },
+            containers: [{ name: 'inference', image: 'registry.example/moe-lab/inference:1.0' }],
+          },
+        },
+      },
+    };
+  }
+
+  it.each([
+    [
+      'a missing GPU memory annotation',
+      workload('moe-no-memory', { 'inference.eh-ops.io/gpu-memory-per-replica': '' }),
+      'The request is invalid',
+      'annotation inference.eh-ops.io/gpu-memory-per-replica must be the GPU memory one replica holds, e.g. 80Gi (got "")',
+    ],
+    [
+      'pods scheduled outside the declared pool',
+      workload('moe-elsewhere', {}, { pool: 'default' }),
+      'The request is invalid',
+      'spec.template.spec.nodeSelector.inference-pool must be "gpu-a100" (annotation inference.eh-ops.io/node-pool), got "default"',
+    ],
+    [
+      'more replicas than declared',
+      workload('moe-too-many', {}, { replicas: 3 }),
+      'The request is invalid',
+      'spec.replicas 3 is more than annotation inference.eh-ops.io/max-replicas (2)',
+    ],
+    [
+      'a pool missing from the ledger',
+      workload('moe-no-pool', { 'inference.eh-ops.io/node-pool': 'gpu-h100' }, { pool: 'gpu-h100' }),
+      'Error from server (Forbidden)',
+      'node pool "gpu-h100" (annotation inference.eh-ops.io/node-pool) has no budget in the control plane\'s ledger',
+    ],
+    [
+      'a replica larger than a node',
+      workload('moe-too-big', { 'inference.eh-ops.io/gpu-memory-per-replica': '96Gi' }),
+      'Error from server (Forbidden)',
+      '96Gi per replica is more than one node of pool gpu-a100 has (80Gi); a replica never spans nodes',
+    ],
+  ])('refuses %s, and nothing is created', async (_case, object, prefix, message) => {
+    const result = await apply(object);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain(prefix);
+    expect(result.stderr).toContain(`admission webhook "${MOE_WEBHOOK}" denied the request: ${message}`);
+    const get = await kubectl(['get', 'deployment', object.metadata.name, '-n', namespace]);
+    expect(get.code).not.toBe(0);
+  });
+
+  it('admits a valid declaration with a warning when its maximum exceeds what the pool has free, and checks updates', async () => {
+    const object = workload('moe-ok', { 'inference.eh-ops.io/max-replicas': '12' });
+    const created = await apply(object);
+    expect(created.code).toBe(0);
+    expect(created.stderr).toContain(
+      "Warning: 16Gi x 12 replicas is more than pool gpu-a100's total budget of 160Gi: scale-ups past 10 replicas will be refused",
+    );
+    const patched = await kubectl([
+      'patch',
+      'deployment',
+      'moe-ok',
+      '-n',
+      namespace,
+      '--type',
+      'merge',
+      '-p',
+      '{"spec":{"replicas":13}}',
+    ]);
+    expect(patched.stderr).toContain(
+      'spec.replicas 13 is more than annotation inference.eh-ops.io/max-replicas (12)',
+    );
+    // The control plane's own bookkeeping annotations never wait on the ledger.
+    await kubectlOk([
+      'annotate',
+      'deployment/moe-ok',
+      '-n',
+      namespace,
+      'inference.eh-ops.io/scale-back-replicas=1',
+    ]);
+  });
+
+  it('never sees a Deployment without the label', async () => {
+    const calls = api.calls.length;
+    const plain = workload('plain', { 'inference.eh-ops.io/gpu-memory-per-replica': 'lots' });
+    delete (plain.metadata.labels as Record<string, string>)['inference.eh-ops.io/moe-role'];
+    expect((await apply(plain)).code).toBe(0);
+    expect(api.calls.length).toBe(calls);
+  });
+});
+
 describe('the schema rules agree with the CRD on the real API server', () => {
   const base = { nodeSelector: { 'inference-pool': 'default' } };
   // [case, spec fields, stricter]: `stricter` marks the webhook's own rules, which the CRD cannot say.

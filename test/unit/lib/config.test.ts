@@ -39,6 +39,7 @@ describe('parseConfig', () => {
       vpc: undefined,
       runbookBaseUrl: undefined,
       scaleInStabilisationSeconds: undefined,
+      remediationEnvironment: {},
     });
   });
 
@@ -196,5 +197,32 @@ describe('contextObject', () => {
 
   it('is empty without any context', () => {
     expect(contextObject(() => undefined)).toEqual({});
+  });
+});
+
+describe('parseConfig remediation', () => {
+  it('turns the settings into the remediation Lambda environment', () => {
+    const config = parseConfig({
+      ...REQUIRED,
+      remediation: { GPUMemoryUsageHigh: 'dry-run', maxActionsPerHour: 2, trainingLossRestart: true },
+    });
+    expect(config.remediationEnvironment).toEqual({
+      REMEDIATION_GPU_MEMORY_USAGE_HIGH: 'dry-run',
+      REMEDIATION_MAX_ACTIONS_PER_HOUR: '2',
+      REMEDIATION_TRAINING_LOSS_RESTART: 'true',
+    });
+  });
+
+  it.each([
+    [
+      { GPUMemoryUsageHigh: 'sometimes' },
+      'inferenceBudget.remediation.GPUMemoryUsageHigh" is not valid: REMEDIATION_GPU',
+    ],
+    [{ maxActionsPerHour: 0 }, 'inferenceBudget.remediation.maxActionsPerHour" is not valid'],
+    [{ latencyScaleBackAfter: 'soon' }, 'inferenceBudget.remediation.latencyScaleBackAfter" is not valid'],
+    [{ restartEverything: true }, 'inferenceBudget.remediation.restartEverything" is not a known setting'],
+    ['enabled', 'inferenceBudget.remediation" must be an object'],
+  ])('refuses %j with the handler’s own reason', (remediation, message) => {
+    expect(problems({ ...REQUIRED, remediation })).toContain(message);
   });
 });

@@ -42,8 +42,8 @@ describe('ControlPlaneAlarms', () => {
     const kinds = stack.alarms.alarms.map(({ kind }) => kind);
     expect(kinds.filter((k) => k === 'BudgetAllocationExceedsTotal')).toHaveLength(2);
     expect(kinds.filter((k) => k === 'PoolUtilizationHigh')).toHaveLength(2);
-    expect(kinds.filter((k) => k === 'LambdaErrors')).toHaveLength(4);
-    expect(kinds.filter((k) => k === 'LambdaThrottles')).toHaveLength(4);
+    expect(kinds.filter((k) => k === 'LambdaErrors')).toHaveLength(5);
+    expect(kinds.filter((k) => k === 'LambdaThrottles')).toHaveLength(5);
     expect(kinds.filter((k) => k === 'ApiServerErrors')).toHaveLength(2);
     for (const kind of ['ReconcileStale', 'ReconcileFailuresQueued', 'LedgerThrottled'] as const) {
       expect(kinds.filter((k) => k === kind)).toHaveLength(1);

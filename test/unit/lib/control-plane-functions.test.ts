@@ -38,8 +38,8 @@ function allowed(fn: NodejsFunction, action: string): Statement[] {
 }
 
 describe('ControlPlaneFunctions', () => {
-  it('has four nodejs22.x arm64 functions with active tracing and their own log groups', () => {
-    expect(Object.keys(functions)).toHaveLength(4);
+  it('has five nodejs22.x arm64 functions with active tracing and their own log groups', () => {
+    expect(Object.keys(functions)).toHaveLength(5);
     for (const fn of Object.values(functions)) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs22.x',
@@ -50,7 +50,7 @@ describe('ControlPlaneFunctions', () => {
       expect(fn.Properties.LoggingConfig.LogGroup).toBeDefined();
     }
     // Each function's log group, and the two APIs' access logs.
-    template.resourceCountIs('AWS::Logs::LogGroup', 6);
+    template.resourceCountIs('AWS::Logs::LogGroup', 7);
     template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
   });
 
@@ -87,7 +87,11 @@ describe('ControlPlaneFunctions', () => {
         DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [queueId, 'Arn'] } } },
       });
     }
-    template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 2);
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: logicalId(fns.remediation) },
+      MaximumRetryAttempts: 2,
+    });
+    template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 3);
   });
 
   it('wires the environment each handler reads', () => {
@@ -189,18 +193,20 @@ describe('ControlPlaneFunctions', () => {
         ],
       ],
     });
-    for (const fn of fns.kubernetesClients) {
+    for (const fn of fns.nodeScalers) {
       expect(allowed(fn, 'eks:UpdateNodegroupConfig')[0]?.Resource).toEqual(
         BASE_CONTEXT.pools.map((pool) => nodeGroupArn(pool.nodeGroup)),
       );
       expect(allowed(fn, 'autoscaling:DescribeAutoScalingGroups')).toHaveLength(1);
     }
-    expect(allowed(fns.admissionWebhook, 'eks:UpdateNodegroupConfig')).toEqual([]);
+    for (const fn of [fns.admissionWebhook, fns.remediation]) {
+      expect(allowed(fn, 'eks:UpdateNodegroupConfig')).toEqual([]);
+    }
     const [terminate] = allowed(fns.reconcileScheduled, 'autoscaling:TerminateInstanceInAutoScalingGroup');
     expect(terminate?.Condition).toEqual({
       StringEquals: { 'autoscaling:ResourceTag/eks:cluster-name': 'gpu-inference' },
     });
-    for (const fn of [fns.reconcileModel, fns.warmUpApi, fns.admissionWebhook]) {
+    for (const fn of [fns.reconcileModel, fns.warmUpApi, fns.admissionWebhook, fns.remediation]) {
       expect(allowed(fn, 'autoscaling:TerminateInstanceInAutoScalingGroup')).toEqual([]);
     }
   });

@@ -8,12 +8,12 @@ describe('InferenceBudgetStack', () => {
     // The data key, and the on-call topic's own.
     template.resourceCountIs('AWS::KMS::Key', 2);
     template.resourceCountIs('AWS::Events::EventBus', 1);
-    template.resourceCountIs('AWS::Lambda::Function', 4);
-    template.resourceCountIs('AWS::Events::Rule', 2);
+    template.resourceCountIs('AWS::Lambda::Function', 5);
+    template.resourceCountIs('AWS::Events::Rule', 4);
     template.resourceCountIs('AWS::SNS::Topic', 1);
     template.resourceCountIs('AWS::ApiGateway::RestApi', 2);
     template.resourceCountIs('AWS::APS::Workspace', 1);
-    template.resourceCountIs('AWS::EKS::AccessEntry', 3);
+    template.resourceCountIs('AWS::EKS::AccessEntry', 4);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm')).length).toBeGreaterThan(10);
   });

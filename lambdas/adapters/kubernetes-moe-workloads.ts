@@ -1,0 +1,207 @@
+import {
+  ApiException,
+  AppsV1Api,
+  CoreV1Api,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubeConfig,
+  type V1Deployment,
+} from '@kubernetes/client-node';
+import {
+  ConflictError,
+  type ConfigMapState,
+  type MoeCluster,
+  type WorkloadListing,
+} from '../core/moe/ports.js';
+import {
+  MOE_ANNOTATIONS,
+  MOE_ROLE_LABEL,
+  readDeclaration,
+  type MoeWorkload,
+  type ScaleBack,
+} from '../core/moe/workload.js';
+import type { ModelRef } from '../core/reconcile/model.js';
+
+const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+/** Containers and their env are merged by name, as `kubectl rollout restart` and `kubectl set env` do. */
+const STRATEGIC_MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
+export const RESTARTED_AT_ANNOTATION = 'kubectl.kubernetes.io/restartedAt';
+const CHECKPOINT_ENV = 'CHECKPOINT_PATH';
+
+/**
+ * The MoE Deployments (any Deployment with the `inference.eh-ops.io/moe-role` label) and their
+ * ConfigMaps on a real kube-apiserver. Writes touch the pod template only for a restart.
+ */
+export class KubernetesMoeWorkloads implements MoeCluster {
+  apiCalls = 0;
+  private readonly apps: AppsV1Api;
+  private readonly core: CoreV1Api;
+
+  constructor(
+    config: KubeConfig,
+    private readonly options: { namespace?: string } = {},
+  ) {
+    this.apps = config.makeApiClient(AppsV1Api);
+    this.core = config.makeApiClient(CoreV1Api);
+  }
+
+  async listWorkloads(): Promise<WorkloadListing> {
+    const { namespace } = this.options;
+    const labelSelector = MOE_ROLE_LABEL;
+    const list = await this.call(() =>
+      namespace === undefined
+        ? this.apps.listDeploymentForAllNamespaces({ labelSelector })
+        : this.apps.listNamespacedDeployment({ namespace, labelSelector }),
+    );
+    const listing: WorkloadListing = { workloads: [], invalid: [] };
+    for (const deployment of list.items) {
+      const read = toWorkload(deployment);
+      if ('problems' in read) listing.invalid.push(read);
+      else listing.workloads.push(read);
+    }
+    return listing;
+  }
+
+  async readConfigMap(namespace: string, name: string): Promise<ConfigMapState | undefined> {
+    if (!this.inScope(namespace)) return undefined;
+    const configMap = await this.call(() => this.core.readNamespacedConfigMap({ namespace, name })).catch(
+      (error: unknown) => {
+        if (statusCode(error) === 404) return undefined;
+        throw error;
+      },
+    );
+    if (!configMap) return undefined;
+    return {
+      namespace,
+      name,
+      data: configMap.data ?? {},
+      resourceVersion: configMap.metadata?.resourceVersion ?? '',
+    };
+  }
+
+  async patchConfigMap(config: ConfigMapState, data: Record<string, string>): Promise<void> {
+    const body = { metadata: { resourceVersion: config.resourceVersion }, data };
+    await this.call(() =>
+      this.core.patchNamespacedConfigMap(
+        { namespace: config.namespace, name: config.name, body },
+        MERGE_PATCH,
+      ),
+    ).catch(conflictAsError(`ConfigMap ${config.namespace}/${config.name}`));
+  }
+
+  async restart(workload: ModelRef, at: number, env: Record<string, string>): Promise<void> {
+    const { namespace, name } = workload;
+    const deployment = await this.call(() => this.apps.readNamespacedDeployment({ namespace, name }));
+    const containers = deployment.spec?.template.spec?.containers ?? [];
+    // CHECKPOINT_PATH goes where it is already set; a trainer that never had it gets it on its first container.
+    const targets = containers.filter((c) => c.env?.some((e) => Object.hasOwn(env, e.name)));
+    const chosen = targets.length > 0 ? targets : containers.slice(0, 1);
+    const envList = Object.entries(env).map(([key, value]) => ({ name: key, value }));
+    const body = {
+      metadata: { resourceVersion: deployment.metadata?.resourceVersion },
+      spec: {
+        template: {
+          metadata: { annotations: { [RESTARTED_AT_ANNOTATION]: new Date(at).toISOString() } },
+          ...(envList.length > 0 && {
+            spec: { containers: chosen.map((c) => ({ name: c.name, env: envList })) },
+          }),
+        },
+      },
+    };
+    await this.call(() =>
+      this.apps.patchNamespacedDeployment({ namespace, name, body }, STRATEGIC_MERGE_PATCH),
+    ).catch(conflictAsError(`Deployment ${namespace}/${name}`));
+  }
+
+  async scale(
+    workload: ModelRef,
+    replicas: number,
+    annotations: Record<string, string | null> = {},
+  ): Promise<void> {
+    const { namespace, name } = workload;
+    const body = { metadata: { annotations }, spec: { replicas } };
+    await this.call(() => this.apps.patchNamespacedDeployment({ namespace, name, body }, MERGE_PATCH));
+  }
+
+  async annotate(workload: ModelRef, annotations: Record<string, string | null>): Promise<void> {
+    const { namespace, name } = workload;
+    await this.call(() =>
+      this.apps.patchNamespacedDeployment(
+        { namespace, name, body: { metadata: { annotations } } },
+        MERGE_PATCH,
+      ),
+    );
+  }
+
+  private inScope(namespace: string): boolean {
+    return this.options.namespace === undefined || this.options.namespace === namespace;
+  }
+
+  private async call<T>(request: () => Promise<T>): Promise<T> {
+    this.apiCalls += 1;
+    return request();
+  }
+}
+
+/** A declared workload, or why its declaration does not hold. */
+export function toWorkload(
+  deployment: V1Deployment,
+): MoeWorkload | { namespace: string; name: string; problems: string[] } {
+  const meta = deployment.metadata ?? {};
+  const namespace = meta.namespace ?? '';
+  const name = meta.name ?? '';
+  const annotations = meta.annotations ?? {};
+  const replicas = deployment.spec?.replicas ?? 1;
+  const read = readDeclaration({
+    labels: meta.labels ?? {},
+    annotations,
+    nodeSelector: deployment.spec?.template.spec?.nodeSelector ?? {},
+  });
+  if (!read.declared) return { namespace, name, problems: [`label ${MOE_ROLE_LABEL} is missing`] };
+  if (!read.declaration) return { namespace, name, problems: read.problems };
+  const checkpointPath = (deployment.spec?.template.spec?.containers ?? [])
+    .flatMap((c) => c.env ?? [])
+    .find((e) => e.name === CHECKPOINT_ENV)?.value;
+  return {
+    ...read.declaration,
+    namespace,
+    name,
+    replicas,
+    readyReplicas: deployment.status?.readyReplicas ?? 0,
+    latestCheckpoint: annotations[MOE_ANNOTATIONS.latestCheckpoint],
+    checkpointPath,
+    scaleBack: scaleBackOf(annotations),
+  };
+}
+
+function scaleBackOf(annotations: Record<string, string>): ScaleBack | undefined {
+  const replicas = Number(annotations[MOE_ANNOTATIONS.scaleBackReplicas]);
+  if (
+    annotations[MOE_ANNOTATIONS.scaleBackReplicas] === undefined ||
+    !Number.isInteger(replicas) ||
+    replicas < 0
+  ) {
+    return undefined;
+  }
+  return {
+    replicas,
+    highSince: time(annotations[MOE_ANNOTATIONS.latencyHighSince]),
+    lowSince: time(annotations[MOE_ANNOTATIONS.latencyLowSince]),
+  };
+}
+
+function time(text: string | undefined): number | undefined {
+  const ms = text === undefined ? NaN : Date.parse(text);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+function statusCode(error: unknown): number | undefined {
+  return error instanceof ApiException ? error.code : undefined;
+}
+
+function conflictAsError(what: string): (error: unknown) => never {
+  return (error) => {
+    if (statusCode(error) === 409) throw new ConflictError(`${what} changed since it was read`);
+    throw error;
+  };
+}

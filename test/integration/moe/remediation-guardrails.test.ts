@@ -1,0 +1,185 @@
+// The remediation guardrails on the real adapters (kube-apiserver, dynalite, moto SNS), with settings
+// the handler test cannot vary per case: dry-run and disabled actions, the hourly limit, concurrent
+// duplicate deliveries, and a ConfigMap changed by someone else between plan and write.
+import { SNSClient } from '@aws-sdk/client-sns';
+import { DynamoDbRemediationStore } from '../../../lambdas/adapters/dynamodb-remediation.js';
+import { kubeConfigFromFile } from '../../../lambdas/adapters/kube-config.js';
+import { KubernetesMoeWorkloads } from '../../../lambdas/adapters/kubernetes-moe-workloads.js';
+import { SnsAnnouncer } from '../../../lambdas/adapters/sns-announcer.js';
+import { ConflictError } from '../../../lambdas/core/moe/ports.js';
+import { parseRemediationEvent } from '../../../lambdas/core/remediation/alerts.js';
+import {
+  remediate,
+  type RemediationConfig,
+  type RemediationPorts,
+} from '../../../lambdas/core/remediation/remediate.js';
+import { harnessEnv } from '../../harness/service.js';
+import { RecordingLog } from '../../support/fake-cluster.js';
+import { installDeploy, kubectl, kubectlOk, uniqueName } from '../../support/kubectl.js';
+import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
+import { alertmanagerMessage, snsEvent, type AlertSpec } from '../../support/alert-payloads.js';
+import { applyMoeExamples, configMapData, OnCallTopic } from '../../support/moe.js';
+
+const Gi = 2 ** 30;
+const minute = 60_000;
+const namespace = uniqueName('moe-guardrails');
+const client = dynamoClient('IBCP_DYNALITE_ENDPOINT');
+const sns = new SNSClient({ endpoint: harnessEnv('IBCP_MOTO_ENDPOINT'), region: 'us-east-1' });
+let topic: OnCallTopic;
+let ports: RemediationPorts;
+let cluster: KubernetesMoeWorkloads;
+
+const settings: RemediationConfig = {
+  modes: {
+    GPUMemoryUsageHigh: 'enabled',
+    InferenceLatencyHigh: 'disabled',
+    ExpertLoadImbalance: 'dry-run',
+    MoETrainingLossHigh: 'enabled',
+  },
+  maxActionsPerHour: 2,
+  batchSizeFloor: 1,
+  loadBalanceLossCoefMax: 0.1,
+  latencyScaleBackMs: 30 * minute,
+  restartOnTrainingLossHigh: false,
+  runbookBaseUrl: 'https://example.com/runbooks/',
+};
+
+const ago = (ms: number) => new Date(Date.now() - ms);
+const trainer = { namespace, deployment: 'moe-trainer' };
+const run = (config: RemediationConfig, ...alerts: AlertSpec[]) =>
+  remediate(ports, config, parseRemediationEvent(snsEvent(alertmanagerMessage(alerts))));
+
+beforeAll(async () => {
+  await installDeploy();
+  await kubectlOk(['create', 'namespace', namespace]);
+  await applyMoeExamples(namespace);
+  const { ledger, table } = await freshLedger(client);
+  await ledger.definePool({
+    name: 'gpu-a100',
+    totalBytes: 640 * Gi,
+    bytesPerNode: 640 * Gi,
+    nodeGroup: 'ng',
+  });
+  topic = await OnCallTopic.create(uniqueName('guardrails'));
+  cluster = new KubernetesMoeWorkloads(kubeConfigFromFile(harnessEnv('IBCP_KUBECONFIG')), { namespace });
+  const store = new DynamoDbRemediationStore(client, table);
+  ports = {
+    cluster,
+    ledger,
+    claims: store,
+    actions: store,
+    announcer: new SnsAnnouncer(sns, topic.topicArn),
+    log: new RecordingLog(),
+    clock: Date.now,
+  };
+}, 120_000);
+
+afterAll(async () => {
+  topic?.destroy();
+  sns.destroy();
+  client.destroy();
+  await kubectl(['delete', 'namespace', namespace, '--wait=false']);
+});
+
+it('a dry-run action announces what it would do and changes nothing', async () => {
+  const report = await run(settings, {
+    name: 'ExpertLoadImbalance',
+    labels: trainer,
+    startsAt: ago(20 * minute),
+  });
+  expect(report.results.map((r) => r.outcome)).toEqual(['dry-run']);
+  expect((await configMapData(namespace, 'training-config')).load_balance_loss_coef).toBe('0.01');
+  expect((await configMapData(namespace, 'router-config')).expert_capacity_factor).toBe('1.25');
+  const [announcement] = await topic.received();
+  expect(announcement?.subject).toBe(
+    `[MoE remediation] ExpertLoadImbalance dry-run: ${namespace}/moe-trainer`,
+  );
+  expect(announcement?.message).toContain(
+    'Dry run, nothing changed. Would: Set training-config: load_balance_loss_coef 0.01 -> 0.02',
+  );
+  expect(announcement?.message).toContain('Runbook: https://example.com/runbooks/ExpertLoadImbalance.md');
+});
+
+it('a disabled action does nothing at all', async () => {
+  const report = await run(settings, {
+    name: 'InferenceLatencyHigh',
+    labels: { namespace, deployment: 'moe-inference' },
+    startsAt: ago(5 * minute),
+  });
+  expect(report.results.map((r) => r.outcome)).toEqual(['disabled']);
+  expect(
+    JSON.parse(await kubectlOk(['get', 'deployment/moe-inference', '-n', namespace, '-o', 'json'])).spec
+      .replicas,
+  ).toBe(1);
+  expect(await topic.received(0)).toEqual([]);
+});
+
+it('concurrent deliveries of one episode act once', async () => {
+  const alert = { name: 'GPUMemoryUsageHigh', labels: trainer, startsAt: ago(10 * minute) };
+  const reports = await Promise.all([run(settings, alert), run(settings, alert), run(settings, alert)]);
+  expect(reports.flatMap((r) => r.results.map((x) => x.outcome)).sort()).toEqual([
+    'applied',
+    'duplicate',
+    'duplicate',
+  ]);
+  expect((await configMapData(namespace, 'training-config')).batch_size).toBe('16');
+  expect((await topic.received()).length).toBe(1);
+});
+
+it('stops at the hourly limit per workload and tells on-call what it did not do', async () => {
+  await run(settings, { name: 'GPUMemoryUsageHigh', labels: trainer, startsAt: ago(9 * minute) }); // 2 of 2
+  expect((await configMapData(namespace, 'training-config')).batch_size).toBe('8');
+  await topic.received();
+  const limited = { name: 'GPUMemoryUsageHigh', labels: trainer, startsAt: ago(8 * minute) };
+  const report = await run(settings, limited);
+  expect(report.results.map((r) => r.outcome)).toEqual(['rate-limited']);
+  expect((await configMapData(namespace, 'training-config')).batch_size).toBe('8');
+  const [announcement] = await topic.received();
+  expect(announcement?.message).toContain(
+    `Not acting: ${namespace}/moe-trainer already had 2 automatic action(s) in the last hour.`,
+  );
+  // The limited delivery, delivered again, is not announced twice.
+  const again = await run(settings, limited);
+  expect(again.results.map((r) => r.outcome)).toEqual(['duplicate']);
+  // Notifications are never held back by the limit.
+  const loss = await run(settings, { name: 'MoETrainingLossHigh', labels: trainer, startsAt: ago(minute) });
+  expect(loss.results.map((r) => r.outcome)).toEqual(['notified']);
+  await topic.received();
+});
+
+it('a ConfigMap changed between plan and write is not overwritten, and the redelivery can act', async () => {
+  const relaxed = { ...settings, maxActionsPerHour: 100 };
+  const racing: RemediationPorts = {
+    ...ports,
+    cluster: Object.assign(Object.create(cluster) as KubernetesMoeWorkloads, {
+      // Someone edits the ConfigMap right after the automation read it.
+      readConfigMap: async (ns: string, name: string) => {
+        const state = await cluster.readConfigMap(ns, name);
+        await kubectlOk([
+          'patch',
+          'configmap',
+          name,
+          '-n',
+          ns,
+          '--type',
+          'merge',
+          '-p',
+          '{"data":{"owner":"human"}}',
+        ]);
+        return state;
+      },
+    }),
+  };
+  const alert = { name: 'GPUMemoryUsageHigh', labels: trainer, startsAt: ago(7 * minute) };
+  await expect(
+    remediate(racing, relaxed, parseRemediationEvent(snsEvent(alertmanagerMessage([alert])))),
+  ).rejects.toThrow(ConflictError);
+  expect(await configMapData(namespace, 'training-config')).toMatchObject({
+    batch_size: '8',
+    owner: 'human',
+  });
+  expect(await topic.received(0)).toEqual([]);
+  const retried = await run(relaxed, alert);
+  expect(retried.results.map((r) => r.outcome)).toEqual(['applied']);
+  expect((await configMapData(namespace, 'training-config')).batch_size).toBe('4');
+});

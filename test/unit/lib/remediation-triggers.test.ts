@@ -1,0 +1,62 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { synthStack } from './stack-fixture.js';
+
+describe('RemediationTriggers', () => {
+  const { stack, template } = synthStack({
+    remediation: { InferenceLatencyHigh: 'dry-run' },
+    runbookBaseUrl: 'https://runbooks.example.com/ibcp/',
+  });
+  const id = (construct: { node: { defaultChild?: unknown } }) =>
+    stack.getLogicalId(construct.node.defaultChild as Parameters<typeof stack.getLogicalId>[0]);
+  const remediationId = id(stack.functions.remediation);
+  const topicId = id(stack.onCall.topic);
+
+  it('takes only the alert manager’s messages from the on-call topic', () => {
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'lambda',
+      TopicArn: { Ref: topicId },
+      Endpoint: { 'Fn::GetAtt': [remediationId, 'Arn'] },
+      FilterPolicy: { source: ['amp-alertmanager'] },
+    });
+  });
+
+  it('is woken by CloudWatch alarms named after a playbook alert, and by a one-minute tick', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.cloudwatch'],
+        'detail-type': ['CloudWatch Alarm State Change'],
+        detail: {
+          alarmName: [
+            { prefix: 'GPUMemoryUsageHigh' },
+            { prefix: 'ExpertLoadImbalance' },
+            { prefix: 'MoETrainingLossHigh' },
+            { prefix: 'InferenceLatencyHigh' },
+          ],
+        },
+      },
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [remediationId, 'Arn'] } })],
+    });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [remediationId, 'Arn'] } })],
+    });
+  });
+
+  it('configures the Lambda from the config and lets it publish to the on-call topic only', () => {
+    const fn = template.findResources('AWS::Lambda::Function')[remediationId]!;
+    expect(fn.Properties.Environment.Variables).toMatchObject({
+      ON_CALL_TOPIC_ARN: { Ref: topicId },
+      REMEDIATION_INFERENCE_LATENCY_HIGH: 'dry-run',
+      REMEDIATION_RUNBOOK_BASE_URL: 'https://runbooks.example.com/ibcp/',
+      EKS_CLUSTER_NAME: 'gpu-inference',
+    });
+    const role = (fn.Properties.Role as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
+    const publishes = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === role))
+      .flatMap(
+        (p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
+      )
+      .filter((s) => [s.Action].flat().includes('sns:Publish'));
+    expect(publishes.map((s) => s.Resource)).toEqual([{ Ref: topicId }]);
+  });
+});
