@@ -2,137 +2,35 @@
 // process with its own Kubernetes, ledger and ports, driven only through what it prints and its public
 // surfaces: the kubectl and kubeconfig it names, the warm-up API and /metrics over HTTP, and a Prometheus
 // that scrapes it. The harness's own services are not used, except Prometheus' binary.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseQuantity } from '../../../lambdas/core/quantity.js';
-import { freePort } from '../../harness/ports.js';
 import { startPrometheus } from '../../harness/prometheus.js';
 import type { StartedService } from '../../harness/service.js';
-import { repoRoot } from '../../support/kubectl.js';
+import {
+  eventually,
+  freePorts,
+  getJson,
+  listening,
+  LocalMode,
+  pools,
+  runKubectl,
+  START_TIMEOUT_MS,
+  type PoolView,
+  type Ports,
+  type Run,
+} from '../../support/local-mode.js';
 import { OBSERVABILITY_SEED, seedFile, seedPromqlExamples } from '../../support/seeds.js';
 
 const Gi = 2 ** 30;
-/** A cold first start builds Kubernetes (about 25 min); the harness's global setup has built it already. */
-const START_TIMEOUT_MS = 10 * 60_000;
-const RUNNING = 'The control plane is running';
 
-// ---- local mode as a child process --------------------------------------------------------------------
-
-interface Ports {
-  api: number;
-  metrics: number;
-  webhook: number;
-}
-
-/** One `npm start`: its output so far, and what it printed to try. */
-class LocalMode {
-  stdout = '';
-  stderr = '';
-  private exit: Promise<number | null>;
-
-  private constructor(readonly child: ChildProcess) {
-    child.stdout!.on('data', (chunk: Buffer) => (this.stdout += chunk.toString()));
-    child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
-    this.exit = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-  }
-
-  /** Starts with only what a user's shell has, plus the documented LOCAL_* options. */
-  static async start(dataDir: string, ports: Ports): Promise<LocalMode> {
-    const inherited = Object.entries(process.env).filter(
-      ([name]) =>
-        ['PATH', 'HOME', 'TMPDIR', 'LANG', 'IBCP_CACHE_DIR'].includes(name) || name.startsWith('GO'),
-    );
-    const child = spawn(join(repoRoot, 'node_modules', '.bin', 'tsx'), ['local/start.ts'], {
-      cwd: repoRoot,
-      env: {
-        ...Object.fromEntries(inherited),
-        LOCAL_API_PORT: String(ports.api),
-        LOCAL_METRICS_PORT: String(ports.metrics),
-        LOCAL_WEBHOOK_PORT: String(ports.webhook),
-        LOCAL_DATA_DIR: dataDir,
-        LOCAL_RECONCILE_SECONDS: '2',
-        // Allocations of the first start's models are settled as soon as the second start sees them.
-        ORPHAN_GRACE_SECONDS: '5',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    const local = new LocalMode(child);
-    const exited = local.exit.then((code) => {
-      throw new Error(`local mode exited (${code}) while starting:\n${local.stderr}\n${local.stdout}`);
-    });
-    const running = eventually(
-      '"running" printed',
-      async () => local.stdout.includes(RUNNING),
-      START_TIMEOUT_MS,
-    );
-    await Promise.race([running, exited]).catch(async (error: unknown) => {
-      await local.kill();
-      throw error;
-    });
-    return local;
-  }
-
-  /** A line `export NAME=value` of the what-to-try text. */
-  exported(name: string): string {
-    const match = new RegExp(`export ${name}=(\\S+)`).exec(this.stdout);
-    if (!match) throw new Error(`local mode printed no "export ${name}=":\n${this.stdout}`);
-    return match[1]!;
-  }
-
-  /** The handlers' JSON log lines so far. */
-  logs(): Record<string, unknown>[] {
-    return this.stdout
-      .split('\n')
-      .filter((line) => line.startsWith('{'))
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
-  }
-
-  /** Ctrl-C: SIGINT, as the terminal sends it; resolves with the exit code. */
-  interrupt(): Promise<number | null> {
-    this.child.kill('SIGINT');
-    return this.exit;
-  }
-
-  async kill(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    try {
-      process.kill(-this.child.pid!, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-    await this.exit;
-  }
-}
-
-// ---- clients: the kubectl it names, HTTP, Prometheus --------------------------------------------------
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+// ---- the kubectl it names, Prometheus ------------------------------------------------------------------
 
 function kubectl(local: LocalMode, args: string[], input?: string): Promise<Run> {
   // `export PATH=<dir>:$PATH` names the folder of the kubectl built for the local cluster.
   const kubectlDir = local.exported('PATH').replace(/:\$PATH$/, '');
-  const child = spawn(join(kubectlDir, 'kubectl'), args, {
-    cwd: repoRoot,
-    env: { ...process.env, KUBECONFIG: local.exported('KUBECONFIG') },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(input ?? '');
-  });
+  return runKubectl(join(kubectlDir, 'kubectl'), local.exported('KUBECONFIG'), args, input);
 }
 
 async function kubectlOk(local: LocalMode, args: string[], input?: string): Promise<string> {
@@ -141,29 +39,10 @@ async function kubectlOk(local: LocalMode, args: string[], input?: string): Prom
   return run.stdout;
 }
 
-interface PoolView {
-  name: string;
-  totalBytes: number;
-  allocatedBytes: number;
-  availableBytes: number;
-  allocations: { holder: string; memory: string }[];
-}
-
 interface ModelObject {
   metadata: { name: string };
   spec: { memory: string };
   status?: { ready?: boolean; replicas?: number; observedPeakMemory?: string };
-}
-
-async function getJson<T>(url: string): Promise<T> {
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`GET ${url}: ${response.status} ${await response.text()}`);
-  return (await response.json()) as T;
-}
-
-async function pools(ports: Ports): Promise<Map<string, PoolView>> {
-  const body = await getJson<{ pools: PoolView[] }>(`http://127.0.0.1:${ports.api}/v1/pools`);
-  return new Map(body.pools.map((p) => [p.name, p]));
 }
 
 async function models(local: LocalMode): Promise<ModelObject[]> {
@@ -187,22 +66,6 @@ function manifest(name: string, memory: string, gpus: number): string {
       containerImage: 'vllm/vllm-openai:v0.6.0',
       resources: { limits: { gpu: gpus } },
     },
-  });
-}
-
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not after ${timeoutMs / 1000}s`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
   });
 }
 
@@ -322,7 +185,7 @@ const api = (path: string) => `http://127.0.0.1:${ports.api}${path}`;
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'ibcp-local-mode-'));
   prometheusDir = await mkdtemp(join(tmpdir(), 'ibcp-local-prometheus-'));
-  ports = { api: await freePort(), metrics: await freePort(), webhook: await freePort() };
+  ports = await freePorts();
   local = await LocalMode.start(dataDir, ports);
 }, START_TIMEOUT_MS);
 
