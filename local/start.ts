@@ -4,7 +4,8 @@
 // handlers: the warm-up API over HTTP, the admission webhook over HTTPS, the scheduled reconcile on a timer,
 // metrics at /metrics.
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { CoreV1Api } from '@kubernetes/client-node';
@@ -38,7 +39,7 @@ const say = (message: string) =>
 
 const services: StartedService[] = [];
 // Ctrl-C: the harness's own handler kills every process it started (each in its process group) and exits.
-process.once('exit', () => say('stopped; every process it started is gone'));
+process.once('exit', () => say('stopped'));
 async function fail(error: unknown): Promise<never> {
   console.error(error instanceof Error ? error.message : error);
   await Promise.allSettled([...services].reverse().map((s) => s.stop()));
@@ -49,6 +50,7 @@ try {
   const options = localOptions();
   const ledgerDir = join(options.dataDir, 'ledger');
   const clusterDir = join(options.dataDir, 'cluster');
+  await claimDataDir(options.dataDir);
   // Every start gets a fresh cluster; the previous one's files (logs included) stay until then.
   await rm(clusterDir, { recursive: true, force: true });
   await mkdir(ledgerDir, { recursive: true });
@@ -177,6 +179,33 @@ ${
   await new Promise(() => undefined);
 } catch (error) {
   await fail(error);
+}
+
+/**
+ * One local mode per data folder: a second would wipe the first's cluster files and fight over the
+ * ledger's LevelDB lock. The pid file goes when this process exits.
+ */
+async function claimDataDir(dataDir: string): Promise<void> {
+  const pidFile = join(dataDir, 'local-mode.pid');
+  const other = Number(await readFile(pidFile, 'utf8').catch(() => ''));
+  if (Number.isInteger(other) && other > 0 && other !== process.pid && isRunning(other)) {
+    throw new Error(
+      `local mode already runs from ${shown(dataDir)} (pid ${other}): stop it first, or give a second one its own LOCAL_DATA_DIR and LOCAL_*_PORT options`,
+    );
+  }
+  await mkdir(dataDir, { recursive: true });
+  await writeFile(pidFile, `${process.pid}\n`);
+  process.once('exit', () => rmSync(pidFile, { force: true }));
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it runs, as another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Paths under the working folder read shorter relative. */

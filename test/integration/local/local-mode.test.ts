@@ -233,6 +233,16 @@ describe('local mode (npm start)', () => {
     expect(budget.get('default')).toMatchObject({ totalBytes: 96 * Gi, allocatedBytes: 0 });
   });
 
+  it('refuses a second start from the same data folder, and the first runs on', async () => {
+    await expect(LocalMode.start(dataDir, await freePorts())).rejects.toThrow(
+      `local mode already runs from ${dataDir} (pid `,
+    );
+    expect((await fetch(`http://127.0.0.1:${ports.metrics}/healthz`)).status).toBe(200);
+    expect(
+      await kubectlOk(local, ['get', 'crd', 'inferencemodels.inference.eh-ops.io', '-o', 'name']),
+    ).toContain('inferencemodels');
+  });
+
   it('runs the models of examples/ in both pools, each with its budget allocated', async () => {
     await kubectlOk(local, ['apply', '-f', 'examples/']);
     await kubectlOk(local, ['wait', '--for=condition=Ready', 'inferencemodels', '--all', '--timeout=120s']);
