@@ -12,7 +12,6 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import { DynamoDbLedger, ensureLedgerTable, ledgerClient } from '../lambdas/adapters/dynamodb-ledger.js';
 import { kubeConfigFromFile } from '../lambdas/adapters/kube-config.js';
 import { KubernetesCluster } from '../lambdas/adapters/kubernetes-cluster.js';
-import { createWebhookHandler } from '../lambdas/handlers/admission-webhook.js';
 import { startDynalite } from '../test/harness/dynalite.js';
 import { startKubernetes } from '../test/harness/kubernetes.js';
 import { startMoto } from '../test/harness/moto.js';
@@ -122,15 +121,13 @@ try {
     // The API server calls the webhook over HTTPS only; the caBundle pins this start's own CA.
     const tls = await localTls();
     const secret = randomBytes(32).toString('hex');
-    const webhook = await serveApiGateway(
-      createWebhookHandler({
-        ledgerTable: TABLE,
-        dynamoDbEndpoint: process.env.IBCP_DYNALITE_ENDPOINT,
-        eventBusName: 'default',
-        secret: { value: secret },
-      }),
-      { port: options.webhookPort, https: { key: tls.key, cert: tls.cert } },
-    );
+    process.env.WEBHOOK_SECRET = secret;
+    const admission = (await import('../lambdas/handlers/admission-webhook.js'))
+      .handler as unknown as ApiHandler;
+    const webhook = await serveApiGateway(admission, {
+      port: options.webhookPort,
+      https: { key: tls.key, cert: tls.cert },
+    });
     await registerWebhook(kubeConfig, `${webhook.url}/webhook/${secret}`, tls.ca);
     webhookUrl = webhook.url;
     services.push({ name: 'webhook', env: {}, stop: () => webhook.close() });
