@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { KubernetesCluster } from '../lambdas/adapters/kubernetes-cluster.js';
 import type { Ledger } from '../lambdas/core/ledger/model.js';
 import { modelSamples, poolSamples } from '../lambdas/core/metrics/catalog.js';
@@ -11,7 +11,7 @@ import { prometheusText } from './prometheus-text.js';
 export async function serveMetrics(
   port: number,
   sources: { cluster: KubernetesCluster; ledger: Ledger },
-): Promise<Server> {
+): Promise<void> {
   const server = createServer((request, response) => {
     const path = new URL(request.url ?? '/', 'http://local').pathname;
     if (path === '/healthz') return void response.writeHead(200).end('ok\n');
@@ -32,5 +32,4 @@ export async function serveMetrics(
     server.once('error', reject);
     server.listen(port, '127.0.0.1', resolve);
   });
-  return server;
 }

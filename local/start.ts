@@ -112,14 +112,16 @@ try {
     .handler as unknown as ScheduledHandler;
 
   const api = await serveApiGateway(warmUp, { port: options.apiPort });
-  const metrics = await serveMetrics(options.metricsPort, {
+  await serveMetrics(options.metricsPort, {
     cluster: new KubernetesCluster(kubeConfig),
     ledger,
   });
   let webhookUrl: string | undefined;
   if (!options.kubeconfig) {
     // The API server calls the webhook over HTTPS only; the caBundle pins this start's own CA.
-    const tls = await localTls();
+    // With failurePolicy Fail, an expired certificate would block every InferenceModel change: a local
+    // run may last days.
+    const tls = await localTls('127.0.0.1', 30);
     const secret = randomBytes(32).toString('hex');
     process.env.WEBHOOK_SECRET = secret;
     const admission = (await import('../lambdas/handlers/admission-webhook.js'))
@@ -130,12 +132,7 @@ try {
     });
     await registerWebhook(kubeConfig, `${webhook.url}/webhook/${secret}`, tls.ca);
     webhookUrl = webhook.url;
-    services.push({ name: 'webhook', env: {}, stop: () => webhook.close() });
   }
-  services.push(
-    { name: 'warm-up API', env: {}, stop: () => api.close() },
-    { name: 'metrics', env: {}, stop: () => new Promise((resolve) => metrics.close(() => resolve())) },
-  );
 
   // Passes never overlap (the Lambda has reserved concurrency 1): the next starts after this one ends.
   const pass = async (): Promise<void> => {
@@ -173,7 +170,6 @@ ${
   curl ${api.url}/v1/pools
   curl http://127.0.0.1:${options.metricsPort}/metrics
 `);
-  await new Promise(() => undefined);
 } catch (error) {
   await fail(error);
 }

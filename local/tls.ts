@@ -15,9 +15,9 @@ export interface LocalTls {
 
 /**
  * A throwaway CA and a server certificate for `ip` signed by it, made with the openssl CLI for this run
- * only (valid one day; nothing is kept on disk).
+ * only (valid `days`; nothing is kept on disk).
  */
-export async function localTls(ip = '127.0.0.1'): Promise<LocalTls> {
+export async function localTls(ip = '127.0.0.1', days = 1): Promise<LocalTls> {
   const run = promisify(execFile);
   const dir = await mkdtemp(join(tmpdir(), 'ibcp-tls-'));
   const file = (name: string) => join(dir, name);
@@ -32,7 +32,7 @@ export async function localTls(ip = '127.0.0.1'): Promise<LocalTls> {
       '-out',
       file('ca.crt'),
       '-days',
-      '1',
+      String(days),
       '-subj',
       '/CN=ibcp-local-ca',
       '-addext',
@@ -67,7 +67,7 @@ export async function localTls(ip = '127.0.0.1'): Promise<LocalTls> {
       '-out',
       file('server.crt'),
       '-days',
-      '1',
+      String(days),
       '-extfile',
       file('server.ext'),
     ]);
