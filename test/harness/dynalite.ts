@@ -4,10 +4,14 @@ import { startProcess } from './processes.js';
 import type { StartedService } from './service.js';
 
 /**
- * dynalite (npm, LevelDB-backed, in-memory here): an open-source implementation of the DynamoDB API.
- * Amazon's DynamoDB Local is not used: its licence is the vendor's own terms, not an open-source one.
+ * dynalite (npm, LevelDB-backed): an open-source implementation of the DynamoDB API. Amazon's DynamoDB
+ * Local is not used: its licence is the vendor's own terms, not an open-source one. In memory unless
+ * `path` names a folder for its LevelDB store (local mode keeps the ledger across starts that way).
  */
-export async function startDynalite(runDir: string): Promise<StartedService> {
+export async function startDynalite(
+  runDir: string,
+  options: { path?: string } = {},
+): Promise<StartedService> {
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
   const script = createRequire(import.meta.url).resolve('dynalite/cli.js');
@@ -24,6 +28,7 @@ export async function startDynalite(runDir: string): Promise<StartedService> {
       '0',
       '--deleteTableMs',
       '0',
+      ...(options.path ? ['--path', options.path] : []),
     ],
     logDir: runDir,
     // dynalite answers any POST; a GET returns 400 with a JSON error, which still proves it listens.

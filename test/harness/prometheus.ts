@@ -4,13 +4,23 @@ import { freePort } from './ports.js';
 import { httpOk, startProcess } from './processes.js';
 import type { StartedService } from './service.js';
 
-/** Debian's Prometheus, accepting remote write: the stand-in for Amazon Managed Prometheus' data plane. */
-export async function startPrometheus(runDir: string): Promise<StartedService> {
+/**
+ * Debian's Prometheus, accepting remote write: the stand-in for Amazon Managed Prometheus' data plane.
+ * With `scrape`, it also scrapes those `host:port` targets every second (job `scrape.job`), as a user's
+ * Prometheus scrapes local mode's `/metrics`.
+ */
+export async function startPrometheus(
+  runDir: string,
+  scrape?: { job: string; targets: string[] },
+): Promise<StartedService> {
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
   const configFile = join(runDir, 'prometheus.yml');
-  // No scrape jobs: every sample arrives by remote write, as it does in AMP.
-  await writeFile(configFile, 'global:\n  evaluation_interval: 15s\n');
+  // Without `scrape`, every sample arrives by remote write, as it does in AMP.
+  const scrapeConfig = scrape
+    ? `scrape_configs:\n  - job_name: ${JSON.stringify(scrape.job)}\n    scrape_interval: 1s\n    static_configs:\n      - targets: ${JSON.stringify(scrape.targets)}\n`
+    : '';
+  await writeFile(configFile, `global:\n  evaluation_interval: 15s\n${scrapeConfig}`);
   const running = await startProcess({
     name: 'prometheus',
     command: process.env.IBCP_PROMETHEUS_BIN ?? 'prometheus',

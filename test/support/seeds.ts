@@ -14,3 +14,13 @@ export function seedFile(name: string): string {
 }
 
 export const OBSERVABILITY_SEED = '000_887327fde4744b83.txt';
+
+/** The seed's ```promql examples, one expression per line, comment lines dropped, in the seed's order. */
+export function seedPromqlExamples(text: string): string[] {
+  return [...text.matchAll(/```promql\n([\s\S]*?)```/g)].flatMap((block) =>
+    (block[1] ?? '')
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line !== '' && !line.startsWith('#')),
+  );
+}

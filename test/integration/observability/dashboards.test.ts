@@ -16,7 +16,7 @@ import { formatQuantity } from '../../../lambdas/core/quantity.js';
 import { inferenceModel } from '../../support/fake-cluster.js';
 import type { Sample } from '../../../lambdas/core/metrics/series.js';
 import { harnessEnv } from '../../harness/service.js';
-import { OBSERVABILITY_SEED, seedFile } from '../../support/seeds.js';
+import { OBSERVABILITY_SEED, seedFile, seedPromqlExamples } from '../../support/seeds.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const dashboardsDir = join(repoRoot, 'observability', 'dashboards');
@@ -335,16 +335,6 @@ const rounded = (expected: Expected): Expected =>
     ? round(expected)
     : Object.fromEntries(Object.entries(expected).map(([k, v]) => [k, round(v)]));
 
-/** The seed's ```promql examples, one expression per line, comment lines dropped. */
-function seedExamples(text: string): string[] {
-  return [...text.matchAll(/```promql\n([\s\S]*?)```/g)].flatMap((block) =>
-    (block[1] ?? '')
-      .split('\n')
-      .map((line) => line.trim())
-      .filter((line) => line !== '' && !line.startsWith('#')),
-  );
-}
-
 // ---- Tests --------------------------------------------------------------------------------------------
 describe('observability/dashboards', () => {
   it('are the four dashboards, each with its own uid, schema version 38 and a Prometheus data source variable', () => {
@@ -423,7 +413,7 @@ describe('observability/dashboards', () => {
     expect(seedPanels).toHaveLength(7);
     expect(budgetDashboard()).toMatchObject(seedTop);
     expect(budgetDashboard().panels).toMatchObject(seedPanels);
-    expect(seedExamples(text)).toEqual(SEED_EXAMPLES.map(([expr]) => expr));
+    expect(seedPromqlExamples(text)).toEqual(SEED_EXAMPLES.map(([expr]) => expr));
   });
 
   describe('on Prometheus, over a known scenario', () => {

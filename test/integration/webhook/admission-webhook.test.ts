@@ -29,7 +29,7 @@ import {
   type WebhookConfig,
 } from '../../../lambdas/handlers/admission-webhook.js';
 import { harnessEnv } from '../../harness/service.js';
-import { localTls, serveApiGateway, type ServedApi } from '../../support/api-gateway-server.js';
+import { localTls, serveApiGateway, type RecordedApi } from '../../support/api-gateway-server.js';
 import { installDeploy, kubectl, kubectlOk, repoRoot, uniqueName } from '../../support/kubectl.js';
 import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
 
@@ -49,7 +49,7 @@ const dynamo = dynamoClient('IBCP_DYNALITE_ENDPOINT');
 let events: EventBridgeClient;
 let ledger: DynamoDbLedger;
 let config: WebhookConfig;
-let api: ServedApi;
+let api: RecordedApi;
 let poolsBefore: PoolSnapshot[];
 let queueUrl: string;
 
