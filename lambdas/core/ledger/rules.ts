@@ -77,10 +77,16 @@ export function idleMs(allocation: Allocation, now: number): number {
   return Math.max(0, now - Math.max(allocation.since, allocation.lastActivity ?? allocation.since));
 }
 
+/** A replica of a declared workload (`namespace/name#N`): held while it runs, never released by a cooldown. */
+export function isWorkloadReplica(holder: string): boolean {
+  return holder.includes('#');
+}
+
 /**
  * The allocations whose release would make room for `bytes`, idlest first, and the seconds until the
  * soonest of them reaches its cooldown. Nothing blocks a request larger than the whole pool: no
- * release would ever make it fit.
+ * release would ever make it fit. Workload replicas are never among them (no cooldown releases them);
+ * when the models alone cannot make room, they are all listed and no retry time is promised.
  */
 export function findBlocking(
   pool: PoolSnapshot,
@@ -91,6 +97,7 @@ export function findBlocking(
   const needed = bytes - pool.availableBytes;
   if (needed <= 0 || bytes > pool.totalBytes) return { blocking: [], retryAfterSeconds: undefined };
   const idlestFirst = pool.allocations
+    .filter((a) => !isWorkloadReplica(a.holder))
     .map((a) => ({ holder: a.holder, bytes: a.bytes, idleMs: idleMs(a, now) }))
     .sort((a, b) => b.idleMs - a.idleMs || (a.holder < b.holder ? -1 : 1));
   const blocking = [];
@@ -100,6 +107,7 @@ export function findBlocking(
     blocking.push(candidate);
     freed += candidate.bytes;
   }
+  if (freed < needed) return { blocking, retryAfterSeconds: undefined };
   const untilCooldown = blocking.map(
     (b) => (cooldowns.byHolder?.[b.holder] ?? cooldowns.defaultMs) - b.idleMs,
   );

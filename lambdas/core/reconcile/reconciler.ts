@@ -1,6 +1,7 @@
 import { formatDuration } from '../duration.js';
 import type { AllocateResult, Allocation, PoolSnapshot } from '../ledger/model.js';
 import { LedgerError } from '../ledger/model.js';
+import { isWorkloadReplica } from '../ledger/rules.js';
 import { formatQuantity, parseQuantity } from '../quantity.js';
 import { decide, desiredReplicas } from './decide.js';
 import {
@@ -421,7 +422,7 @@ async function releaseOrphans(
   for (const pool of pools) {
     for (const allocation of pool.allocations) {
       // `ns/name#N` holders are workload replicas, reconciled with their workloads, not here.
-      if (allocation.holder.includes('#') || view.models.has(allocation.holder)) continue;
+      if (isWorkloadReplica(allocation.holder) || view.models.has(allocation.holder)) continue;
       if (now - allocation.since < options.orphanGraceMs) continue;
       const result = await ports.ledger.release({ pool: pool.name, holder: allocation.holder });
       if (!result.released) continue;

@@ -76,6 +76,27 @@ describe('findBlocking', () => {
     expect(findBlocking(fresh, Gi, now).blocking[0]?.idleMs).toBe(minute);
   });
 
+  it('never names a workload replica: no cooldown releases it', () => {
+    const p = pool(160, [
+      { holder: 'lab/moe-inference#0', gi: 80, idleMin: 60 },
+      { holder: 'ml/a', gi: 40, idleMin: 2 },
+      { holder: 'ml/b', gi: 24, idleMin: 1 },
+    ]);
+    // 16Gi free, 48Gi wanted: ml/a makes room; the replica, idlest by far, is passed over.
+    expect(findBlocking(p, 48 * Gi, now, { defaultMs: 10 * minute })).toEqual({
+      blocking: [{ holder: 'ml/a', bytes: 40 * Gi, idleMs: 2 * minute }],
+      retryAfterSeconds: 480,
+    });
+    // 100Gi wanted: even both models would free only 80Gi, so no retry time is promised.
+    expect(findBlocking(p, 100 * Gi, now, { defaultMs: 10 * minute })).toEqual({
+      blocking: [
+        { holder: 'ml/a', bytes: 40 * Gi, idleMs: 2 * minute },
+        { holder: 'ml/b', bytes: 24 * Gi, idleMs: minute },
+      ],
+      retryAfterSeconds: undefined,
+    });
+  });
+
   it('nothing blocks a request that fits or one larger than the whole pool', () => {
     const p = pool(80, [{ holder: 'ml/a', gi: 40, idleMin: 1 }]);
     expect(findBlocking(p, 40 * Gi, now).blocking).toEqual([]);
