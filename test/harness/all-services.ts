@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { prepareAlertmanagerRenderer } from './alertmanager.js';
 import { prepareCfnLint } from './cfn-lint.js';
 import { startDynalite } from './dynalite.js';
 import { startKubernetes } from './kubernetes.js';
@@ -21,6 +22,7 @@ const starters: ReadonlyArray<(runDir: string) => Promise<StartedService>> = [
   startMoto,
   startPrometheus,
   () => prepareCfnLint(),
+  () => prepareAlertmanagerRenderer(),
   startKubernetes,
 ];
 

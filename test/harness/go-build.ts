@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cached } from './cache.js';
 import { HarnessError, progress, runCommand } from './processes.js';
@@ -28,17 +28,52 @@ export async function goBuild(spec: GoBuildSpec): Promise<string> {
     await writeFile(join(buildDir, 'go.mod'), wrapperGoMod(spec, replaces));
     for (const [binary, pkg] of Object.entries(spec.binaries)) {
       progress(`building ${binary} ${spec.version} from ${pkg} (first run only, several minutes)`);
-      const started = Date.now();
-      const args = ['build', '-trimpath', '-ldflags', `-s -w ${spec.ldflags ?? ''}`.trim()];
-      const output = await runCommand(spec.component, 'go', [...args, '-o', join('bin', binary), pkg], {
-        cwd: buildDir,
-        env: goEnv(),
-      });
-      await writeFile(join(buildDir, `build-${binary}.log`), output);
-      progress(`built ${binary} in ${Math.round((Date.now() - started) / 1000)}s`);
+      await buildBinary(spec.component, buildDir, binary, pkg, goEnv('mod'), spec.ldflags);
     }
   });
   return join(dir, 'bin');
+}
+
+/** A main module kept in this repo, with its own go.mod and go.sum, built as committed. */
+export interface LocalGoBuildSpec {
+  component: string;
+  /** Cache key, which must change with the sources, e.g. `go/alertmanager-render-v0.27.0-<hash>`. */
+  cacheKey: string;
+  /** The module's folder (main package at its root). */
+  sourceDir: string;
+  binary: string;
+}
+
+/**
+ * Returns the path of the built binary; copies the module into the cache and builds it on the first run
+ * only. `-mod=readonly`: a go.sum that does not pin every dependency fails the build instead of being
+ * filled in from whatever the proxy serves that day.
+ */
+export async function goBuildLocal(spec: LocalGoBuildSpec): Promise<string> {
+  const dir = await cached(spec.cacheKey, async (buildDir) => {
+    await cp(spec.sourceDir, buildDir, { recursive: true });
+    progress(`building ${spec.binary} from ${spec.sourceDir} (first run only, about two minutes)`);
+    await buildBinary(spec.component, buildDir, spec.binary, '.', goEnv('readonly'));
+  });
+  return join(dir, 'bin', spec.binary);
+}
+
+async function buildBinary(
+  component: string,
+  buildDir: string,
+  binary: string,
+  pkg: string,
+  env: NodeJS.ProcessEnv,
+  ldflags?: string,
+): Promise<void> {
+  const started = Date.now();
+  const args = ['build', '-trimpath', '-ldflags', `-s -w ${ldflags ?? ''}`.trim()];
+  const output = await runCommand(component, 'go', [...args, '-o', join('bin', binary), pkg], {
+    cwd: buildDir,
+    env,
+  });
+  await writeFile(join(buildDir, `build-${binary}.log`), output);
+  progress(`built ${binary} in ${Math.round((Date.now() - started) / 1000)}s`);
 }
 
 /** Downloads `module@version` through the proxy and returns the text of its go.mod. */
@@ -50,7 +85,7 @@ export async function goModFile(
 ): Promise<string> {
   const output = await runCommand(component, 'go', ['mod', 'download', '-json', `${module}@${version}`], {
     cwd,
-    env: goEnv(),
+    env: goEnv('mod'),
   });
   const info = JSON.parse(output) as { GoMod?: string; Error?: string };
   if (!info.GoMod) {
@@ -71,7 +106,10 @@ function wrapperGoMod(spec: GoBuildSpec, replaces: Record<string, string>): stri
   ].join('');
 }
 
-/** `-mod=mod` lets `go build` fill go.sum and missing requirements; a local toolchain only (no download). */
-function goEnv(): NodeJS.ProcessEnv {
-  return { GOFLAGS: '-mod=mod -buildvcs=false', GOTOOLCHAIN: 'local', GOWORK: 'off' };
+/**
+ * `-mod=mod` lets `go build` fill go.sum and missing requirements of a generated wrapper; `readonly` builds
+ * a committed module exactly as pinned. A local toolchain only (no download).
+ */
+function goEnv(mod: 'mod' | 'readonly'): NodeJS.ProcessEnv {
+  return { GOFLAGS: `-mod=${mod} -buildvcs=false`, GOTOOLCHAIN: 'local', GOWORK: 'off' };
 }
