@@ -1,21 +1,8 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
-import {
-  AuthorizationType,
-  EndpointType,
-  LambdaIntegration,
-  LogGroupLogDestination,
-  MethodLoggingLevel,
-  RequestValidator,
-  RestApi,
-} from 'aws-cdk-lib/aws-apigateway';
+import { AuthorizationType, LambdaIntegration, type RestApi } from 'aws-cdk-lib/aws-apigateway';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import {
-  ACCESS_LOG_FORMAT,
-  acknowledgeApiFindings,
-  answerGatewayErrorsInEnvelope,
-} from './api-gateway-defaults.js';
+import { controlPlaneRestApi } from './api-gateway-defaults.js';
 import { acknowledge } from './nag-acknowledgements.js';
 
 /** The API server calls the webhook once per admitted change; this is far above any real rate. */
@@ -38,33 +25,15 @@ export class AdmissionWebhookEndpoint extends Construct {
 
   constructor(scope: Construct, id: string, props: AdmissionWebhookEndpointProps) {
     super(scope, id);
-    this.accessLogs = new LogGroup(this, 'AccessLogs', {
-      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    this.api = new RestApi(this, 'Api', {
+    const { api, accessLogs, validator } = controlPlaneRestApi(this, {
       description: 'Inference budget admission webhook (secret path, called by the Kubernetes API server)',
-      endpointTypes: [EndpointType.REGIONAL],
-      cloudWatchRole: false,
-      deployOptions: {
-        stageName: 'admission',
-        accessLogDestination: new LogGroupLogDestination(this.accessLogs),
-        // Logs the route template only: the path holds the secret.
-        accessLogFormat: ACCESS_LOG_FORMAT,
-        throttlingRateLimit: WEBHOOK_THROTTLE.rateLimit,
-        throttlingBurstLimit: WEBHOOK_THROTTLE.burstLimit,
-        tracingEnabled: true,
-        metricsEnabled: true,
-        loggingLevel: MethodLoggingLevel.OFF,
-      },
+      stageName: 'admission',
+      throttle: WEBHOOK_THROTTLE,
+      ...(props.logRetention && { logRetention: props.logRetention }),
     });
-    answerGatewayErrorsInEnvelope(this.api);
-    acknowledgeApiFindings(this.api);
-    const validator = new RequestValidator(this, 'Parameters', {
-      restApi: this.api,
-      validateRequestParameters: true,
-      validateRequestBody: false,
-    });
+    this.api = api;
+    // Its access logs record the route template only: the path holds the secret.
+    this.accessLogs = accessLogs;
     const method = this.api.root
       .addResource('webhook')
       .addResource('{proxy+}')

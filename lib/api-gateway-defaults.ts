@@ -1,4 +1,16 @@
-import { AccessLogFormat, ResponseType, type RestApi } from 'aws-cdk-lib/aws-apigateway';
+import { RemovalPolicy } from 'aws-cdk-lib';
+import {
+  AccessLogFormat,
+  EndpointType,
+  LogGroupLogDestination,
+  MethodLoggingLevel,
+  RequestValidator,
+  ResponseType,
+  RestApi,
+  type MethodOptions,
+} from 'aws-cdk-lib/aws-apigateway';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
 import { acknowledge } from './nag-acknowledgements.js';
 import { errorType, type ApiErrorCode } from '../lambdas/core/api/errors.js';
 
@@ -42,7 +54,7 @@ const GATEWAY_ERRORS: [ResponseType, ApiErrorCode][] = [
  * Every error API Gateway answers by itself uses the handler's envelope (docs/warmup-api.md), keeping the
  * gateway's own status code and message.
  */
-export function answerGatewayErrorsInEnvelope(api: RestApi): void {
+function answerGatewayErrorsInEnvelope(api: RestApi): void {
   for (const [type, code] of GATEWAY_ERRORS) {
     api.addGatewayResponse(`Envelope${type.responseType}`, {
       type,
@@ -54,7 +66,7 @@ export function answerGatewayErrorsInEnvelope(api: RestApi): void {
 }
 
 /** The cdk-nag findings both APIs share, reviewed and accepted (docs/deploy.md). */
-export function acknowledgeApiFindings(api: RestApi): void {
+function acknowledgeApiFindings(api: RestApi): void {
   acknowledge(
     api,
     'API Gateway validates path and query parameters; bodies (which must be empty or `{}`, or an AdmissionReview) are validated by the handler, as an empty body has no request model.',
@@ -70,4 +82,52 @@ export function acknowledgeApiFindings(api: RestApi): void {
     'No WAF by default: IAM auth (warm-up) or the secret path (webhook) and stage throttling guard the APIs; docs/deploy.md shows how to attach a web ACL.',
     'APIG3',
   );
+}
+
+export interface ControlPlaneRestApiProps {
+  description: string;
+  stageName: string;
+  throttle: { rateLimit: number; burstLimit: number };
+  defaultMethodOptions?: MethodOptions;
+  logRetention?: RetentionDays;
+}
+
+/**
+ * A regional REST API as both of the control plane's are: JSON access logs (`AccessLogs`), a throttled
+ * stage with X-Ray and metrics, errors in the envelope, the shared cdk-nag acknowledgements, and a
+ * validator of declared parameters (bodies are the handlers' to check).
+ */
+export function controlPlaneRestApi(
+  scope: Construct,
+  props: ControlPlaneRestApiProps,
+): { api: RestApi; accessLogs: LogGroup; validator: RequestValidator } {
+  const accessLogs = new LogGroup(scope, 'AccessLogs', {
+    retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+  const api = new RestApi(scope, 'Api', {
+    description: props.description,
+    endpointTypes: [EndpointType.REGIONAL],
+    // Execution logs would need the account-wide API Gateway role; access logs are enough here.
+    cloudWatchRole: false,
+    deployOptions: {
+      stageName: props.stageName,
+      accessLogDestination: new LogGroupLogDestination(accessLogs),
+      accessLogFormat: ACCESS_LOG_FORMAT,
+      throttlingRateLimit: props.throttle.rateLimit,
+      throttlingBurstLimit: props.throttle.burstLimit,
+      tracingEnabled: true,
+      metricsEnabled: true,
+      loggingLevel: MethodLoggingLevel.OFF,
+    },
+    ...(props.defaultMethodOptions && { defaultMethodOptions: props.defaultMethodOptions }),
+  });
+  answerGatewayErrorsInEnvelope(api);
+  acknowledgeApiFindings(api);
+  const validator = new RequestValidator(scope, 'Parameters', {
+    restApi: api,
+    validateRequestParameters: true,
+    validateRequestBody: false,
+  });
+  return { api, accessLogs, validator };
 }

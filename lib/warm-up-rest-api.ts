@@ -1,23 +1,14 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
 import {
   AuthorizationType,
-  EndpointType,
   LambdaIntegration,
-  LogGroupLogDestination,
-  MethodLoggingLevel,
-  RequestValidator,
-  RestApi,
   type IResource,
+  type RestApi,
 } from 'aws-cdk-lib/aws-apigateway';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ROUTES } from '../lambdas/core/api/routes.js';
-import {
-  ACCESS_LOG_FORMAT,
-  acknowledgeApiFindings,
-  answerGatewayErrorsInEnvelope,
-} from './api-gateway-defaults.js';
+import { controlPlaneRestApi } from './api-gateway-defaults.js';
 import { acknowledge } from './nag-acknowledgements.js';
 
 /** Requests per second (and burst) the stage admits before answering 429 `rate_limited`. */
@@ -39,41 +30,20 @@ export class WarmUpRestApi extends Construct {
 
   constructor(scope: Construct, id: string, props: WarmUpRestApiProps) {
     super(scope, id);
-    this.accessLogs = new LogGroup(this, 'AccessLogs', {
-      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    this.api = new RestApi(this, 'Api', {
+    const { api, accessLogs, validator } = controlPlaneRestApi(this, {
       description: 'Inference budget warm-up API (IAM auth)',
-      endpointTypes: [EndpointType.REGIONAL],
-      cloudWatchRole: false,
-      deployOptions: {
-        stageName: 'api',
-        accessLogDestination: new LogGroupLogDestination(this.accessLogs),
-        accessLogFormat: ACCESS_LOG_FORMAT,
-        throttlingRateLimit: WARM_UP_THROTTLE.rateLimit,
-        throttlingBurstLimit: WARM_UP_THROTTLE.burstLimit,
-        tracingEnabled: true,
-        metricsEnabled: true,
-        loggingLevel: MethodLoggingLevel.OFF,
-      },
+      stageName: 'api',
+      throttle: WARM_UP_THROTTLE,
       defaultMethodOptions: { authorizationType: AuthorizationType.IAM },
+      ...(props.logRetention && { logRetention: props.logRetention }),
     });
-    answerGatewayErrorsInEnvelope(this.api);
-    acknowledgeApiFindings(this.api);
+    this.api = api;
+    this.accessLogs = accessLogs;
     acknowledge(
       this.api,
       'Callers are AWS workloads and people with AWS credentials: every method uses IAM (SigV4) auth, not Cognito.',
       'COG4',
     );
-
-    const validator = new RequestValidator(this, 'Parameters', {
-      restApi: this.api,
-      validateRequestParameters: true,
-      // Bodies are checked by the handler: empty or `{}`, which a JSON schema model cannot say for an
-      // empty body.
-      validateRequestBody: false,
-    });
     const integration = new LambdaIntegration(props.handler, { allowTestInvoke: false });
     for (const route of ROUTES) {
       const resource = route.path

@@ -1,5 +1,4 @@
 import {
-  ConditionalCheckFailedException,
   CreateTableCommand,
   DynamoDBClient,
   ResourceInUseException,
@@ -13,6 +12,7 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { conditionalWrite } from './dynamodb-conditional-write.js';
 import {
   LedgerError,
   type AllocateResult,
@@ -52,7 +52,8 @@ export class DynamoDbLedger implements Ledger {
 
   async definePool(definition: PoolDefinition): Promise<PoolSnapshot> {
     validatePoolDefinition(definition);
-    const created = await this.conditional(
+    const created = await conditionalWrite(
+      this.documents,
       new PutCommand({
         TableName: this.tableName,
         Item: {
@@ -70,7 +71,8 @@ export class DynamoDbLedger implements Ledger {
     return this.retryOnContention(`define pool ${definition.name}`, async () => {
       const allocated = (await this.budgetItem(definition.name)).allocatedBytes;
       if (definition.totalBytes < allocated) throw shrinkError(definition, allocated);
-      return this.conditional(
+      return conditionalWrite(
+        this.documents,
         new UpdateCommand({
           TableName: this.tableName,
           Key: budgetKey(definition.name),
@@ -101,7 +103,8 @@ export class DynamoDbLedger implements Ledger {
     validateBytes(request.bytes);
     validateTime(request.now, 'now');
     return this.retryOnContention(`allocate ${request.holder}`, async () => {
-      const written = await this.conditional(
+      const written = await conditionalWrite(
+        this.documents,
         new UpdateCommand({
           TableName: this.tableName,
           Key: budgetKey(request.pool),
@@ -151,7 +154,8 @@ export class DynamoDbLedger implements Ledger {
       if (held.bytes === request.bytes) return { outcome: 'unchanged', previousBytes: held.bytes, pool };
       const delta = request.bytes - held.bytes;
       if (delta > pool.availableBytes) return insufficient(pool, delta, request.now, request.cooldowns);
-      const written = await this.conditional(
+      const written = await conditionalWrite(
+        this.documents,
         new UpdateCommand({
           TableName: this.tableName,
           Key: budgetKey(request.pool),
@@ -182,7 +186,8 @@ export class DynamoDbLedger implements Ledger {
       if (!held) return { released: false, bytes: 0 };
       // The condition pins the exact allocation read, so a concurrent release or resize makes this one
       // re-read instead of subtracting twice.
-      const written = await this.conditional(
+      const written = await conditionalWrite(
+        this.documents,
         new UpdateCommand({
           TableName: this.tableName,
           Key: budgetKey(request.pool),
@@ -206,7 +211,8 @@ export class DynamoDbLedger implements Ledger {
     validateHolder(request.holder);
     validateTime(request.at, 'activity time');
     // An older report arriving late fails the condition and changes nothing, which is what we want.
-    await this.conditional(
+    await conditionalWrite(
+      this.documents,
       new UpdateCommand({
         TableName: this.tableName,
         Key: { pk: poolKey(request.pool), sk: `${ACTIVITY_PREFIX}${request.holder}` },
@@ -273,17 +279,6 @@ export class DynamoDbLedger implements Ledger {
     );
     if (!Item) throw unknownPool(pool);
     return Item as BudgetItem;
-  }
-
-  /** Sends a conditional write; false when its condition failed (an expected outcome, not an error). */
-  private async conditional(command: PutCommand | UpdateCommand): Promise<boolean> {
-    try {
-      await this.documents.send(command as UpdateCommand);
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
   }
 
   /** Repeats read-decide-write until the write's condition holds; `undefined` means "lost a race". */

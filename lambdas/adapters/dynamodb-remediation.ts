@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { conditionalWrite } from './dynamodb-conditional-write.js';
 import type { ActionClaims, ActionLog, ActionRecord, ClaimResult } from '../core/remediation/remediate.js';
 
 const HOUR_MS = 3600_000;
@@ -61,20 +62,18 @@ export class DynamoDbRemediationStore implements ActionClaims, ActionLog {
   }
 
   async unclaim(request: { workload: string; key: string }): Promise<void> {
-    try {
-      await this.documents.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: claimsKey(request.workload),
-          UpdateExpression: 'REMOVE claims.#key ADD version :one',
-          ConditionExpression: 'attribute_exists(claims.#key)',
-          ExpressionAttributeNames: { '#key': request.key },
-          ExpressionAttributeValues: { ':one': 1 },
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
+    // False when the claim was already given back: nothing to do.
+    await conditionalWrite(
+      this.documents,
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: claimsKey(request.workload),
+        UpdateExpression: 'REMOVE claims.#key ADD version :one',
+        ConditionExpression: 'attribute_exists(claims.#key)',
+        ExpressionAttributeNames: { '#key': request.key },
+        ExpressionAttributeValues: { ':one': 1 },
+      }),
+    );
   }
 
   async record(record: ActionRecord): Promise<void> {
@@ -96,7 +95,8 @@ export class DynamoDbRemediationStore implements ActionClaims, ActionLog {
     key: string,
     claim: { at: number; counted: boolean },
   ): Promise<boolean> {
-    return this.conditional(
+    return conditionalWrite(
+      this.documents,
       new PutCommand({
         TableName: this.tableName,
         Item: { ...claimsKey(workload), claims: { [key]: claim }, version: 1 },
@@ -115,7 +115,8 @@ export class DynamoDbRemediationStore implements ActionClaims, ActionLog {
     const names: Record<string, string> = { '#key': key };
     pruned.forEach((old, i) => (names[`#old${i}`] = old));
     const remove = pruned.length > 0 ? ` REMOVE ${pruned.map((_, i) => `claims.#old${i}`).join(', ')}` : '';
-    return this.conditional(
+    return conditionalWrite(
+      this.documents,
       new UpdateCommand({
         TableName: this.tableName,
         Key: claimsKey(workload),
@@ -125,16 +126,6 @@ export class DynamoDbRemediationStore implements ActionClaims, ActionLog {
         ExpressionAttributeValues: { ':claim': claim, ':next': version + 1, ':version': version },
       }),
     );
-  }
-
-  private async conditional(command: PutCommand | UpdateCommand): Promise<boolean> {
-    try {
-      await this.documents.send(command as UpdateCommand);
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
   }
 }
 

@@ -1,5 +1,6 @@
-import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { conditionalWrite } from './dynamodb-conditional-write.js';
 import type { ScaleOutRecords, ScaleOutRequest } from '../core/nodes/model.js';
 
 /**
@@ -25,38 +26,30 @@ export class DynamoDbScaleOutRecords implements ScaleOutRecords {
   }
 
   async record(pool: string, request: ScaleOutRequest, staleBefore: number): Promise<boolean> {
-    try {
-      await this.documents.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...key(pool), target: request.target, requestedAt: request.requestedAt },
-          ConditionExpression: 'attribute_not_exists(pk) OR #target < :target OR requestedAt < :staleBefore',
-          ExpressionAttributeNames: { '#target': 'target' },
-          ExpressionAttributeValues: { ':target': request.target, ':staleBefore': staleBefore },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+    return conditionalWrite(
+      this.documents,
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...key(pool), target: request.target, requestedAt: request.requestedAt },
+        ConditionExpression: 'attribute_not_exists(pk) OR #target < :target OR requestedAt < :staleBefore',
+        ExpressionAttributeNames: { '#target': 'target' },
+        ExpressionAttributeValues: { ':target': request.target, ':staleBefore': staleBefore },
+      }),
+    );
   }
 
   async clear(pool: string, request: ScaleOutRequest): Promise<void> {
-    try {
-      await this.documents.send(
-        new DeleteCommand({
-          TableName: this.tableName,
-          Key: key(pool),
-          ConditionExpression: '#target = :target AND requestedAt = :requestedAt',
-          ExpressionAttributeNames: { '#target': 'target' },
-          ExpressionAttributeValues: { ':target': request.target, ':requestedAt': request.requestedAt },
-        }),
-      );
-    } catch (error) {
-      // A newer request replaced it: that one stays.
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
+    // False when a newer request replaced it: that one stays.
+    await conditionalWrite(
+      this.documents,
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: key(pool),
+        ConditionExpression: '#target = :target AND requestedAt = :requestedAt',
+        ExpressionAttributeNames: { '#target': 'target' },
+        ExpressionAttributeValues: { ':target': request.target, ':requestedAt': request.requestedAt },
+      }),
+    );
   }
 }
 
