@@ -1,5 +1,5 @@
 import { formatDuration } from '../duration.js';
-import type { BlockingAllocation, Ledger } from '../ledger/model.js';
+import type { BlockingAllocation, Ledger, PoolSnapshot } from '../ledger/model.js';
 import { LedgerError } from '../ledger/model.js';
 import { findBlocking } from '../ledger/rules.js';
 import { formatQuantity } from '../quantity.js';
@@ -433,7 +433,7 @@ async function planScaleUp(
       if (allocation.outcome === 'insufficient') {
         return {
           outcome: 'blocked',
-          message: blockedMessage(workload, allocation.availableBytes, allocation.blocking),
+          message: blockedMessage(workload, allocation.pool, allocation.blocking),
         };
       }
       try {
@@ -455,27 +455,34 @@ async function planScaleUp(
   if (pool.availableBytes < workload.memoryBytes) {
     const { blocking } = findBlocking(pool, workload.memoryBytes, ports.clock());
     return {
-      ...notifyOnly(`${dryRun}${blockedMessage(workload, pool.availableBytes, blocking)}`),
+      ...notifyOnly(`${dryRun}${blockedMessage(workload, pool, blocking)}`),
       blocked: true,
     };
   }
   return step;
 }
 
+/**
+ * Why no replica could be added. Blocking models are those a cooldown would release; when none would,
+ * the holders (workload replicas included) are named largest first, so on-call sees who has the pool.
+ */
 function blockedMessage(
   workload: MoeWorkload,
-  available: number,
+  pool: PoolSnapshot,
   blocking: readonly BlockingAllocation[],
 ): string {
   const blockers = blocking.map(
     (b) => `${b.holder} (${formatQuantity(b.bytes)}, idle ${formatDuration(b.idleMs)})`,
   );
+  const holders = [...pool.allocations]
+    .sort((a, b) => b.bytes - a.bytes)
+    .map((a) => `${a.holder} (${formatQuantity(a.bytes)})`);
   return (
     `Cannot add an inference replica to ${workloadKey(workload)}: it needs ${workload.memory} in pool ${workload.pool}, ` +
-    `${formatQuantity(available)} free` +
+    `${formatQuantity(pool.availableBytes)} free` +
     (blockers.length > 0
       ? `; blocking models: ${blockers.join(', ')}`
-      : '; nothing in the pool could make room')
+      : `; no cooldown would make room, the pool is held by: ${holders.join(', ') || 'nobody'}`)
   );
 }
 

@@ -228,7 +228,7 @@ describe('InferenceLatencyHigh', () => {
     );
   });
 
-  it('names the blocking models when the pool has no room', async () => {
+  it('names who holds the pool when it has no room and no cooldown would make any', async () => {
     const report = await deliver({
       name: 'InferenceLatencyHigh',
       labels: inference,
@@ -240,8 +240,11 @@ describe('InferenceLatencyHigh', () => {
     expect(announcement?.subject).toBe(
       `[MoE remediation] InferenceLatencyHigh blocked: ${namespace}/moe-inference`,
     );
-    expect(announcement?.message).toContain('needs 80Gi in pool gpu-a100, 0 free; blocking models: ');
-    expect(announcement?.message).toContain(`${namespace}/moe-trainer#0 (320Gi, idle`);
+    // Only workload replicas hold the pool: none is released by a cooldown, so none is "blocking".
+    expect(announcement?.message).toContain(
+      'needs 80Gi in pool gpu-a100, 0 free; no cooldown would make room, the pool is held by: ',
+    );
+    expect(announcement?.message).toContain(`${namespace}/moe-trainer#0 (320Gi)`);
   });
 
   it('scales back once latency has stayed low long enough, and ignores out-of-order deliveries', async () => {
