@@ -20,9 +20,27 @@ const cacheDir = mkdtempSync(join(tmpdir(), 'ibcp-kubectl-cache-'));
 
 /** Runs the harness's kubectl against its apiserver; never throws on a non-zero exit. */
 export function kubectl(args: string[], input?: string): Promise<KubectlResult> {
-  const fullArgs = ['--kubeconfig', harnessEnv('IBCP_KUBECONFIG'), '--cache-dir', cacheDir, ...args];
+  return runKubectl(
+    harnessEnv('IBCP_KUBECTL'),
+    harnessEnv('IBCP_KUBECONFIG'),
+    ['--cache-dir', cacheDir, ...args],
+    input,
+  );
+}
+
+/** A kubectl binary against a kubeconfig, from the repository folder (as the printed commands assume). */
+export function runKubectl(
+  binary: string,
+  kubeconfig: string,
+  args: string[],
+  input?: string,
+): Promise<KubectlResult> {
+  const child = spawn(binary, args, {
+    cwd: repoRoot,
+    env: { ...process.env, KUBECONFIG: kubeconfig },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   return new Promise((resolve, reject) => {
-    const child = spawn(harnessEnv('IBCP_KUBECTL'), fullArgs, { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -104,30 +104,6 @@ export async function freePorts(): Promise<Ports> {
   return { api: await freePort(), metrics: await freePort(), webhook: await freePort() };
 }
 
-export interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** A kubectl binary against a kubeconfig, from the repository folder (as the printed commands assume). */
-export function runKubectl(binary: string, kubeconfig: string, args: string[], input?: string): Promise<Run> {
-  const child = spawn(binary, args, {
-    cwd: repoRoot,
-    env: { ...process.env, KUBECONFIG: kubeconfig },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(input ?? '');
-  });
-}
-
 export interface PoolView {
   name: string;
   totalBytes: number;

@@ -12,10 +12,10 @@ import {
   freePorts,
   LocalMode,
   pools,
-  runKubectl,
   START_TIMEOUT_MS,
   type Ports,
 } from '../../support/local-mode.js';
+import { runKubectl } from '../../support/kubectl.js';
 
 let clusterDir: string;
 let dataDir: string;

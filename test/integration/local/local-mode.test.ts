@@ -15,19 +15,18 @@ import {
   listening,
   LocalMode,
   pools,
-  runKubectl,
   START_TIMEOUT_MS,
   type PoolView,
   type Ports,
-  type Run,
 } from '../../support/local-mode.js';
+import { runKubectl, type KubectlResult } from '../../support/kubectl.js';
 import { OBSERVABILITY_SEED, seedFile, seedPromqlExamples } from '../../support/seeds.js';
 
 const Gi = 2 ** 30;
 
 // ---- the kubectl it names, Prometheus ------------------------------------------------------------------
 
-function kubectl(local: LocalMode, args: string[], input?: string): Promise<Run> {
+function kubectl(local: LocalMode, args: string[], input?: string): Promise<KubectlResult> {
   // `export PATH=<dir>:$PATH` names the folder of the kubectl built for the local cluster.
   const kubectlDir = local.exported('PATH').replace(/:\$PATH$/, '');
   return runKubectl(join(kubectlDir, 'kubectl'), local.exported('KUBECONFIG'), args, input);
