@@ -69,7 +69,17 @@ export class DynamoDbLedger implements Ledger {
     );
     if (created) return this.readPool(definition.name);
     return this.retryOnContention(`define pool ${definition.name}`, async () => {
-      const allocated = (await this.budgetItem(definition.name)).allocatedBytes;
+      const item = await this.budgetItem(definition.name);
+      // The scheduled pass defines every configured pool each minute: an unchanged one is not written,
+      // so the pool's item (which every allocation contends on) sees no needless update.
+      if (
+        item.totalBytes === definition.totalBytes &&
+        item.bytesPerNode === definition.bytesPerNode &&
+        item.nodeGroup === definition.nodeGroup
+      ) {
+        return true;
+      }
+      const allocated = item.allocatedBytes;
       if (definition.totalBytes < allocated) throw shrinkError(definition, allocated);
       return conditionalWrite(
         this.documents,
