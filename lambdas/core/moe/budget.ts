@@ -142,43 +142,28 @@ async function repair(
     const holder = replicaHolder(workload, replica);
     const holding = inPool.get(replica);
     const request = { pool: workload.pool, holder, bytes: workload.memoryBytes, now };
+    const logged = { ...fields(workload), replica, memory: workload.memory, nodePool: workload.pool };
     if (!holding) {
       const result = await ports.ledger.allocate(request);
       if (result.outcome === 'insufficient') {
         report.unbudgeted.push(holder);
         ports.log.warn('Running without a memory budget allocation', {
-          ...fields(workload),
-          replica,
-          memory: workload.memory,
-          nodePool: workload.pool,
+          ...logged,
           available: formatQuantity(result.availableBytes),
         });
       } else if (result.outcome === 'allocated') {
         report.allocated.push(holder);
-        ports.log.info('Memory budget allocated', {
-          ...fields(workload),
-          replica,
-          memory: workload.memory,
-          nodePool: workload.pool,
-        });
+        ports.log.info('Memory budget allocated', logged);
       }
     } else if (holding.allocation.bytes !== workload.memoryBytes) {
       const result = await ports.ledger.resize(request);
       if (result.outcome === 'insufficient') {
         report.unbudgeted.push(holder);
-        ports.log.warn('Cannot grow MoE replica allocation', {
-          ...fields(workload),
-          replica,
-          memory: workload.memory,
-          nodePool: workload.pool,
-        });
+        ports.log.warn('Cannot grow MoE replica allocation', logged);
       } else if (result.outcome === 'resized') {
         report.resized.push(holder);
         ports.log.info('Memory budget allocated', {
-          ...fields(workload),
-          replica,
-          memory: workload.memory,
-          nodePool: workload.pool,
+          ...logged,
           resizedFrom: formatQuantity(result.previousBytes),
         });
       }
