@@ -87,12 +87,16 @@ const SPEC_FIELDS = [
   'dependencies',
   'containerImage',
   'resources',
+  'startDeadline',
 ];
 const RESOURCE_FIELDS = ['cpu', 'memory', 'gpu'];
 
 // The CRD's own patterns (deploy/crd/inferencemodels.inference.eh-ops.io.yaml).
 const MEMORY_PATTERN = /^[0-9]+(Ki|Mi|Gi|Ti)$/;
 const COOLDOWN_PATTERN = /^([0-9]+h)?([0-9]+m)?([0-9]+s)?$/;
+// Digits bounded so the CRD's CEL rule never parses a duration that overflows.
+const START_DEADLINE_PATTERN = /^([0-9]{1,4}h)?([0-9]{1,6}m)?([0-9]{1,8}s)?$/;
+const MAX_START_DEADLINE_MS = 24 * 3600 * 1000;
 const RESOURCE_QUANTITY_PATTERN =
   /^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$/;
 const GPU_COUNT_PATTERN = /^[0-9]+$/;
@@ -146,6 +150,7 @@ export function inspectInferenceModel(object: unknown, context: ObjectContext = 
   checkBackendUrl(field(spec, 'backendUrl'), problems);
   const pool = checkNodeSelector(field(spec, 'nodeSelector'), problems);
   checkCooldown(field(spec, 'cooldownPeriod'), problems);
+  checkStartDeadline(field(spec, 'startDeadline'), problems);
   const maxReplicas = checkMaxReplicas(field(spec, 'maxReplicas'), problems);
   checkDependencies(field(spec, 'dependencies'), name, problems);
   const image = field(spec, 'containerImage');
@@ -415,6 +420,28 @@ function checkCooldown(value: unknown, problems: string[]): void {
   } catch (error) {
     if (!(error instanceof DurationError)) throw error;
     problems.push(invalid('spec.cooldownPeriod', value, 'must be at most a year'));
+  }
+}
+
+/** Optional; no default in the CRD, so an unset deadline follows the control plane's (15m). */
+function checkStartDeadline(value: unknown, problems: string[]): void {
+  if (value === undefined || value === null) return;
+  const path = 'spec.startDeadline';
+  if (typeof value !== 'string' || value === '' || !START_DEADLINE_PATTERN.test(value)) {
+    problems.push(invalid(path, value, 'must be hours, minutes and seconds up to 24h, e.g. 15m, 1h or 90s'));
+    return;
+  }
+  const ms = parseDuration(value);
+  if (ms === 0) {
+    problems.push(invalid(path, value, 'must be more than zero: pods need time to start'));
+  } else if (ms > MAX_START_DEADLINE_MS) {
+    problems.push(
+      invalid(
+        path,
+        value,
+        'must be at most 24h: a model that has not started by then holds its budget for nothing',
+      ),
+    );
   }
 }
 

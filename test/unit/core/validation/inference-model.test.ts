@@ -166,6 +166,30 @@ describe('inspectInferenceModel: the CRD rules', () => {
       { cooldownPeriod: '9000h' },
       'spec.cooldownPeriod: Invalid value: "9000h": must be at most a year',
     ],
+    // startDeadline: optional, h/m/s pattern, more than zero, at most 24h
+    [
+      'start deadline empty',
+      { startDeadline: '' },
+      'spec.startDeadline: Invalid value: "": must be hours, minutes and seconds',
+    ],
+    ['start deadline in words', { startDeadline: 'soon' }, 'spec.startDeadline: Invalid value: "soon"'],
+    ['start deadline Go fraction', { startDeadline: '1.5h' }, 'spec.startDeadline: Invalid value: "1.5h"'],
+    ['start deadline a number', { startDeadline: 900 }, 'spec.startDeadline: Invalid value: 900'],
+    [
+      'start deadline zero',
+      { startDeadline: '0m' },
+      'spec.startDeadline: Invalid value: "0m": must be more than zero',
+    ],
+    [
+      'start deadline over a day',
+      { startDeadline: '24h0m1s' },
+      'spec.startDeadline: Invalid value: "24h0m1s": must be at most 24h',
+    ],
+    [
+      'start deadline over a year',
+      { startDeadline: '99999999h' },
+      'spec.startDeadline: Invalid value: "99999999h": must be hours, minutes and seconds up to 24h',
+    ],
     // maxReplicas: integer 0..1
     [
       'maxReplicas 5',
@@ -275,6 +299,11 @@ describe('inspectInferenceModel: the CRD rules', () => {
     ['cooldown 1h30m', { cooldownPeriod: '1h30m' }],
     ['cooldown 1h0m0s', { cooldownPeriod: '1h0m0s' }],
     ['cooldown 0s', { cooldownPeriod: '0s' }],
+    ['start deadline 15m', { startDeadline: '15m' }],
+    ['start deadline 90s', { startDeadline: '90s' }],
+    ['start deadline 24h', { startDeadline: '24h' }],
+    ['start deadline 23h59m60s', { startDeadline: '23h59m60s' }],
+    ['start deadline 86400s', { startDeadline: '86400s' }],
     ['maxReplicas 0', { maxReplicas: 0 }],
     ['https URL with path and query', { backendUrl: 'https://vllm.example.com:8443/v1?x=1' }],
     ['IPv6 backend', { backendUrl: 'http://[fd00::1]:8000' }],
