@@ -15,6 +15,34 @@ export interface DependencyNode {
   readonly dependencies: readonly string[];
 }
 
+/** An InferenceModel object as a node: its name given, its `modelName` and `dependencies` read leniently. */
+export function dependencyNodeOf(object: unknown, name: string): DependencyNode {
+  const spec = isObject(object) && Object.hasOwn(object, 'spec') ? object.spec : undefined;
+  const modelName = isObject(spec) && Object.hasOwn(spec, 'modelName') ? spec.modelName : undefined;
+  const dependencies = isObject(spec) && Object.hasOwn(spec, 'dependencies') ? spec.dependencies : undefined;
+  return {
+    name,
+    modelName: typeof modelName === 'string' ? modelName : '',
+    dependencies: Array.isArray(dependencies)
+      ? dependencies.filter((d: unknown): d is string => typeof d === 'string')
+      : [],
+  };
+}
+
+/**
+ * Whether an update can add a dependency edge, so that it needs the namespace listed: its dependencies
+ * changed (and are not empty), or its modelName did, which other models' dependencies may resolve by.
+ */
+export function mayCloseCycle(admitted: DependencyNode, old: DependencyNode | undefined): boolean {
+  if (!old) return admitted.dependencies.length > 0;
+  if (admitted.modelName !== old.modelName) return true;
+  return (
+    admitted.dependencies.length > 0 &&
+    (admitted.dependencies.length !== old.dependencies.length ||
+      admitted.dependencies.some((d, i) => d !== old.dependencies[i]))
+  );
+}
+
 /**
  * A cycle the admitted model would close, as object names from the model back to itself
  * (`['a', 'b', 'a']`), or undefined. `stored` is the namespace as the API server holds it: on an update
@@ -102,4 +130,8 @@ function startingAt(name: string, cycle: string[]): string[] {
   if (at <= 0) return cycle;
   const rotated = [...ring.slice(at), ...ring.slice(0, at)];
   return [...rotated, name];
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

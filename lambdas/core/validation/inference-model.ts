@@ -208,11 +208,7 @@ export function checkBudget(demand: ModelDemand, pool: PoolSnapshot | undefined)
     );
   }
   // What the model holds already (an update) is room it keeps.
-  const holder = demand.name === undefined ? undefined : `${demand.namespace}/${demand.name}`;
-  const held = pool.allocations
-    .filter((a) => holder !== undefined && (a.holder === holder || a.holder.startsWith(`${holder}#`)))
-    .reduce((sum, a) => sum + a.bytes, 0);
-  const free = pool.availableBytes + held;
+  const free = pool.availableBytes + heldBy(demand, pool);
   if (needed > free) {
     warnings.push(
       warning(
@@ -222,6 +218,54 @@ export function checkBudget(demand: ModelDemand, pool: PoolSnapshot | undefined)
     );
   }
   return { messages: [], warnings };
+}
+
+/**
+ * An update that moves the model to another pool (`from` is the old spec's) while it holds budget in the
+ * old one is denied: its pods run there on that budget, and moving them would leave them unbudgeted or
+ * the budget behind. At zero replicas the model holds nothing and may move. `fromPool` undefined: the
+ * ledger has no such pool, so nothing is held there.
+ */
+export function checkPoolMove(
+  demand: ModelDemand,
+  from: string,
+  fromPool: PoolSnapshot | undefined,
+): string[] {
+  if (from === demand.pool || !fromPool) return [];
+  const held = heldBy(demand, fromPool);
+  if (held === 0) return [];
+  return [
+    `spec.nodeSelector.${POOL_LABEL} cannot change from ${from} to ${demand.pool} while ` +
+      `${demand.namespace}/${demand.name} holds ${formatQuantity(held)} of ${from} (running or starting): ` +
+      'scale it to zero first (maxReplicas: 0, or let it idle out), then change the pool',
+  ];
+}
+
+/**
+ * The pool a stored object's spec names: its `inference-pool` label, else `default`; undefined when the
+ * label is no valid pool name (then the model never held budget anywhere by it).
+ */
+export function poolOfObject(object: unknown): string | undefined {
+  const spec = isObject(object) ? field(object, 'spec') : undefined;
+  const selector = isObject(spec) ? field(spec, 'nodeSelector') : undefined;
+  const pool = isObject(selector) ? field(selector, POOL_LABEL) : undefined;
+  if (pool === undefined || pool === null) return DEFAULT_POOL;
+  try {
+    validatePoolName(pool as string);
+  } catch (error) {
+    if (!(error instanceof LedgerError)) throw error;
+    return undefined;
+  }
+  return pool as string;
+}
+
+/** Bytes the model (and its MoE replicas, `holder#n`) holds in the pool. */
+function heldBy(demand: ModelDemand, pool: PoolSnapshot): number {
+  if (demand.name === undefined) return 0;
+  const holder = `${demand.namespace}/${demand.name}`;
+  return pool.allocations
+    .filter((a) => a.holder === holder || a.holder.startsWith(`${holder}#`))
+    .reduce((sum, a) => sum + a.bytes, 0);
 }
 
 /** Both layers at once, the pool looked up by name: what the webhook decides for this object. */

@@ -2,11 +2,13 @@ import fc from 'fast-check';
 import type { PoolSnapshot } from '../../../../lambdas/core/ledger/model.js';
 import {
   checkBudget,
+  checkPoolMove,
   inspectInferenceModel,
   isBeingDeleted,
   isHttpUrl,
   jsonPointer,
   MAX_WARNING_LENGTH,
+  poolOfObject,
   specUnchanged,
   validateInferenceModel,
   type JsonPatchOperation,
@@ -637,6 +639,49 @@ describe('checkBudget: the ledger rules', () => {
     expect(check.warnings).toHaveLength(2);
     for (const w of check.warnings) expect(w.length).toBeLessThanOrEqual(MAX_WARNING_LENGTH);
   });
+});
+
+describe('checkPoolMove: a model moves pool only when it holds nothing in the old one', () => {
+  const toDefault = () => {
+    const inspection = inspectInferenceModel(model({ nodeSelector: undefined, memory: '16Gi' }));
+    if (!inspection.demand) throw new Error(inspection.messages.join('; '));
+    return inspection.demand;
+  };
+
+  it('denies a move while the model holds budget in its old pool, saying what to do', () => {
+    expect(
+      checkPoolMove(toDefault(), 'gpu-a100', pool('gpu-a100', 160, { 'models/llama-2-70b': 16 })),
+    ).toEqual([
+      'spec.nodeSelector.inference-pool cannot change from gpu-a100 to default while models/llama-2-70b ' +
+        'holds 16Gi of gpu-a100 (running or starting): scale it to zero first (maxReplicas: 0, or let it ' +
+        'idle out), then change the pool',
+    ]);
+  });
+
+  it('counts MoE replica allocations of the model too', () => {
+    const held = pool('gpu-a100', 160, { 'models/llama-2-70b#0': 16, 'models/llama-2-70b#1': 16 });
+    expect(checkPoolMove(toDefault(), 'gpu-a100', held)[0]).toContain('holds 32Gi of gpu-a100');
+  });
+
+  it.each<[string, string, PoolSnapshot | undefined]>([
+    ['nothing is held there', 'gpu-a100', pool('gpu-a100', 160, { 'models/llama-2-70b-chat': 16 })],
+    ['the old pool is not in the ledger', 'gpu-h100', undefined],
+    ['the pool does not change', 'default', pool('default', 160, { 'models/llama-2-70b': 16 })],
+  ])('allows the move when %s', (_case, from, fromPool) => {
+    expect(checkPoolMove(toDefault(), from, fromPool)).toEqual([]);
+  });
+});
+
+describe('poolOfObject', () => {
+  it.each<[string, unknown, string | undefined]>([
+    ['the label', model({ nodeSelector: { 'inference-pool': 'gpu-a100' } }), 'gpu-a100'],
+    ['no label', model({ nodeSelector: { 'gpu-type': 'a100' } }), 'default'],
+    ['no nodeSelector', model({ nodeSelector: undefined }), 'default'],
+    ['no spec', { metadata: {} }, 'default'],
+    ['not an object', null, 'default'],
+    ['a label that is no pool name', model({ nodeSelector: { 'inference-pool': 'gpu a100' } }), undefined],
+    ['a label that is no string', model({ nodeSelector: { 'inference-pool': 7 } }), undefined],
+  ])('%s', (_case, object, expected) => expect(poolOfObject(object)).toBe(expected));
 });
 
 describe('validateInferenceModel', () => {
