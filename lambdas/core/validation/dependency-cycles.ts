@@ -2,7 +2,7 @@
  * Dependency cycles among the InferenceModels of one namespace, for the admission webhook: a model in a
  * cycle waits for itself and never starts, so the change that would close one is refused, naming it.
  *
- * A dependency resolves as the reconciler resolves it (`resolveDependency` in reconcile/reconciler.ts):
+ * A dependency resolves as the reconciler resolves it (`resolveDependency` in reconcile/view.ts):
  * the model with that object name, else the first with that `modelName`, in the list's order (the API
  * server lists by name). Pure: the caller lists the namespace.
  */
