@@ -8,11 +8,27 @@ import type { NodeScalingPorts } from '../core/nodes/model.js';
 import { ensureNodeCapacity } from '../core/nodes/scaler.js';
 import { poolOf, type ModelRef, type ReconcilePorts } from '../core/reconcile/model.js';
 import { reconcileOne } from '../core/reconcile/reconciler.js';
-import { logger, Runtime, runtimeConfig } from './runtime.js';
+import { logger, runtimeConfig } from './runtime.js';
+import { ClusterAccess } from './wiring/cluster-access.js';
+import { ledgerTable, type LedgerTable } from './wiring/ledger-table.js';
+import { nodeScaling } from './wiring/node-scaling.js';
 
 export type ReconcileEvent = EventBridgeEvent<typeof RECONCILE_DETAIL_TYPE, unknown>;
 
-let runtime: Runtime | undefined;
+interface Wiring {
+  table: LedgerTable;
+  access: ClusterAccess;
+  nodeScaling: () => Promise<NodeScalingPorts | undefined>;
+}
+
+let wiring: Wiring | undefined;
+
+function wire(): Wiring {
+  const config = runtimeConfig();
+  const table = ledgerTable(config);
+  const access = new ClusterAccess(config);
+  return { table, access, nodeScaling: nodeScaling(config, table, access) };
+}
 
 /**
  * Reconciles one model as soon as the admission webhook or the warm-up API announces a change, instead
@@ -25,10 +41,10 @@ export const handler = middy(
       logger.error('Rejected reconcile event', { reason: ref.rejected });
       return ref;
     }
-    runtime ??= new Runtime(runtimeConfig());
-    const ports = await runtime.ports();
+    wiring ??= wire();
+    const ports = await wiring.access.reconcilePorts(wiring.table);
     await reconcileOne(ports, ref);
-    await scaleOutFor(ports, await runtime.nodeScalingPorts(), ref);
+    await scaleOutFor(ports, await wiring.nodeScaling(), ref);
     return { reconciled: `${ref.namespace}/${ref.name}` };
   },
 ).use(injectLambdaContext(logger));
