@@ -9,7 +9,7 @@ import { DynamoDbLedger } from '../adapters/dynamodb-ledger.js';
 import { EventBridgeReconcileRequests } from '../adapters/eventbridge-reconcile-requests.js';
 import { ApiError } from '../core/api/errors.js';
 import { LedgerError, type PoolSnapshot } from '../core/ledger/model.js';
-import { API_GROUP, type ModelRef, type ReconcileRequests } from '../core/reconcile/model.js';
+import { API_GROUP, FINALIZER, type ModelRef, type ReconcileRequests } from '../core/reconcile/model.js';
 import {
   checkBudget,
   inspectInferenceModel,
@@ -336,9 +336,12 @@ async function decide(review: Review, mode: Mode, ports: WebhookPorts): Promise<
   }
   const context = { namespace: review.ref.namespace, name: review.ref.name };
   const inspection = inspectInferenceModel(review.object, context);
-  // The mutating call only fills in defaults: every denial comes from the validating call, which the API
-  // server makes after its own schema validation (so a schema error reads as the CRD words it).
-  if (mode === 'mutate') return { uid, allowed: true, ...patchOf(inspection.patch) };
+  // The mutating call only fills in defaults and the finalizer: every denial comes from the validating
+  // call, which the API server makes after its own schema validation (so a schema error reads as the CRD
+  // words it).
+  if (mode === 'mutate') {
+    return { uid, allowed: true, ...patchOf([...inspection.patch, ...finalizerPatch(review)]) };
+  }
   if (!inspection.demand) return deny(uid, 422, 'Invalid', inspection.messages.join('; '));
 
   let pool: PoolSnapshot | undefined;
@@ -401,6 +404,20 @@ async function requestReconcile(ports: WebhookPorts, ref: ModelRef): Promise<voi
       error: String(error),
     });
   }
+}
+
+/**
+ * A new model carries the control plane's finalizer from its creation, so that its first reconcile does
+ * not spend a Kubernetes call adding it (the reconciler still adds it to a model created without).
+ */
+function finalizerPatch(review: Review): JsonPatchOperation[] {
+  if (review.operation !== 'CREATE') return [];
+  const metadata = isObject(review.object) ? review.object.metadata : undefined;
+  const finalizers = isObject(metadata) ? metadata.finalizers : undefined;
+  if (!Array.isArray(finalizers)) return [{ op: 'add', path: '/metadata/finalizers', value: [FINALIZER] }];
+  return finalizers.includes(FINALIZER)
+    ? []
+    : [{ op: 'add', path: '/metadata/finalizers/-', value: FINALIZER }];
 }
 
 function deny(uid: string, code: number, reason: string, message: string): AdmissionResponse {
