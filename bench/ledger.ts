@@ -70,15 +70,18 @@ async function ledgerPair(dynamoDb: DynamoDBClient, concurrency: number): Promis
     nodeGroup: 'bench',
   });
   return async (holder) => {
-    const result = await ledger.allocate({ pool: 'bench', holder, bytes: Gi, now: Date.now() });
+    const now = Date.now();
+    const result = await ledger.allocate({ pool: 'bench', holder, bytes: Gi, now });
     if (result.outcome === 'insufficient') throw new Error('the bench pool ran out of room');
-    await ledger.release({ pool: 'bench', holder });
+    // already-held: an SDK retry of a write that had landed; the ledger counted it once.
+    const held = result.pool.allocations.find((a) => a.holder === holder) ?? { bytes: Gi, since: now };
+    await ledger.release({ pool: 'bench', holder, fence: { bytes: held.bytes, since: held.since } });
   };
 }
 
 /**
  * The floor: the same item shape and the same two conditional writes (add the allocation if it fits;
- * remove it if it is still there), raw, with nothing read. A failed condition is retried at once, as
+ * remove exactly that allocation), raw, with nothing read. A failed condition is retried at once, as
  * a lost race costs the ledger a retry too.
  */
 async function floorPair(dynamoDb: DynamoDBClient, concurrency: number): Promise<Pair> {
@@ -108,6 +111,7 @@ async function floorPair(dynamoDb: DynamoDBClient, concurrency: number): Promise
   };
   return async (holder) => {
     const bytes = { N: String(Gi) };
+    const since = { N: String(Date.now()) };
     await write(
       new UpdateItemCommand({
         TableName: table,
@@ -116,7 +120,7 @@ async function floorPair(dynamoDb: DynamoDBClient, concurrency: number): Promise
         ConditionExpression: 'attribute_not_exists(allocations.#h) AND availableBytes >= :b',
         ExpressionAttributeNames: { '#h': holder },
         ExpressionAttributeValues: {
-          ':a': { M: { bytes, since: { N: String(Date.now()) } } },
+          ':a': { M: { bytes, since } },
           ':b': bytes,
           ':m': { N: String(-Gi) },
         },
@@ -127,9 +131,9 @@ async function floorPair(dynamoDb: DynamoDBClient, concurrency: number): Promise
         TableName: table,
         Key: key,
         UpdateExpression: 'REMOVE allocations.#h ADD allocatedBytes :m, availableBytes :b',
-        ConditionExpression: 'allocations.#h.bytes = :b',
+        ConditionExpression: 'allocations.#h.bytes = :b AND allocations.#h.since = :s',
         ExpressionAttributeNames: { '#h': holder },
-        ExpressionAttributeValues: { ':b': bytes, ':m': { N: String(-Gi) } },
+        ExpressionAttributeValues: { ':b': bytes, ':s': since, ':m': { N: String(-Gi) } },
       }),
     );
   };
