@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { FUNCTION_BUNDLING, FUNCTION_NODE_OPTIONS } from '../lib/control-plane-functions.js';
+import { FUNCTION_BUNDLING } from '../lib/control-plane-functions.js';
 import { startDynalite } from '../test/harness/dynalite.js';
 import { startKubernetes } from '../test/harness/kubernetes.js';
 import { invokeOnce, prepareLambdaEmulator } from '../test/harness/lambda-emulator.js';
@@ -104,7 +104,7 @@ try {
   const rows = await Promise.all(functions.map(row));
 
   console.log(
-    `\nLambda cold start under the Runtime Interface Emulator (aws-lambda-ric, Node ${process.versions.node}, NODE_OPTIONS=${FUNCTION_NODE_OPTIONS}), median of ${STARTS} fresh starts; floor: an empty handler bundled the same way\n`,
+    `\nLambda cold start under the Runtime Interface Emulator (aws-lambda-ric, Node ${process.versions.node}), median of ${STARTS} fresh starts; floor: an empty handler bundled the same way\n`,
   );
   console.log(
     '| function | bundle | source map | init (ms) | floor init (ms) | import (init − floor, ms) | ratio |',
@@ -140,7 +140,6 @@ async function emptyHandlerBundle(outdir: string): Promise<SynthesizedFunction> 
     handler: 'handler',
     runtime: Runtime.NODEJS_22_X,
     bundling: FUNCTION_BUNDLING,
-    environment: { NODE_OPTIONS: FUNCTION_NODE_OPTIONS },
   });
   app.synth();
   const [fn] = await synthesizedFunctions(outdir, 'ColdStartFloor');

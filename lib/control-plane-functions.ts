@@ -65,16 +65,15 @@ export const FUNCTION_BUNDLING: BundlingOptions = {
   target: 'node22',
   mainFields: ['module', 'main'],
   minify: true,
-  // The map carries positions and names, not a copy of every source file: it is read at start-up.
+  // Positions and names only, not a copy of every source file. No --enable-source-maps: Node would parse
+  // the whole map on every cold start; lambdas/handlers/source-mapped-stacks.ts reads it on the first
+  // stack trace instead.
   sourceMap: true,
   sourcesContent: false,
   // CommonJS dependencies bundled into an ES module still call `require` for Node built-ins.
   banner:
     "import { createRequire as __ibcpCreateRequire } from 'node:module'; const require = __ibcpCreateRequire(import.meta.url);",
 };
-
-/** Stack traces in the logs point at the TypeScript sources, through the bundles' source maps. */
-export const FUNCTION_NODE_OPTIONS = '--enable-source-maps';
 
 /**
  * The control plane's five Lambdas (docs/reconciler.md, docs/warmup-api.md, docs/webhook.md, docs/remediation.md), bundled
@@ -148,7 +147,6 @@ export class ControlPlaneFunctions extends Construct {
           securityGroups: [props.network.securityGroup],
         }),
         ...extra,
-        environment: { NODE_OPTIONS: FUNCTION_NODE_OPTIONS, ...extra.environment },
       });
 
     this.reconcileScheduled = make('ReconcileScheduled', 'reconcile-scheduled.ts', {

@@ -1,3 +1,4 @@
+import './source-mapped-stacks.js';
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { SNSClient } from '@aws-sdk/client-sns';
