@@ -18,6 +18,7 @@ import type { StartedService } from '../test/harness/service.js';
 const Gi = 2 ** 30;
 const PAIRS_PER_ROW = 2_000;
 const CONCURRENCY_LEVELS = [1, 8, 64];
+const BLOCKS = 10;
 
 /** One allocate + release pair by one worker; `holder` is unique to the pair. */
 type Pair = (holder: string) => Promise<void>;
@@ -28,21 +29,29 @@ interface Run {
   p99: number;
 }
 
-/** Runs PAIRS_PER_ROW pairs from `concurrency` workers; latency is of the whole pair. */
-async function run(concurrency: number, pair: Pair): Promise<Run> {
-  const latencies: number[] = [];
+/** Pairs and time accumulated over the blocks of one kind. */
+interface Tally {
+  latencies: number[];
+  seconds: number;
+}
+
+/** Runs `count` pairs from `concurrency` workers into `tally`; latency is of the whole pair. */
+async function block(concurrency: number, count: number, pair: Pair, tally: Tally, prefix: string) {
   let issued = 0;
   const began = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async (_, worker) => {
-      while (issued < PAIRS_PER_ROW) {
+      while (issued < count) {
         const start = performance.now();
-        await pair(`bench/model-${worker}-${issued++}`);
-        latencies.push(performance.now() - start);
+        await pair(`bench/${prefix}-${worker}-${issued++}`);
+        tally.latencies.push(performance.now() - start);
       }
     }),
   );
-  const seconds = (performance.now() - began) / 1000;
+  tally.seconds += (performance.now() - began) / 1000;
+}
+
+function summary({ latencies, seconds }: Tally): Run {
   latencies.sort((a, b) => a - b);
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
   return { pairsPerSecond: latencies.length / seconds, p50: at(0.5), p99: at(0.99) };
@@ -147,10 +156,19 @@ try {
   const dynamoDb = client(dynalite.env.IBCP_DYNALITE_ENDPOINT!);
   const rows: { concurrency: number; ledger: Run; floor: Run }[] = [];
   for (const concurrency of CONCURRENCY_LEVELS) {
-    process.stderr.write(`concurrency ${concurrency}: ${PAIRS_PER_ROW} pairs, floor then ledger\n`);
-    const floor = await run(concurrency, await floorPair(dynamoDb, concurrency));
-    const ledger = await run(concurrency, await ledgerPair(dynamoDb, concurrency));
-    rows.push({ concurrency, ledger, floor });
+    process.stderr.write(
+      `concurrency ${concurrency}: ${PAIRS_PER_ROW} pairs each, floor and ledger in turns\n`,
+    );
+    const floorPairs = await floorPair(dynamoDb, concurrency);
+    const ledgerPairs = await ledgerPair(dynamoDb, concurrency);
+    const floor: Tally = { latencies: [], seconds: 0 };
+    const ledger: Tally = { latencies: [], seconds: 0 };
+    // Blocks in turns, so that a slower moment of the machine or of dynalite weighs on both alike.
+    for (let turn = 0; turn < BLOCKS; turn++) {
+      await block(concurrency, PAIRS_PER_ROW / BLOCKS, floorPairs, floor, `floor-${turn}`);
+      await block(concurrency, PAIRS_PER_ROW / BLOCKS, ledgerPairs, ledger, `ledger-${turn}`);
+    }
+    rows.push({ concurrency, ledger: summary(ledger), floor: summary(floor) });
   }
   dynamoDb.destroy();
   console.log(
