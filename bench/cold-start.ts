@@ -133,7 +133,11 @@ try {
 
 /** bench/empty-handler.ts through the same NodejsFunction bundling as the stack's functions. */
 async function emptyHandlerBundle(outdir: string): Promise<SynthesizedFunction> {
-  const app = new App({ outdir });
+  // The metadata the CDK CLI asks for, which tells a bundle's folder and construct path.
+  const app = new App({
+    outdir,
+    context: { 'aws:cdk:enable-asset-metadata': true, 'aws:cdk:enable-path-metadata': true },
+  });
   const stack = new Stack(app, 'ColdStartFloor');
   new NodejsFunction(stack, 'EmptyHandler', {
     entry: new URL('./empty-handler.ts', import.meta.url).pathname,
@@ -154,5 +158,6 @@ function median(values: number[]): number {
 }
 
 function size(bytes: number): string {
-  return bytes >= MiB ? `${(bytes / MiB).toFixed(2)} MiB` : `${(bytes / KiB).toFixed(0)} KiB`;
+  if (bytes >= MiB) return `${(bytes / MiB).toFixed(2)} MiB`;
+  return bytes >= 10 * KiB ? `${(bytes / KiB).toFixed(0)} KiB` : `${bytes} B`;
 }
