@@ -97,7 +97,7 @@ try {
     const [k8sBefore, dynamoBefore] = [cluster.apiCalls, dynamoDbCalls];
     const peak = heapPeak();
     const started = performance.now();
-    const report = await reconcileAll(ports, { orphanGraceMs: 300_000 });
+    const report = await reconcileAll(ports, { orphanGraceMs: 300_000, startDeadlineMs: 900_000 });
     const seconds = (performance.now() - started) / 1000;
     if (report.errors.length > 0)
       throw new Error(`pass had errors: ${JSON.stringify(report.errors.slice(0, 3))}`);

@@ -9,7 +9,7 @@ import type { NodeScalingPorts } from '../core/nodes/model.js';
 import { ensureNodeCapacity } from '../core/nodes/scaler.js';
 import { poolOf, type ModelRef, type ReconcilePorts } from '../core/reconcile/model.js';
 import { reconcileOne } from '../core/reconcile/reconciler.js';
-import { logger, runtimeConfig } from './runtime.js';
+import { logger, runtimeConfig, type RuntimeConfig } from './runtime.js';
 import { ClusterAccess } from './wiring/cluster-access.js';
 import { ledgerTable, type LedgerTable } from './wiring/ledger-table.js';
 import { nodeScaling } from './wiring/node-scaling.js';
@@ -17,6 +17,7 @@ import { nodeScaling } from './wiring/node-scaling.js';
 export type ReconcileEvent = EventBridgeEvent<typeof RECONCILE_DETAIL_TYPE, unknown>;
 
 interface Wiring {
+  config: RuntimeConfig;
   table: LedgerTable;
   access: ClusterAccess;
   nodeScaling: () => Promise<NodeScalingPorts | undefined>;
@@ -28,7 +29,7 @@ function wire(): Wiring {
   const config = runtimeConfig();
   const table = ledgerTable(config);
   const access = new ClusterAccess(config);
-  return { table, access, nodeScaling: nodeScaling(config, table, access) };
+  return { config, table, access, nodeScaling: nodeScaling(config, table, access) };
 }
 
 /**
@@ -44,7 +45,7 @@ export const handler = middy(
     }
     wiring ??= wire();
     const ports = await wiring.access.reconcilePorts(wiring.table);
-    await reconcileOne(ports, ref);
+    await reconcileOne(ports, ref, wiring.config.reconcile);
     await scaleOutFor(ports, await wiring.nodeScaling(), ref);
     return { reconciled: `${ref.namespace}/${ref.name}` };
   },

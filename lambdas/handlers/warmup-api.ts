@@ -31,6 +31,7 @@ function wire(): () => Promise<WarmUpPorts> {
   return async () => ({
     ...(await access.reconcilePorts(table)),
     reconcileRequests,
+    reconcileIntervalMs: config.reconcileIntervalMs,
     metrics,
     sleep,
     nodeScaling: await scaling(),
