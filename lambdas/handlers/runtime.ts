@@ -14,7 +14,7 @@ export interface RuntimeConfig {
   ledgerTable: string;
   /** Local mode: a DynamoDB-compatible endpoint (dynalite); unset on AWS. */
   dynamoDbEndpoint: string | undefined;
-  kubernetes: { kubeconfig: string } | { eksCluster: string; region: string };
+  kubernetes: KubernetesTarget;
   /** The EventBridge bus that carries reconcile requests to the single-model reconcile Lambda. */
   eventBusName: string;
   /** Amazon Managed Prometheus remote-write URL (or a local Prometheus); unset: CloudWatch only. */
@@ -47,9 +47,7 @@ export function runtimeConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConf
   const ledgerTable = required(env, 'LEDGER_TABLE');
   const graceSeconds = wholeSeconds(env, 'ORPHAN_GRACE_SECONDS', 300);
   const nodePools = nodePoolsOf(env);
-  const kubernetes = env.KUBECONFIG
-    ? { kubeconfig: env.KUBECONFIG }
-    : { eksCluster: required(env, 'EKS_CLUSTER_NAME'), region: required(env, 'AWS_REGION') };
+  const kubernetes = kubernetesTarget(env);
   return {
     ledgerTable,
     dynamoDbEndpoint: env.DYNAMODB_ENDPOINT || undefined,
@@ -70,6 +68,15 @@ export function runtimeConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConf
     scaleInStabilisationMs:
       wholeSeconds(env, 'SCALE_IN_STABILISATION_SECONDS', DEFAULT_STABILISATION_MS / 1000) * 1000,
   };
+}
+
+/** Which Kubernetes API a Lambda calls: a kubeconfig file (local mode, tests), else its EKS cluster. */
+export type KubernetesTarget = { kubeconfig: string } | { eksCluster: string; region: string };
+
+export function kubernetesTarget(env: NodeJS.ProcessEnv = process.env): KubernetesTarget {
+  return env.KUBECONFIG
+    ? { kubeconfig: env.KUBECONFIG }
+    : { eksCluster: required(env, 'EKS_CLUSTER_NAME'), region: required(env, 'AWS_REGION') };
 }
 
 function nodePoolsOf(env: NodeJS.ProcessEnv): NodePoolConfig[] {
