@@ -1,3 +1,4 @@
+import './source-mapped-stacks.js';
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
@@ -8,9 +9,34 @@ import { readNodeCapacity, type NodeCapacity } from '../core/nodes/scaler.js';
 import { holderOf, poolOf, type InferenceModel, type ModelRef } from '../core/reconcile/model.js';
 import { allocationOf, modelView, poolView } from '../core/warmup/views.js';
 import { findModel, recordActivity, warmUp, type WarmUpPorts } from '../core/warmup/warm-up.js';
-import { logger, Runtime, runtimeConfig } from './runtime.js';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { EventBridgeReconcileRequests } from '../adapters/eventbridge-reconcile-requests.js';
+import { logger, runtimeConfig } from './runtime.js';
+import { ClusterAccess } from './wiring/cluster-access.js';
+import { ledgerTable } from './wiring/ledger-table.js';
+import { metricsPorts } from './wiring/metrics.js';
+import { nodeScaling } from './wiring/node-scaling.js';
 
-let runtime: Runtime | undefined;
+let ports: (() => Promise<WarmUpPorts>) | undefined;
+
+function wire(): () => Promise<WarmUpPorts> {
+  const config = runtimeConfig();
+  const table = ledgerTable(config);
+  const access = new ClusterAccess(config);
+  const scaling = nodeScaling(config, table, access);
+  const metrics = metricsPorts(config, table);
+  // The SDK reads AWS_ENDPOINT_URL_EVENTBRIDGE itself, which is how local mode and tests reach moto.
+  const reconcileRequests = new EventBridgeReconcileRequests(new EventBridgeClient({}), config.eventBusName);
+  const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+  return async () => ({
+    ...(await access.reconcilePorts(table)),
+    reconcileRequests,
+    reconcileIntervalMs: config.reconcileIntervalMs,
+    metrics,
+    sleep,
+    nodeScaling: await scaling(),
+  });
+}
 
 /** Activity reports come per request: the model's pool is cached so most cost one ledger write. */
 const MODEL_CACHE_MS = 60_000;
@@ -26,8 +52,8 @@ export const handler = middy(async (event: APIGatewayProxyEvent): Promise<APIGat
       body:
         event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString('utf8') : event.body,
     });
-    runtime ??= new Runtime(runtimeConfig());
-    return await answer(await runtime.warmUpPorts(), request);
+    ports ??= wire();
+    return await answer(await ports(), request);
   } catch (error) {
     if (error instanceof ApiError) return json(error.status, error.body, error.headers);
     logger.error('Warm-up API request failed', { path: event.path, error: String(error) });
