@@ -5,6 +5,7 @@ import { holderOf, type InferenceModel } from '../lambdas/core/reconcile/model.j
 import { resolveDependency } from '../lambdas/core/reconcile/view.js';
 import { parseQuantity } from '../lambdas/core/quantity.js';
 import type { SimulatedDeployment } from './simulated-cluster.js';
+import type { Task } from './interleaver.js';
 import type { LogLine, WarmUpRecord, World } from './world.js';
 
 /** A broken rule, named as the lifecycle issue names it (I1..I6). */
@@ -24,6 +25,10 @@ export class InvariantChecker {
   private warmUpsSeen = 0;
   /** Since when each holder has held budget with no pods running or starting (liveness, I2). */
   private readonly heldIdleSince = new Map<string, number>();
+  /** Running Deployments seen holding less than their pods' size, and the passes completed then. */
+  private readonly undersized = new Map<string, number>();
+  /** Running Deployments seen without budget: the Lambdas running then, and the passes completed then. */
+  private readonly unbudgeted = new Map<string, { tasks: Task[]; passes: number }>();
 
   constructor(private readonly world: World) {
     world.onLog((line) => this.onLog(line));
@@ -103,25 +108,56 @@ export class InvariantChecker {
 
   // I1: the pool's counters, and every running Deployment budgeted where its pods run, never below their size.
   private budget(pools: PoolSnapshot[]): void {
+    for (const holder of this.unbudgeted.keys()) {
+      const d = this.world.cluster.deployments.get(holder);
+      if (!d || d.replicas === 0 || this.allocationOf(pools, d)) this.unbudgeted.delete(holder);
+    }
     for (const pool of pools)
       for (const problem of checkInvariants(pool)) this.fail('I1', `pool ${pool.name}: ${problem}`);
     for (const deployment of this.world.cluster.deployments.values()) {
       if (deployment.replicas === 0) continue;
       const allocation = this.allocationOf(pools, deployment);
       const given = this.world.cluster.givenBytes(deployment);
-      if (!allocation) {
-        this.fail(
-          'I1',
-          `${holderOf(deployment)} runs ${deployment.replicas} replica(s) in ${this.world.cluster.poolOfPods(deployment)} with no allocation there`,
-        );
-      } else if (allocation.bytes < given && !this.world.interleaver.busy) {
-        // Sizes are compared between Lambdas: two reconciles resizing from different spec versions
-        // may leave the note of the pods' size ahead until one of them (or the next pass) settles it.
-        this.fail(
-          'I1',
-          `${holderOf(deployment)} holds ${allocation.bytes} B, less than the ${given} B its pods were given`,
-        );
-      }
+      if (!allocation) this.unbudgetedSeen(deployment);
+      else if (allocation.bytes < given) this.undersizedSeen(deployment, allocation.bytes, given);
+      else this.undersized.delete(holderOf(deployment));
+    }
+  }
+
+  /**
+   * Two stores (the cluster and the ledger) cannot change in one step: a scale-up can overtake a
+   * release, and the Lambda that did it then budgets its pods again (keepBudgeted). So pods seen
+   * running without budget break I1 when they still do once every Lambda running at that moment has
+   * finished; if one of them crashed, the next whole pass must have repaired it.
+   */
+  private unbudgetedSeen(deployment: SimulatedDeployment): void {
+    const holder = holderOf(deployment);
+    const seen = this.unbudgeted.get(holder);
+    if (!seen) {
+      const running = this.world.interleaver.tasks.filter((t) => !t.done);
+      this.unbudgeted.set(holder, { tasks: running, passes: this.world.passesCompleted });
+      if (running.length > 0) return;
+    } else {
+      if (seen.tasks.some((t) => !t.done)) return;
+      if (seen.tasks.some((t) => t.crashed) && this.world.passesCompleted <= seen.passes + 1) return;
+    }
+    this.fail(
+      'I1',
+      `${holder} runs ${deployment.replicas} replica(s) in ${this.world.cluster.poolOfPods(deployment)} with no allocation there`,
+    );
+  }
+
+  /**
+   * A grow is budgeted before the Deployment's note of the pods' size, a shrink after; but two
+   * reconciles resizing from different spec versions can leave the note ahead. The next pass settles
+   * it (decide: resize), so it breaks I1 only when it outlives a whole pass.
+   */
+  private undersizedSeen(deployment: SimulatedDeployment, held: number, given: number): void {
+    const holder = holderOf(deployment);
+    const seen = this.undersized.get(holder);
+    if (seen === undefined) this.undersized.set(holder, this.world.passesCompleted);
+    else if (this.world.passesCompleted > seen + 1 && !this.world.interleaver.busy) {
+      this.fail('I1', `${holder} holds ${held} B, less than the ${given} B its pods were given`);
     }
   }
 

@@ -76,6 +76,8 @@ export class World {
   /** The allocations each task last read from the ledger, by holder: what its decisions were based on. */
   readonly reads = new Map<number, Map<string, Allocation>>();
   private nextPassAt: number;
+  /** Scheduled passes that ran to the end (a crashed one does not count). */
+  passesCompleted = 0;
   private readonly observers: ((line: LogLine) => void)[] = [];
 
   constructor(readonly config: WorldConfig) {
@@ -138,6 +140,7 @@ export class World {
       const ports = this.portsFor(task);
       await reconcileAll(ports, this.reconcileOptions());
       if (ports.nodeScaling) await scaleNodePools(ports.nodeScaling, await ports.ledger.listPools());
+      this.passesCompleted += 1;
     });
   }
 

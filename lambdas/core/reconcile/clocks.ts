@@ -2,6 +2,7 @@ import { parseDuration } from '../duration.js';
 import type { Allocation } from '../ledger/model.js';
 import { DEFAULT_COOLDOWN_MS } from '../ledger/model.js';
 import type { InferenceModel, ManagedDeployment } from './model.js';
+import { readyBefore } from './status.js';
 import { isReady } from './view.js';
 
 // The two clocks of a model's life: the idle clock (when it may be scaled to zero) and the start clock
@@ -18,11 +19,11 @@ const STATUS_PRECISION_MS = 1000;
 export function readyAt(model: InferenceModel, deployment: ManagedDeployment | undefined, now: number) {
   if (!isReady(deployment)) return undefined;
   const ready = model.status.conditions?.find((c) => c.type === 'Ready');
-  const recorded =
-    ready?.status === 'True' ? Date.parse(ready.lastTransitionTime) + STATUS_PRECISION_MS : now;
-  // Pods started again (scale-up, rollout) since the status was written became Ready after that, even
-  // if no pass saw them not ready in between.
-  return Math.max(Number.isNaN(recorded) ? now : recorded, deployment!.scaledUpAt ?? 0);
+  // Pods started again (scale-up, rollout) after the status said Ready became Ready later, at a moment
+  // no pass has recorded yet (it may have missed them not ready): as good as now.
+  if (ready?.status !== 'True' || readyBefore(ready, deployment!.scaledUpAt)) return now;
+  const recorded = Date.parse(ready.lastTransitionTime) + STATUS_PRECISION_MS;
+  return Number.isNaN(recorded) ? now : recorded;
 }
 
 /** Idle time counts from the latest of the allocation (or its claim), the last request and Ready. */

@@ -29,7 +29,12 @@ export function deriveStatus(
   const ready = replicas > 0 && (deployment?.readyReplicas ?? 0) > 0 && hold?.reason !== 'Terminating';
   const { reason, message } = explain(model, deployment, hold, ready);
   const conditions = (['Ready', 'Available'] as const).map((type) =>
-    condition(model, { type, status: ready ? 'True' : 'False', reason, message }, now),
+    condition(
+      model,
+      { type, status: ready ? 'True' : 'False', reason, message },
+      now,
+      deployment?.scaledUpAt,
+    ),
   );
   return { ready, replicas, conditions, observedGeneration: model.generation };
 }
@@ -55,16 +60,33 @@ function explain(
   return { reason: 'ScaledToZero', message: 'scaled to zero; a warm-up request starts it' };
 }
 
-/** Keeps lastTransitionTime when the condition's status did not change, as Kubernetes conventions ask. */
+/**
+ * Keeps lastTransitionTime when the condition's status did not change, as Kubernetes conventions ask;
+ * except a Ready recorded before the pods last started (a restart no pass saw, between two passes):
+ * the model became Ready again since, and its idle clock counts from then (clocks.readyAt).
+ */
 function condition(
   model: InferenceModel,
   next: Pick<Condition, 'type' | 'status' | 'reason' | 'message'>,
   now: number,
+  startedAt: number | undefined,
 ): Condition {
   const previous = model.status.conditions?.find((c) => c.type === next.type);
-  const lastTransitionTime =
-    previous && previous.status === next.status ? previous.lastTransitionTime : kubernetesTime(now);
+  const kept = previous && previous.status === next.status && !readyBefore(previous, startedAt);
+  const lastTransitionTime = kept ? previous.lastTransitionTime : kubernetesTime(now);
   return { ...next, lastTransitionTime, observedGeneration: model.generation };
+}
+
+/** A Ready=True recorded before `startedAt`: the pods it was about are gone. */
+export function readyBefore(
+  condition: Pick<Condition, 'status' | 'lastTransitionTime'>,
+  startedAt: number | undefined,
+) {
+  return (
+    condition.status === 'True' &&
+    startedAt !== undefined &&
+    Date.parse(condition.lastTransitionTime) + 1000 <= startedAt
+  );
 }
 
 /** RFC 3339 with whole seconds, as Kubernetes stores metav1.Time. */

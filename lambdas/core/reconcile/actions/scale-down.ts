@@ -5,7 +5,7 @@ import { event, fields, releaseHolding } from '../effects.js';
 import { holderOf, type InferenceModel, type ReconcilePorts } from '../model.js';
 import type { Holding } from '../view.js';
 import type { ActionContext, ActionOutcome } from './context.js';
-import { sizedTo } from './scale-up.js';
+import { keepBudgeted, sizedTo } from './scale-up.js';
 
 /**
  * Scale-to-zero after the cooldown (or for maxReplicas 0). The decision was made on the pass's first
@@ -45,7 +45,15 @@ export async function scaleToZero(
     'ScaledToZero',
     idle ? `Scaled to zero after ${idleFor} idle` : 'Scaled to zero: maxReplicas is 0',
   );
-  await releaseHolding(ports, model, after, 'scaled to zero');
+  if (await releaseHolding(ports, model, after, 'scaled to zero')) {
+    await keepBudgeted(
+      ports,
+      sizedTo(model, after.allocation.bytes),
+      after.pool,
+      after.allocation.bytes,
+      now,
+    );
+  }
   return scaledDown(ctx);
 }
 
@@ -66,7 +74,15 @@ export async function giveUpStart(ctx: ActionContext, startingForMs: number): Pr
   await event(ports, model, 'Warning', 'Failed', message);
   const after = await current(ports, model, ctx.holding!);
   if (after && after.allocation.since === ctx.holding!.allocation.since) {
-    await releaseHolding(ports, model, after, 'start deadline exceeded');
+    if (await releaseHolding(ports, model, after, 'start deadline exceeded')) {
+      await keepBudgeted(
+        ports,
+        sizedTo(model, after.allocation.bytes),
+        after.pool,
+        after.allocation.bytes,
+        now,
+      );
+    }
   }
   return {
     deployment: ctx.deployment && { ...ctx.deployment, replicas: 0, readyReplicas: 0, startFailure: message },

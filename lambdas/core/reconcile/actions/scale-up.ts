@@ -1,3 +1,4 @@
+import { sizeMismatchAsHeld } from '../../ledger/outcomes.js';
 import { fenceOf } from '../../ledger/rules.js';
 import type { Allocation } from '../../ledger/model.js';
 import { formatQuantity } from '../../quantity.js';
@@ -33,7 +34,36 @@ export async function claimAndScaleUp(
     deployment: model.name,
     ...(reason && { reason }),
   });
+  await keepBudgeted(ports, sized, held.pool, held.allocation.bytes, now);
   return true;
+}
+
+/**
+ * After a scale-up, or after a release that a scale-up may have overtaken: pods that run must hold
+ * budget. A scale-down that read the allocation before it was claimed may have released it while the
+ * pods started; then it is taken again, or, when the pool has no room now, the pods go back to zero.
+ */
+export async function keepBudgeted(
+  ports: ReconcilePorts,
+  model: InferenceModel,
+  pool: string,
+  bytes: number,
+  now: number,
+): Promise<void> {
+  const held = (await ports.ledger.readPool(pool)).allocations.some((a) => a.holder === holderOf(model));
+  if (held) return;
+  const deployment = await ports.cluster.getManagedDeployment(model);
+  if (!deployment || deployment.replicas === 0) return;
+  const result = await ports.ledger
+    .allocate({ pool, holder: holderOf(model), bytes, now })
+    .catch(sizeMismatchAsHeld);
+  if (result !== 'held-at-another-size' && result.outcome === 'insufficient') {
+    await ports.cluster.scaleDeployment(model, 0, now);
+    ports.log.warn('Scaled deployment to zero replicas', {
+      ...fields(model),
+      reason: 'its budget was released by a concurrent scale-down and the pool has no room now',
+    });
+  }
 }
 
 /** The model as its pods are given it: the allocation's size, which a memory edit resizes later. */
