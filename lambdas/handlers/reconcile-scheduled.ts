@@ -1,5 +1,7 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { meterHeldMemory } from '../core/economics/metering.js';
+import { pricePerNodeHour } from '../core/economics/prices.js';
 import { publishNodePoolMetrics, publishPassMetrics } from '../core/metrics/publish.js';
 import { definePools, scaleNodePools } from '../core/nodes/scaler.js';
 import { observeModels } from '../core/recommendations/observe.js';
@@ -63,6 +65,21 @@ export const handler = middy(
       if (nodeReports.length > 0) await publishNodePoolMetrics(metrics, nodeReports);
     } catch (error) {
       logger.warn('Could not publish reconcile metrics', { error: String(error) });
+    }
+    // Showback (docs/metrics.md): what each model held since the last pass. A failed meter counts that
+    // interval in the next pass, which reads the meter again.
+    try {
+      const configured = new Map(runtime.config.nodePools.map((p) => [p.name, p]));
+      await meterHeldMemory(
+        { usage: runtime.usageStore(), metrics: runtime.metricsPorts() },
+        pools,
+        (name) => {
+          const config = configured.get(name);
+          return config && pricePerNodeHour(config);
+        },
+      );
+    } catch (error) {
+      logger.warn('Could not meter held GPU memory', { error: String(error) });
     }
     return { ...report, workloads };
   },

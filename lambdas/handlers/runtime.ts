@@ -8,6 +8,7 @@ import { CloudWatchEmf } from '../adapters/cloudwatch-emf.js';
 import { DynamoDbLedger, ledgerClient } from '../adapters/dynamodb-ledger.js';
 import { DynamoDbMetricCounters } from '../adapters/dynamodb-metric-counters.js';
 import { DynamoDbScaleOutRecords } from '../adapters/dynamodb-scale-outs.js';
+import { DynamoDbUsageStore } from '../adapters/dynamodb-usage.js';
 import { EksNodeGroups } from '../adapters/eks-node-groups.js';
 import { KubernetesPoolNodes } from '../adapters/kubernetes-pool-nodes.js';
 import { PrometheusPeakMemory } from '../adapters/prometheus-peak-memory.js';
@@ -119,6 +120,7 @@ export class Runtime {
   private reconcileRequests: EventBridgeReconcileRequests | undefined;
   private metrics: MetricsPorts | undefined;
   private peaks: PrometheusPeakMemory | undefined;
+  private usage: DynamoDbUsageStore | undefined;
   private readonly dynamoDb: DynamoDBClient;
   private eksAccess: Promise<{ endpoint: string; certificateAuthorityData: string }> | undefined;
 
@@ -136,6 +138,12 @@ export class Runtime {
 
   budgetLedger(): DynamoDbLedger {
     return this.ledger;
+  }
+
+  /** Held GPU memory per hour, for showback (metered by the scheduled pass, read by `GET /v1/usage`). */
+  usageStore(): DynamoDbUsageStore {
+    this.usage ??= new DynamoDbUsageStore(this.dynamoDb, this.config.ledgerTable);
+    return this.usage;
   }
 
   async ports(): Promise<ReconcilePorts> {

@@ -3,6 +3,8 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { ApiError } from '../core/api/errors.js';
 import { parseRequest, type ParsedRequest } from '../core/api/routes.js';
+import { pricePerNodeHour } from '../core/economics/prices.js';
+import { usageReport, usageSince } from '../core/economics/usage.js';
 import type { PoolSnapshot } from '../core/ledger/model.js';
 import { readNodeCapacity, type NodeCapacity } from '../core/nodes/scaler.js';
 import { holderOf, poolOf, type InferenceModel, type ModelRef } from '../core/reconcile/model.js';
@@ -27,7 +29,8 @@ export const handler = middy(async (event: APIGatewayProxyEvent): Promise<APIGat
         event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString('utf8') : event.body,
     });
     runtime ??= new Runtime(runtimeConfig());
-    return await answer(await runtime.warmUpPorts(), request);
+    if (request.operation === 'getUsage') return await usage(runtime, request.since);
+    return await answer(await runtime.warmUpPorts(), { ...request, operation: request.operation });
   } catch (error) {
     if (error instanceof ApiError) return json(error.status, error.body, error.headers);
     logger.error('Warm-up API request failed', { path: event.path, error: String(error) });
@@ -36,7 +39,10 @@ export const handler = middy(async (event: APIGatewayProxyEvent): Promise<APIGat
   }
 }).use(injectLambdaContext(logger));
 
-async function answer(ports: WarmUpPorts, request: ParsedRequest): Promise<APIGatewayProxyResult> {
+/** The routes that read the cluster; usage needs only the ledger table. */
+type ClusterRequest = ParsedRequest & { operation: Exclude<ParsedRequest['operation'], 'getUsage'> };
+
+async function answer(ports: WarmUpPorts, request: ClusterRequest): Promise<APIGatewayProxyResult> {
   const now = ports.clock();
   switch (request.operation) {
     case 'warmUp': {
@@ -75,6 +81,27 @@ async function answer(ports: WarmUpPorts, request: ParsedRequest): Promise<APIGa
       return json(200, { pools: pools.map((pool, i) => poolView(pool, now, capacities[i])) });
     }
   }
+}
+
+/**
+ * Showback: the GPU memory each namespace held since `since`, as node-hours and cost with the simulator's
+ * cost model (docs/warmup-api.md). Needs only the ledger table, not the cluster.
+ */
+async function usage(runtime: Runtime, since: string | undefined): Promise<APIGatewayProxyResult> {
+  const now = Date.now();
+  const sinceMs = usageSince(since, now);
+  const ledger = runtime.budgetLedger();
+  const [records, pools] = await Promise.all([runtime.usageStore().read(sinceMs), ledger.listPools()]);
+  const configured = new Map(runtime.config.nodePools.map((p) => [p.name, p]));
+  const pricing = pools.map((pool) => {
+    const config = configured.get(pool.name);
+    return {
+      name: pool.name,
+      bytesPerNode: pool.bytesPerNode,
+      pricePerNodeHour: config ? pricePerNodeHour(config) : undefined,
+    };
+  });
+  return json(200, usageReport(records, pricing, sinceMs, now));
 }
 
 /** A pool's nodes for the pools view; the budget alone is still worth answering when AWS is not. */
