@@ -20,7 +20,7 @@ try {
   let written = 0;
   for await (const r of day.openTrace()) {
     if (!file.write(`${new Date(r.atMs).toISOString()},${r.namespace},${r.name}\n`)) {
-      await new Promise((resolve) => file.once('drain', resolve));
+      await new Promise<void>((resolve) => file.once('drain', () => resolve()));
     }
     written++;
   }
