@@ -18,6 +18,7 @@ import { sideBySide, whatIfTable } from './report/table.js';
 import { simulate } from './replay/simulate.js';
 import { InputError, type Scenario } from './scenario.js';
 import { parseWhatIf } from './what-if.js';
+import { writeDefaultDay } from './write-default-day.js';
 
 const progress = (line: string) => process.stderr.write(`[simulate] ${line}\n`);
 
@@ -26,6 +27,11 @@ export async function main(args: readonly string[]): Promise<number> {
     const options = parseOptions(args);
     if (options.help) {
       process.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
+    if (options.writeDefaultDay !== undefined) {
+      const files = await writeDefaultDay(options.writeDefaultDay, dayOptions(options));
+      progress(`wrote ${files.join(', ')}`);
       return 0;
     }
     const scenario = withStartup(await scenarioOf(options), options);
@@ -48,12 +54,7 @@ export async function main(args: readonly string[]): Promise<number> {
 }
 
 async function scenarioOf(options: Options): Promise<Scenario> {
-  if (!options.inputs) {
-    return defaultDay({
-      ...(options.seed !== undefined && { seed: options.seed }),
-      ...(options.requests !== undefined && { requestsPerDay: options.requests }),
-    });
-  }
+  if (!options.inputs) return defaultDay(dayOptions(options));
   const { models: dir, pools: poolsFile, trace } = options.inputs;
   const pools = await readPools(poolsFile, options.nodeBootSeconds ?? DEFAULT_NODE_BOOT_SECONDS);
   const read = await readModels(dir, pools);
@@ -67,6 +68,13 @@ async function scenarioOf(options: Options): Promise<Scenario> {
     startup: DEFAULT_STARTUP,
     reconcileIntervalSeconds: DEFAULT_RECONCILE_INTERVAL_SECONDS,
     openTrace: () => readTrace(trace, known),
+  };
+}
+
+function dayOptions(options: Options): { seed?: number; requestsPerDay?: number } {
+  return {
+    ...(options.seed !== undefined && { seed: options.seed }),
+    ...(options.requests !== undefined && { requestsPerDay: options.requests }),
   };
 }
 

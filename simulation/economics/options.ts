@@ -23,6 +23,8 @@ Start-up model and control plane:
 Default day:
   --seed N             the generator's seed (default 20261201)
   --requests N         requests in the day (default about 31,000)
+  --write-default-day DIR
+                       write the default day as --models, --pools and --trace files, and stop
 
 Output:
   --out DIR            where report.html and result.json go (default simulate-report)
@@ -44,6 +46,7 @@ export interface Options {
   readonly imagePullSeconds: number | undefined;
   readonly weightLoadGiBPerSecond: number | undefined;
   readonly intervalSeconds: number | undefined;
+  readonly writeDefaultDay: string | undefined;
   readonly help: boolean;
 }
 
@@ -59,6 +62,7 @@ const SPEC = {
   'image-pull': { type: 'string' },
   'load-rate': { type: 'string' },
   interval: { type: 'string' },
+  'write-default-day': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -90,6 +94,7 @@ export function parseOptions(args: readonly string[]): Options {
     imagePullSeconds: number(text('image-pull'), '--image-pull', { min: 0, max: 3600 }),
     weightLoadGiBPerSecond: number(text('load-rate'), '--load-rate', { min: 0.001, max: 1000 }),
     intervalSeconds: number(text('interval'), '--interval', { integer: true, min: 1, max: 3600 }),
+    writeDefaultDay: text('write-default-day'),
     help: values.help === true,
   };
 }
