@@ -20,7 +20,7 @@ import { KubernetesCluster } from '../adapters/kubernetes-cluster.js';
 import { KubernetesMoeWorkloads } from '../adapters/kubernetes-moe-workloads.js';
 import { DEFAULT_STABILISATION_MS, type NodeScalingPorts } from '../core/nodes/model.js';
 import { NodePoolConfigError, parseNodePools, type NodePoolConfig } from '../core/nodes/node-pools.js';
-import type { ReconcilePorts } from '../core/reconcile/model.js';
+import { DEFAULT_START_DEADLINE_MS, type ReconcilePorts } from '../core/reconcile/model.js';
 import type { MetricsPorts } from '../core/metrics/publish.js';
 import type { ReconcileOptions } from '../core/reconcile/reconciler.js';
 import type { WarmUpPorts } from '../core/warmup/warm-up.js';
@@ -76,7 +76,10 @@ export function runtimeConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConf
     recommendationWindowSeconds: wholeSeconds(env, 'RECOMMENDATION_WINDOW_SECONDS', 7 * 24 * 3600),
     controlPlaneName: env.CONTROL_PLANE_NAME || 'inference-budget-control-plane',
     watchNamespace: env.WATCH_NAMESPACE || undefined,
-    reconcile: { orphanGraceMs: graceSeconds * 1000 },
+    reconcile: {
+      orphanGraceMs: graceSeconds * 1000,
+      startDeadlineMs: wholeSeconds(env, 'START_DEADLINE_SECONDS', DEFAULT_START_DEADLINE_MS / 1000) * 1000,
+    },
     nodePools,
     nodeGroupCluster: nodePools.length > 0 ? required(env, 'EKS_CLUSTER_NAME') : undefined,
     scaleInStabilisationMs:
