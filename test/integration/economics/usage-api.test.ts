@@ -2,6 +2,7 @@
 // the real usage store, then `GET /v1/usage` through the real warm-up API handler, with NODE_POOLS
 // prices. The route reads only the ledger table, so no cluster is involved.
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import fc from 'fast-check';
 import { DynamoDbUsageStore } from '../../../lambdas/adapters/dynamodb-usage.js';
 import { meterHeldMemory } from '../../../lambdas/core/economics/metering.js';
 import type { PoolSnapshot } from '../../../lambdas/core/ledger/model.js';
@@ -159,5 +160,29 @@ describe('showback on dynalite', () => {
       },
     });
     expect((await get({ until: 'now' })).status).toBe(400);
+  });
+
+  it('answers 2,000 generated since values with 200 or a 400 in the envelope, never a 5xx', async () => {
+    const since = fc.oneof(
+      fc.string({ maxLength: 30 }),
+      fc.stringMatching(/^\d{1,6}[hms]$/),
+      fc
+        .date({ min: new Date('1970-01-01'), max: new Date('2100-01-01'), noInvalidDate: true })
+        .map((d) => d.toISOString()),
+      fc.constantFrom('', '0s', '1h1h', '2026-02-30T00:00:00Z', '2026-12-01T00:00:00', '\u0000', '%00'),
+    );
+    await fc.assert(
+      fc.asyncProperty(since, async (value) => {
+        const { status, body } = await get({ since: value });
+        expect([200, 400]).toContain(status);
+        if (status === 400)
+          expect(body.error).toEqual({
+            type: 'invalid_request_error',
+            code: 'invalid_request',
+            message: expect.any(String),
+          });
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
