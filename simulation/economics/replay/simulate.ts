@@ -3,6 +3,9 @@ import type { PolicyResult, SimulationResult } from '../result.js';
 import { InputError, type Scenario } from '../scenario.js';
 import type { WhatIf } from '../what-if.js';
 import { alwaysOn, type PolicyDriver } from './always-on.js';
+import { CONTROL_PLANE, SCALE_FROM_ZERO } from './policies.js';
+import { SimulatedWorld } from './simulated-world.js';
+import { worldDriver } from './world-driver.js';
 
 const HOUR_MS = 3_600_000;
 
@@ -39,12 +42,25 @@ export function windowOf(
  * Replays the trace once, feeding every request to every policy in step (and to each `--what-if`
  * variant of the control plane), so a million-row trace is read once however many policies there are.
  */
-export type DriverFactory = (scenario: Scenario, window: { startMs: number; endMs: number }) => PolicyDriver;
+export type DriverFactory = (
+  scenario: Scenario,
+  window: { startMs: number; endMs: number },
+) => Promise<PolicyDriver>;
+
+const controlPlane: DriverFactory = async (scenario, window) =>
+  worldDriver(CONTROL_PLANE, scenario, window, await SimulatedWorld.create(scenario, window.startMs), {
+    reportActivity: true,
+  });
+
+const scaleFromZero: DriverFactory = async (scenario, window) =>
+  worldDriver(SCALE_FROM_ZERO, scenario, window, await SimulatedWorld.create(scenario, window.startMs), {
+    reportActivity: false,
+  });
 
 /** The side-by-side policies, and the one `--what-if` varies (the control plane as configured). */
 export const POLICIES: { sideBySide: DriverFactory[]; varied: DriverFactory } = {
-  sideBySide: [alwaysOn],
-  varied: alwaysOn,
+  sideBySide: [async (scenario, window) => alwaysOn(scenario, window), controlPlane, scaleFromZero],
+  varied: controlPlane,
 };
 
 export async function simulate(
@@ -58,9 +74,9 @@ export async function simulate(
   const scan = await scanTrace(scenario);
   if (scan.requests === 0) throw new InputError('the trace has no request');
   const window = windowOf(scenario, scan);
-  const drivers = policies.sideBySide.map((policy) => policy(scenario, window));
+  const drivers = await Promise.all(policies.sideBySide.map((policy) => policy(scenario, window)));
   const variants = whatIf
-    ? whatIf.values.map((value) => policies.varied(whatIf.apply(scenario, value), window))
+    ? await Promise.all(whatIf.values.map((value) => policies.varied(whatIf.apply(scenario, value), window)))
     : [];
   progress(
     `replaying ${scan.requests.toLocaleString('en-US')} requests through ${drivers.length} policies${variants.length ? ` and ${variants.length} what-if variants` : ''}`,

@@ -1,5 +1,5 @@
 import type { ModelRef } from '../../../lambdas/core/reconcile/model.js';
-import type { ModelState } from '../result.js';
+import type { ModelState, StepSeries } from '../result.js';
 import type { Scenario, TraceRequest } from '../scenario.js';
 import type { PolicyDriver } from './always-on.js';
 import type { PolicyDefinition } from './policies.js';
@@ -13,7 +13,6 @@ export type WorldChange =
       readonly state: ModelState | 'down';
       readonly atMs: number;
     }
-  | { readonly kind: 'nodes'; readonly pool: string; readonly count: number; readonly atMs: number }
   | { readonly kind: 'over-budget'; readonly pool: string; readonly atMs: number };
 
 /**
@@ -27,8 +26,12 @@ export interface ReplayWorld {
   warmUp(ref: ModelRef): Promise<200 | 202 | 429>;
   recordActivity(ref: ModelRef): Promise<void>;
   isReady(holder: string): boolean;
+  /** Warmed up and not ready yet: a request waits for it without another warm-up. */
+  isStarting(holder: string): boolean;
   /** Every change since the last call, in time order. */
   drainChanges(): WorldChange[];
+  /** Nodes per pool over the replay, booting ones included (they are paid for). */
+  nodeHistory(): Record<string, StepSeries>;
 }
 
 /**
@@ -48,8 +51,7 @@ export function worldDriver(
   const waiting = new Map<string, number[]>();
   const settle = () => {
     for (const change of world.drainChanges()) {
-      if (change.kind === 'nodes') recorder.nodes(change.pool, change.count, change.atMs);
-      else if (change.kind === 'over-budget') recorder.budgetViolation();
+      if (change.kind === 'over-budget') recorder.budgetViolation();
       else {
         recorder.modelState(change.holder, change.state, change.atMs);
         if (change.state === 'up') release(change.holder, change.atMs);
@@ -66,8 +68,10 @@ export function worldDriver(
       settle();
       const holder = `${request.namespace}/${request.name}`;
       recorder.request(holder);
-      if (world.isReady(holder)) {
+      if (world.isReady(holder) || world.isStarting(holder)) {
+        // A gateway warms a cold model up once and holds its requests until it is ready.
         if (options.reportActivity) await world.recordActivity(request);
+        if (world.isStarting(holder)) waiting.set(holder, [...(waiting.get(holder) ?? []), request.atMs]);
         return;
       }
       const status = await world.warmUp(request);
@@ -79,6 +83,9 @@ export function worldDriver(
       await world.advanceTo(window.endMs);
       settle();
       for (const holder of [...waiting.keys()]) release(holder, window.endMs);
+      for (const [pool, series] of Object.entries(world.nodeHistory())) {
+        for (const [at, count] of series) if (at < window.endMs) recorder.nodes(pool, count, at);
+      }
       return recorder.finish();
     },
   };
