@@ -1,10 +1,14 @@
 import { readdir } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { toInferenceModel } from '../../../lambdas/adapters/kubernetes-cluster.js';
 import type { PoolSnapshot } from '../../../lambdas/core/ledger/model.js';
 import { poolDefinition } from '../../../lambdas/core/nodes/node-pools.js';
-import { API_GROUP, holderOf, type InferenceModel } from '../../../lambdas/core/reconcile/model.js';
-import { validateInferenceModel } from '../../../lambdas/core/validation/inference-model.js';
+import {
+  API_GROUP,
+  holderOf,
+  type InferenceModel,
+  type InferenceModelSpec,
+} from '../../../lambdas/core/reconcile/model.js';
+import { SPEC_DEFAULTS, validateInferenceModel } from '../../../lambdas/core/validation/inference-model.js';
 import { InputError, type SimulatedPool } from '../scenario.js';
 import { readDocuments } from './structured-file.js';
 
@@ -82,15 +86,20 @@ export function admitModels(
       );
     }
     warnings.push(...verdict.warnings.map((warning) => `${where}: Warning: ${warning}`));
-    const model = toInferenceModel({
-      metadata: {
-        name: String(metadata.name),
-        namespace,
-        uid: `simulated-${namespace}-${String(metadata.name)}`,
-        generation: 1,
-      },
-      spec: record.spec as Record<string, unknown>,
-    });
+    // Admitted: the spec has the CRD's shape; absent fields take the CRD's defaults, as the webhook patches them.
+    const given = Object.fromEntries(
+      Object.entries(record.spec as Record<string, unknown>).filter(([, v]) => v !== null && v !== undefined),
+    );
+    const model: InferenceModel = {
+      namespace,
+      name: String(metadata.name),
+      uid: `simulated-${namespace}-${String(metadata.name)}`,
+      generation: 1,
+      deleting: false,
+      finalizers: [],
+      spec: { ...structuredClone(SPEC_DEFAULTS), ...given } as unknown as InferenceModelSpec,
+      status: {},
+    };
     const holder = holderOf(model);
     const earlier = seen.get(holder);
     if (earlier) throw new InputError(`${where}: ${holder} is also defined in ${earlier}`);
