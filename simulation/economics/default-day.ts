@@ -114,7 +114,7 @@ export const DAY_MODELS: readonly DayModel[] = [
     modelName: 'meta-llama/Meta-Llama-3-8B-Instruct',
     memory: 24,
     pool: 'gpu-l40s',
-    traffic: 'office',
+    traffic: 'bursty',
   },
   {
     namespace: 'code',
@@ -202,7 +202,7 @@ export const DAY_MODELS: readonly DayModel[] = [
     modelName: 'bigcode/starcoder2-3b',
     memory: 12,
     pool: 'gpu-l4',
-    traffic: 'office',
+    traffic: 'bursty',
   },
   {
     namespace: 'research',
@@ -270,8 +270,8 @@ export function defaultDay(options: { seed?: number; requestsPerDay?: number } =
 /** Share of the peak rate at a minute of the day: quiet nights, a ramp to office hours, an evening fall. */
 export function officeHours(minute: number): number {
   const hour = minute / 60;
-  const rise = smoothstep(7, 10, hour);
-  const fall = 1 - smoothstep(17, 21, hour);
+  const rise = smoothstep(8, 10, hour);
+  const fall = 1 - smoothstep(17, 19, hour);
   return 0.004 + 0.996 * Math.min(rise, fall);
 }
 

@@ -47,15 +47,33 @@ export type DriverFactory = (
   window: { startMs: number; endMs: number },
 ) => Promise<PolicyDriver>;
 
+/**
+ * The world starts this long before the window: applied models deploy at once (as in a cluster), then
+ * idle out and their nodes scale in, so the window starts from a cluster at rest, not from a deploy.
+ */
+const SETTLE_BEFORE_MS = 2 * 3_600_000;
+
 const controlPlane: DriverFactory = async (scenario, window) =>
-  worldDriver(CONTROL_PLANE, scenario, window, await SimulatedWorld.create(scenario, window.startMs), {
-    reportActivity: true,
-  });
+  worldDriver(
+    CONTROL_PLANE,
+    scenario,
+    window,
+    await SimulatedWorld.create(scenario, window.startMs - SETTLE_BEFORE_MS),
+    {
+      reportActivity: true,
+    },
+  );
 
 const scaleFromZero: DriverFactory = async (scenario, window) =>
-  worldDriver(SCALE_FROM_ZERO, scenario, window, await SimulatedWorld.create(scenario, window.startMs), {
-    reportActivity: false,
-  });
+  worldDriver(
+    SCALE_FROM_ZERO,
+    scenario,
+    window,
+    await SimulatedWorld.create(scenario, window.startMs - SETTLE_BEFORE_MS),
+    {
+      reportActivity: false,
+    },
+  );
 
 /** The side-by-side policies, and the one `--what-if` varies (the control plane as configured). */
 export const POLICIES: { sideBySide: DriverFactory[]; varied: DriverFactory } = {

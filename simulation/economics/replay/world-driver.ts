@@ -54,7 +54,8 @@ export function worldDriver(
       if (change.kind === 'over-budget') recorder.budgetViolation();
       else {
         recorder.modelState(change.holder, change.state, change.atMs);
-        if (change.state === 'up') release(change.holder, change.atMs);
+        // Ready serves the waiting requests; a start given up (the start deadline) ends their wait too.
+        if (change.state !== 'starting') release(change.holder, change.atMs);
       }
     }
   };

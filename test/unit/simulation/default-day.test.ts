@@ -57,7 +57,7 @@ describe('the default day', () => {
   it('follows office hours: near zero at night, full from 10:00 to 17:00 UTC', () => {
     expect(officeHours(3 * 60)).toBeLessThan(0.01);
     expect(officeHours(12 * 60)).toBe(1);
-    expect(officeHours(8.5 * 60)).toBeGreaterThan(0.2);
-    expect(officeHours(8.5 * 60)).toBeLessThan(0.8);
+    expect(officeHours(9 * 60)).toBeGreaterThan(0.2);
+    expect(officeHours(9 * 60)).toBeLessThan(0.8);
   });
 });

@@ -106,32 +106,40 @@ const assertOptions = { endOnFailure: process.env.SIMULATION_SHRINK !== '1', ver
 const TEN_MINUTES = 600_000;
 
 describe('the model lifecycle in the simulated world', () => {
-  it(`keeps every budget and lifecycle rule over ${RUNS} generated histories of 200+ steps`, async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.integer({ min: 1, max: 2 ** 31 - 1 }),
-        fc.array(step, { minLength: 200, maxLength: 240 }),
-        async (seed, steps) => {
-          const violations = await playHistory(seed, steps, options);
-          expect(violations).toEqual([]);
-        },
-      ),
-      { numRuns: RUNS, ...assertOptions },
-    );
-  }, TEN_MINUTES);
+  it(
+    `keeps every budget and lifecycle rule over ${RUNS} generated histories of 200+ steps`,
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+          fc.array(step, { minLength: 200, maxLength: 240 }),
+          async (seed, steps) => {
+            const violations = await playHistory(seed, steps, options);
+            expect(violations).toEqual([]);
+          },
+        ),
+        { numRuns: RUNS, ...assertOptions },
+      );
+    },
+    TEN_MINUTES,
+  );
 
-  it('with simulated nodes: pods wait for nodes that boot, and the rules still hold', async () => {
-    const withNodes = { ...options, config: { ...config, nodes: true } };
-    await fc.assert(
-      fc.asyncProperty(
-        fc.integer({ min: 1, max: 2 ** 31 - 1 }),
-        fc.array(step, { minLength: 200, maxLength: 240 }),
-        async (seed, steps) => {
-          const violations = await playHistory(seed, steps, withNodes);
-          expect(violations).toEqual([]);
-        },
-      ),
-      { numRuns: Math.max(1, Math.floor(RUNS / 5)), ...assertOptions },
-    );
-  }, TEN_MINUTES);
+  it(
+    'with simulated nodes: pods wait for nodes that boot, and the rules still hold',
+    async () => {
+      const withNodes = { ...options, config: { ...config, nodes: true } };
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+          fc.array(step, { minLength: 200, maxLength: 240 }),
+          async (seed, steps) => {
+            const violations = await playHistory(seed, steps, withNodes);
+            expect(violations).toEqual([]);
+          },
+        ),
+        { numRuns: Math.max(1, Math.floor(RUNS / 5)), ...assertOptions },
+      );
+    },
+    TEN_MINUTES,
+  );
 });
