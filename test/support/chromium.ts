@@ -10,7 +10,8 @@ export interface OpenedPage {
   /** Every URL the page asked for, beyond the page itself. */
   readonly requests: string[];
   evaluate<T>(expression: string): Promise<T>;
-  screenshot(width: number): Promise<Buffer>;
+  /** A PNG of the page at `width`, the whole page or its first `height` pixels. */
+  screenshot(width: number, height?: number): Promise<Buffer>;
   close(): Promise<void>;
 }
 
@@ -82,8 +83,8 @@ export async function openInChromium(path: string): Promise<OpenedPage> {
       errors,
       requests,
       evaluate,
-      async screenshot(width: number) {
-        const height = await evaluate<number>('document.documentElement.scrollHeight');
+      async screenshot(width: number, clipHeight?: number) {
+        const height = clipHeight ?? (await evaluate<number>('document.documentElement.scrollHeight'));
         await session.send('Emulation.setDeviceMetricsOverride', {
           width,
           height,
