@@ -64,7 +64,8 @@ export class SimulatedWorld implements ReplayWorld {
     if (ms < this.world.now) return;
     const passes = ms >= this.nextPassAt();
     if (passes) this.flushActivity();
-    await this.world.advance(ms - this.world.now);
+    // Looked at after every pass too: a model can start, serve and idle out between two requests.
+    await this.world.advance(ms - this.world.now, () => this.observe());
     this.observe();
     if (passes) await this.checkBudgets();
   }
