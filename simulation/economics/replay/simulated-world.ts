@@ -55,7 +55,9 @@ export class SimulatedWorld implements ReplayWorld {
   static async create(scenario: Scenario, startMs: number): Promise<SimulatedWorld> {
     const world = new SimulatedWorld(scenario, startMs);
     await world.world.definePools();
-    for (const model of scenario.models) world.world.apply(model);
+    // In one order whatever order the inputs listed them in: the world's interleaving follows it.
+    const byHolder = [...scenario.models].sort((a, b) => holderOf(a).localeCompare(holderOf(b)));
+    for (const model of byHolder) world.world.apply(model);
     await world.world.advance(0);
     return world;
   }
