@@ -1,11 +1,18 @@
 // `npm run bench:api`: server-side warm-up decision latency (the handler, as Lambda runs it) against
 // the local services (kube-apiserver + KWOK, dynalite, moto), for a ready model, a cold model that
-// fits, and a 429.
+// fits, and a 429, each next to its floor measured in the same run on the same services: the calls
+// the decision cannot do without, made one after the other with the raw SDK clients.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBClient,
+  QueryCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+} from '@aws-sdk/client-dynamodb';
+import { AppsV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { DynamoDbLedger, ensureLedgerTable } from '../lambdas/adapters/dynamodb-ledger.js';
 import { kubeConfigFromFile } from '../lambdas/adapters/kube-config.js';
@@ -21,6 +28,7 @@ import { installDeploy, kubectlOk } from '../test/support/kubectl.js';
 const Gi = 2 ** 30;
 const NAMESPACE = 'bench-api';
 const ITERATIONS = { ready: 300, cold: 60, refused: 300 };
+const TABLE = 'bench-api';
 const context = {
   functionName: 'warmup-api',
   awsRequestId: 'bench',
@@ -38,8 +46,8 @@ try {
     region: 'us-east-1',
     credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
   });
-  await ensureLedgerTable(client, 'bench-api');
-  const ledger = new DynamoDbLedger(client, 'bench-api');
+  await ensureLedgerTable(client, TABLE);
+  const ledger = new DynamoDbLedger(client, TABLE);
   await ledger.definePool({ name: 'bench', totalBytes: 64 * Gi, bytesPerNode: 80 * Gi, nodeGroup: 'bench' });
   await installDeploy();
   await kubectlOk(['create', 'namespace', NAMESPACE]);
@@ -69,7 +77,7 @@ try {
   Object.assign(process.env, {
     // Only the table on stdout: the handler's per-request INFO lines would bury it.
     POWERTOOLS_LOG_LEVEL: 'WARN',
-    LEDGER_TABLE: 'bench-api',
+    LEDGER_TABLE: TABLE,
     DYNAMODB_ENDPOINT: process.env.IBCP_DYNALITE_ENDPOINT,
     KUBECONFIG: kubeconfig,
     WATCH_NAMESPACE: NAMESPACE,
@@ -97,35 +105,154 @@ try {
   await warmUp('warm', 202);
   while ((await warmUp('warm', 200).catch(() => undefined)) === undefined) await sleep(200);
 
-  const cluster = new KubernetesCluster(kubeConfigFromFile(kubeconfig), { namespace: NAMESPACE });
-  const rows: [string, number[]][] = [
-    ['ready model (200)', []],
-    ['cold model that fits (202)', []],
-    ['pool full (429)', []],
+  const kubeConfig = kubeConfigFromFile(kubeconfig);
+  const cluster = new KubernetesCluster(kubeConfig, { namespace: NAMESPACE });
+  const apps = kubeConfig.makeApiClient(AppsV1Api);
+  const timed = async (work: () => Promise<unknown>): Promise<number> => {
+    const started = performance.now();
+    await work();
+    return performance.now() - started;
+  };
+  const poolKey = { pk: { S: 'pool#bench' }, sk: { S: 'budget' } };
+  const floors = {
+    /** Record one activity (a conditional write) and read the Deployment's readiness (one GET). */
+    ready: () =>
+      timed(async () => {
+        await client.send(
+          new UpdateItemCommand({
+            TableName: TABLE,
+            Key: { pk: poolKey.pk, sk: { S: `activity#${NAMESPACE}/warm` } },
+            UpdateExpression: 'SET lastActivity = :at',
+            ConditionExpression: 'attribute_not_exists(lastActivity) OR lastActivity < :at',
+            ExpressionAttributeValues: { ':at': { N: String(Date.now()) } },
+          }),
+        );
+        await apps.readNamespacedDeployment({ name: 'warm', namespace: NAMESPACE });
+      }),
+    /** Allocate (one conditional write on the pool item) and scale the Deployment up (one patch). */
+    cold: async () => {
+      const holder: Record<string, string> = { '#holder': `${NAMESPACE}/floor` };
+      const ms = await timed(async () => {
+        await client.send(
+          new UpdateItemCommand({
+            TableName: TABLE,
+            Key: poolKey,
+            UpdateExpression:
+              'SET allocations.#holder = :allocation ADD allocatedBytes :bytes, availableBytes :minusBytes',
+            ConditionExpression:
+              'attribute_exists(pk) AND attribute_not_exists(allocations.#holder) AND availableBytes >= :bytes',
+            ExpressionAttributeNames: holder,
+            ExpressionAttributeValues: {
+              ':allocation': { M: { bytes: { N: String(32 * Gi) }, since: { N: String(Date.now()) } } },
+              ':bytes': { N: String(32 * Gi) },
+              ':minusBytes': { N: String(-32 * Gi) },
+            },
+          }),
+        );
+        await scaleCold(1);
+      });
+      await client.send(
+        new UpdateItemCommand({
+          TableName: TABLE,
+          Key: poolKey,
+          UpdateExpression:
+            'REMOVE allocations.#holder ADD allocatedBytes :minusBytes, availableBytes :bytes',
+          ExpressionAttributeNames: holder,
+          ExpressionAttributeValues: {
+            ':bytes': { N: String(32 * Gi) },
+            ':minusBytes': { N: String(-32 * Gi) },
+          },
+        }),
+      );
+      await scaleCold(0);
+      return ms;
+    },
+    /** Read the pool (its budget, allocations and activity: one Query) to name what blocks the model. */
+    refused: () =>
+      timed(async () => {
+        let startKey: Record<string, AttributeValue> | undefined;
+        do {
+          const page = await client.send(
+            new QueryCommand({
+              TableName: TABLE,
+              KeyConditionExpression: 'pk = :pk',
+              ExpressionAttributeValues: { ':pk': poolKey.pk },
+              ConsistentRead: true,
+              ExclusiveStartKey: startKey,
+            }),
+          );
+          startKey = page.LastEvaluatedKey;
+        } while (startKey);
+      }),
+  };
+  const scaleCold = (replicas: number) =>
+    apps.patchNamespacedDeployment(
+      { name: 'cold', namespace: NAMESPACE, body: { spec: { replicas } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+
+  const cases = [
+    { label: 'ready model (200)', handler: [] as number[], floor: [] as number[] },
+    { label: 'cold model that fits (202)', handler: [] as number[], floor: [] as number[] },
+    { label: 'pool full (429)', handler: [] as number[], floor: [] as number[] },
   ];
-  progress(`measuring ${ITERATIONS.ready} warm-ups of a ready model`);
-  for (let i = 0; i < ITERATIONS.ready; i++) rows[0]![1].push(await warmUp('warm', 200));
+  const [ready, cold, refused] = cases as [(typeof cases)[0], (typeof cases)[0], (typeof cases)[0]];
+  // Handler and floor alternate, so that what else runs on the machine weighs on both alike.
+  progress(`measuring ${ITERATIONS.ready} warm-ups of a ready model and as many floors`);
+  for (let i = 0; i < ITERATIONS.ready; i++) {
+    ready.handler.push(await warmUp('warm', 200));
+    ready.floor.push(await floors.ready());
+  }
   progress(`measuring ${ITERATIONS.cold} warm-ups of a cold model (scaled back down between them)`);
-  const cold = (await cluster.getModel({ namespace: NAMESPACE, name: 'cold' }))!;
-  for (let i = 0; i < ITERATIONS.cold; i++) {
-    rows[1]![1].push(await warmUp('cold', 202));
-    await cluster.scaleDeployment(cold, 0, Date.now());
+  const coldModel = (await cluster.getModel({ namespace: NAMESPACE, name: 'cold' }))!;
+  // The cold model's Deployment exists from the first warm-up on; every later one scales it up.
+  const scaleDown = async () => {
+    await cluster.scaleDeployment(coldModel, 0, Date.now());
     const held = (await ledger.readPool('bench')).allocations.find((a) => a.holder === `${NAMESPACE}/cold`);
     if (held) await ledger.release({ pool: 'bench', holder: `${NAMESPACE}/cold`, fence: held });
+  };
+  await warmUp('cold', 202);
+  await scaleDown();
+  for (let i = 0; i < ITERATIONS.cold; i++) {
+    cold.handler.push(await warmUp('cold', 202));
+    await scaleDown();
+    cold.floor.push(await floors.cold());
   }
   progress(`measuring ${ITERATIONS.refused} warm-ups that do not fit`);
-  for (let i = 0; i < ITERATIONS.refused; i++) rows[2]![1].push(await warmUp('huge', 429));
+  for (let i = 0; i < ITERATIONS.refused; i++) {
+    refused.handler.push(await warmUp('huge', 429));
+    refused.floor.push(await floors.refused());
+  }
   client.destroy();
 
-  console.log('\nWarm-up decision latency, server-side (handler in-process, services on loopback)\n');
-  console.log('| case | requests | p50 (ms) | p99 (ms) |');
-  console.log('|---|---:|---:|---:|');
-  for (const [label, samples] of rows) {
-    samples.sort((a, b) => a - b);
-    const at = (q: number) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))]!;
-    console.log(`| ${label} | ${samples.length} | ${at(0.5).toFixed(1)} | ${at(0.99).toFixed(1)} |`);
-  }
+  console.log(
+    '\nWarm-up decision latency, server-side (handler in-process, services on loopback); floor: the calls the decision needs, raw SDK, one after the other\n',
+  );
+  console.log(
+    '| case | requests | p50 (ms) | p99 (ms) | floor p50 (ms) | floor p99 (ms) | ratio p50 | ratio p99 | floor calls |',
+  );
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---|');
+  const floorCalls = [
+    'DynamoDB conditional write + Kubernetes GET',
+    'DynamoDB conditional write + Deployment patch',
+    'DynamoDB pool Query',
+  ];
+  const summary: string[] = [];
+  cases.forEach(({ label, handler, floor }, i) => {
+    const [h, f] = [percentiles(handler), percentiles(floor)];
+    summary.push(`${label.replace(/ \(\d+\)$/, '')} ${(h.p50 / f.p50).toFixed(2)}`);
+    console.log(
+      `| ${label} | ${handler.length} | ${h.p50.toFixed(1)} | ${h.p99.toFixed(1)} | ${f.p50.toFixed(1)} | ${f.p99.toFixed(1)} | ${(h.p50 / f.p50).toFixed(2)} | ${(h.p99 / f.p99).toFixed(2)} | ${floorCalls[i]} |`,
+    );
+  });
+  console.log(`\nSummary: p50 / floor p50: ${summary.join(', ')} (goal: at most 1.5)`);
 } finally {
   for (const service of services.reverse()) await service.stop();
   await rm(runDir, { recursive: true, force: true });
+}
+
+function percentiles(samples: number[]): { p50: number; p99: number } {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  return { p50: at(0.5), p99: at(0.99) };
 }

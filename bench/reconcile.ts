@@ -1,15 +1,19 @@
 // `npm run bench:reconcile`: one scheduled pass over 1,000 InferenceModels in 10 pools on the local
-// control plane (kube-apiserver + KWOK GPU nodes, dynalite): wall time, Kubernetes API calls and
-// DynamoDB calls, for a pass with nothing to change and for one where 10% of the models changed.
+// control plane (kube-apiserver + KWOK GPU nodes, dynalite): wall time, Kubernetes API calls, DynamoDB
+// calls and the peak heap, for the first pass, a pass with nothing to change and one where 10% of the
+// models changed. The floor of a no-change pass, measured in the same run: the reads it cannot do
+// without (both lists and every pool), raw SDK calls. Models are created as the mutating webhook admits
+// them, with the finalizer (docs/webhook.md).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, QueryCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { AppsV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { DynamoDbLedger, ensureLedgerTable } from '../lambdas/adapters/dynamodb-ledger.js';
 import { kubeConfigFromFile } from '../lambdas/adapters/kube-config.js';
 import { KubernetesCluster } from '../lambdas/adapters/kubernetes-cluster.js';
-import type { ReconcilePorts } from '../lambdas/core/reconcile/model.js';
+import { API_GROUP, FINALIZER, type ReconcilePorts } from '../lambdas/core/reconcile/model.js';
 import { reconcileAll } from '../lambdas/core/reconcile/reconciler.js';
 import { startDynalite } from '../test/harness/dynalite.js';
 import { createGpuNode } from '../test/harness/gpu-nodes.js';
@@ -29,6 +33,9 @@ interface Row {
   seconds: number;
   kubernetesCalls: number;
   dynamoDbCalls: number;
+  peakHeapMiB: number;
+  /** Wall time of the same run's floor, for the passes with nothing to change. */
+  floorSeconds?: number;
 }
 
 const runDir = await mkdtemp(join(tmpdir(), 'ibcp-bench-reconcile-'));
@@ -47,7 +54,8 @@ try {
   client.middlewareStack.add((next) => (args) => (dynamoDbCalls++, next(args)), { step: 'initialize' });
   await ensureLedgerTable(client, 'bench-ledger');
   const ledger = new DynamoDbLedger(client, 'bench-ledger');
-  const cluster = new KubernetesCluster(kubeConfigFromFile(kubeconfig), { namespace: NAMESPACE });
+  const kubeConfig = kubeConfigFromFile(kubeconfig);
+  const cluster = new KubernetesCluster(kubeConfig, { namespace: NAMESPACE });
   const ports: ReconcilePorts = { cluster, ledger, log: silent, clock: Date.now };
 
   progress(`creating ${POOLS} pools with KWOK GPU nodes and ${POOLS * MODELS_PER_POOL} InferenceModels`);
@@ -70,7 +78,7 @@ try {
       models.push({
         apiVersion: 'inference.eh-ops.io/v1alpha1',
         kind: 'InferenceModel',
-        metadata: { name, namespace: NAMESPACE },
+        metadata: { name, namespace: NAMESPACE, finalizers: [FINALIZER] },
         spec: {
           modelName: name,
           memory: '8Gi',
@@ -87,16 +95,60 @@ try {
 
   const measure = async (label: string): Promise<Row> => {
     const [k8sBefore, dynamoBefore] = [cluster.apiCalls, dynamoDbCalls];
+    const peak = heapPeak();
     const started = performance.now();
     const report = await reconcileAll(ports, { orphanGraceMs: 300_000, startDeadlineMs: 900_000 });
+    const seconds = (performance.now() - started) / 1000;
     if (report.errors.length > 0)
       throw new Error(`pass had errors: ${JSON.stringify(report.errors.slice(0, 3))}`);
     return {
       pass: label,
-      seconds: (performance.now() - started) / 1000,
+      seconds,
       kubernetesCalls: cluster.apiCalls - k8sBefore,
       dynamoDbCalls: dynamoDbCalls - dynamoBefore,
+      peakHeapMiB: peak.stop(),
     };
+  };
+  const custom = kubeConfig.makeApiClient(CustomObjectsApi);
+  const apps = kubeConfig.makeApiClient(AppsV1Api);
+  /** What a pass with nothing to change must read: both lists and each pool's items, raw, nothing else. */
+  const floor = async (): Promise<number> => {
+    const started = performance.now();
+    await Promise.all([
+      custom.listNamespacedCustomObject({
+        group: API_GROUP,
+        version: 'v1alpha1',
+        namespace: NAMESPACE,
+        plural: 'inferencemodels',
+      }),
+      apps.listNamespacedDeployment({ namespace: NAMESPACE }),
+      (async () => {
+        const { Items = [] } = await client.send(
+          new ScanCommand({
+            TableName: 'bench-ledger',
+            FilterExpression: 'sk = :budget',
+            ExpressionAttributeValues: { ':budget': { S: 'budget' } },
+          }),
+        );
+        await Promise.all(
+          Items.map((item) =>
+            client.send(
+              new QueryCommand({
+                TableName: 'bench-ledger',
+                KeyConditionExpression: 'pk = :pk',
+                ExpressionAttributeValues: { ':pk': item.pk! },
+                ConsistentRead: true,
+              }),
+            ),
+          ),
+        );
+      })(),
+    ]);
+    return (performance.now() - started) / 1000;
+  };
+  const withFloor = async (label: string): Promise<Row> => {
+    const row = await measure(label);
+    return { ...row, floorSeconds: await floor() };
   };
 
   const rows: Row[] = [];
@@ -109,8 +161,8 @@ try {
     await sleep(2_000);
   }
   rows.push(await measure('pass after pods became Ready'));
-  rows.push(await measure('no-change pass'));
-  rows.push(await measure('no-change pass (again)'));
+  rows.push(await withFloor('no-change pass'));
+  rows.push(await withFloor('no-change pass (again)'));
 
   progress('changing spec.memory of 10% of the models (8Gi -> 10Gi)');
   for (let i = 0; i < POOLS * MODELS_PER_POOL; i += 10) {
@@ -128,16 +180,43 @@ try {
     ]);
   }
   rows.push(await measure('10% changed (resized)'));
-  rows.push(await measure('no-change pass after the resize'));
+  rows.push(await withFloor('no-change pass after the resize'));
   client.destroy();
 
-  console.log(`\nReconcile pass over ${POOLS * MODELS_PER_POOL} InferenceModels in ${POOLS} pools\n`);
-  console.log('| pass | wall time (s) | Kubernetes API calls | DynamoDB calls |');
-  console.log('|---|---:|---:|---:|');
+  const count = POOLS * MODELS_PER_POOL;
+  console.log(
+    `\nReconcile pass over ${count} InferenceModels in ${POOLS} pools; floor of a no-change pass: both lists and every pool, raw SDK calls\n`,
+  );
+  console.log(
+    '| pass | wall time (s) | Kubernetes API calls | DynamoDB calls | peak heap (MiB) | floor (s) | ratio |',
+  );
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) {
-    console.log(`| ${r.pass} | ${r.seconds.toFixed(2)} | ${r.kubernetesCalls} | ${r.dynamoDbCalls} |`);
+    const floorCells = r.floorSeconds
+      ? `${r.floorSeconds.toFixed(2)} | ${(r.seconds / r.floorSeconds).toFixed(1)}`
+      : '- | -';
+    console.log(
+      `| ${r.pass} | ${r.seconds.toFixed(2)} | ${r.kubernetesCalls} | ${r.dynamoDbCalls} | ${r.peakHeapMiB.toFixed(0)} | ${floorCells} |`,
+    );
   }
+  const noChange = rows.filter((r) => r.floorSeconds);
+  const first = rows[0]!;
+  console.log(
+    `\nSummary: no-change pass / floor: ${noChange.map((r) => (r.seconds / r.floorSeconds!).toFixed(1)).join(', ')}; first pass: ${((first.kubernetesCalls - 2) / count).toFixed(2)} Kubernetes calls per new model, the two lists aside (goal: at most 4); peak heap ${Math.max(...rows.map((r) => r.peakHeapMiB)).toFixed(0)} MiB`,
+  );
 } finally {
   for (const service of services.reverse()) await service.stop();
   await rm(runDir, { recursive: true, force: true });
+}
+
+/** The largest heap in use while a pass runs, sampled every 20 ms (the pass's own allocations show). */
+function heapPeak(): { stop(): number } {
+  let peak = process.memoryUsage().heapUsed;
+  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().heapUsed)), 20);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return Math.max(peak, process.memoryUsage().heapUsed) / 2 ** 20;
+    },
+  };
 }

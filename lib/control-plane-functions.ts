@@ -6,7 +6,12 @@ import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
-import { NodejsFunction, OutputFormat, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
+import {
+  NodejsFunction,
+  OutputFormat,
+  type BundlingOptions,
+  type NodejsFunctionProps,
+} from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
@@ -50,6 +55,29 @@ export interface ControlPlaneFunctionsProps {
 }
 
 const handlers = fileURLToPath(new URL('../lambdas/handlers/', import.meta.url));
+
+/**
+ * Each handler is bundled on its own into one minified ES module holding only what it imports (the
+ * handlers import their wiring per outside system, lambdas/handlers/wiring/). `npm run bench:cold-start`
+ * measures the result against an empty handler bundled with these same options.
+ */
+export const FUNCTION_BUNDLING: BundlingOptions = {
+  // The SDK versions the handlers were tested with, not whatever the runtime ships.
+  bundleAwsSDK: true,
+  forceDockerBundling: false,
+  format: OutputFormat.ESM,
+  target: 'node22',
+  mainFields: ['module', 'main'],
+  minify: true,
+  // Positions and names only, not a copy of every source file. No --enable-source-maps: Node would parse
+  // the whole map on every cold start; lambdas/handlers/source-mapped-stacks.ts reads it on the first
+  // stack trace instead.
+  sourceMap: true,
+  sourcesContent: false,
+  // CommonJS dependencies bundled into an ES module still call `require` for Node built-ins.
+  banner:
+    "import { createRequire as __ibcpCreateRequire } from 'node:module'; const require = __ibcpCreateRequire(import.meta.url);",
+};
 
 /**
  * The control plane's five Lambdas (docs/reconciler.md, docs/warmup-api.md, docs/webhook.md, docs/remediation.md), bundled
@@ -118,26 +146,13 @@ export class ControlPlaneFunctions extends Construct {
         logGroup: new LogGroup(this, `${name}Logs`, {
           retention: props.logRetention ?? RetentionDays.ONE_MONTH,
         }),
-        bundling: {
-          // The SDK versions the handlers were tested with, not whatever the runtime ships.
-          bundleAwsSDK: true,
-          forceDockerBundling: false,
-          format: OutputFormat.ESM,
-          target: 'node22',
-          mainFields: ['module', 'main'],
-          minify: true,
-          sourceMap: true,
-          // CommonJS dependencies bundled into an ES module still call `require` for Node built-ins.
-          banner:
-            "import { createRequire as __ibcpCreateRequire } from 'node:module'; const require = __ibcpCreateRequire(import.meta.url);",
-        },
+        bundling: FUNCTION_BUNDLING,
         ...(props.network && {
           vpc: props.network.vpc,
           vpcSubnets: { subnets: props.network.subnets },
           securityGroups: [props.network.securityGroup],
         }),
         ...extra,
-        environment: { NODE_OPTIONS: '--enable-source-maps', ...extra.environment },
       });
 
     this.reconcileScheduled = make('ReconcileScheduled', 'reconcile-scheduled.ts', {

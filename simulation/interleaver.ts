@@ -46,7 +46,10 @@ export class Interleaver {
   readonly tasks: Task[] = [];
   faults: FaultRates = NO_FAULTS;
 
-  constructor(readonly random: () => number) {}
+  constructor(
+    readonly random: () => number,
+    private readonly onStep: () => void = () => undefined,
+  ) {}
 
   /** Starts a Lambda invocation; it runs until its first gate. Its errors are its own (a Lambda fails). */
   start<T>(name: string, body: (task: Task) => Promise<T>, onDone?: (result: T | Error) => void): Task {
@@ -76,6 +79,7 @@ export class Interleaver {
     if (this.waiting.length === 0) return false;
     const index = Math.floor(this.random() * this.waiting.length);
     const [chosen] = this.waiting.splice(index, 1);
+    this.onStep();
     const { task, write, resume } = chosen!;
     if (this.random() < this.faults.crash) {
       task.crashed = true;

@@ -54,7 +54,7 @@ export class InvariantChecker {
         if (deployment && deployment.replicas > 0) {
           this.heldIdleSince.delete(allocation.holder);
           if (!model) continue;
-          const startingFor = now - (lastScaleUp(world, allocation.holder) ?? now);
+          const startingFor = now - (deployment.startedAt ?? now);
           const deadline = startDeadlineMsOf(model, world.config.startDeadlineMs);
           if (world.cluster.readyPods(deployment) === 0 && startingFor > deadline + slack) {
             this.fail(
@@ -114,7 +114,9 @@ export class InvariantChecker {
           'I1',
           `${holderOf(deployment)} runs ${deployment.replicas} replica(s) in ${this.world.cluster.poolOfPods(deployment)} with no allocation there`,
         );
-      } else if (allocation.bytes < given) {
+      } else if (allocation.bytes < given && !this.world.interleaver.busy) {
+        // Sizes are compared between Lambdas: two reconciles resizing from different spec versions
+        // may leave the note of the pods' size ahead until one of them (or the next pass) settles it.
         this.fail(
           'I1',
           `${holderOf(deployment)} holds ${allocation.bytes} B, less than the ${given} B its pods were given`,
@@ -145,20 +147,11 @@ export class InvariantChecker {
 
   // I6: a model starts only after its dependencies (each ready now, or until the last pass).
   private startOrder(): void {
-    const { scales, models, deployments } = this.world.cluster;
+    const { scales } = this.world.cluster;
     for (; this.scalesSeen < scales.length; this.scalesSeen++) {
       const scale = scales[this.scalesSeen]!;
-      if (scale.from !== 0 || scale.to === 0) continue;
-      const model = models.get(scale.holder);
-      for (const name of model?.spec.dependencies ?? []) {
-        const dependency = resolveDependency(models.values(), model!.namespace, name);
-        const deployment = dependency && deployments.get(holderOf(dependency));
-        const recentlyReady =
-          deployment &&
-          (deployment.readySince !== undefined ||
-            (deployment.readyEndedAt ?? -Infinity) >= scale.at - this.world.config.passIntervalMs);
-        if (!recentlyReady)
-          this.fail('I6', `${scale.holder} started before its dependency ${name} was ready`);
+      for (const name of scale.dependenciesDown) {
+        this.fail('I6', `${scale.holder} started before its dependency ${name} was ready`);
       }
     }
   }
@@ -242,7 +235,7 @@ export class InvariantChecker {
       }
     }
     if (line.fields.reason === 'start deadline exceeded') {
-      const startedAt = lastScaleUp(this.world, holder, true) ?? line.at;
+      const startedAt = deployment.startedAt ?? line.at;
       if (line.at - startedAt <= startDeadlineMsOf(model, this.world.config.startDeadlineMs)) {
         this.fail(
           'I3',
@@ -260,16 +253,6 @@ export class InvariantChecker {
   private fail(rule: string, detail: string): void {
     this.violations.push({ rule, at: this.world.now, detail });
   }
-}
-
-/** When the holder's Deployment last went from zero to running (before its latest scale-down, if asked). */
-function lastScaleUp(world: World, holder: string, beforeLastScaleDown = false): number | undefined {
-  const scales = world.cluster.scales.filter((s) => s.holder === holder);
-  if (beforeLastScaleDown) {
-    const down = scales.findLastIndex((s) => s.to === 0 && s.from > 0);
-    scales.splice(down === -1 ? scales.length : down);
-  }
-  return scales.findLast((s) => s.from === 0 && s.to > 0)?.at;
 }
 
 function dependsOn(world: World, model: InferenceModel, holder: string, seen = new Set<string>()): boolean {

@@ -34,7 +34,12 @@ export interface HistoryOptions {
  * after every step; then a fault-free tail with passes on schedule checks the rules about time, and a
  * rest check the exact sizes. Returns every violation found (empty: the history passed).
  */
-export async function playHistory(seed: number, steps: HistoryStep[], options: HistoryOptions) {
+export async function playHistory(
+  seed: number,
+  steps: HistoryStep[],
+  options: HistoryOptions,
+  onFailure?: (world: World) => void,
+) {
   const world = new World({ ...options.config, seed });
   const checker = new InvariantChecker(world);
   await world.definePools();
@@ -43,7 +48,7 @@ export async function playHistory(seed: number, steps: HistoryStep[], options: H
   for (const step of steps) {
     await perform(world, step, options, checker);
     await checker.checkStep();
-    if (checker.violations.length > 0) return checker.violations;
+    if (checker.violations.length > 0) return failed(checker, world, onFailure);
   }
   world.faults = { crash: 0, lostAnswer: 0 };
   await world.interleaver.settle();
@@ -52,9 +57,14 @@ export async function playHistory(seed: number, steps: HistoryStep[], options: H
     await world.advance(options.config.passIntervalMs);
     await checker.checkStep();
     await checker.checkLiveness();
-    if (checker.violations.length > 0) return checker.violations;
+    if (checker.violations.length > 0) return failed(checker, world, onFailure);
   }
   await checker.checkAtRest();
+  return failed(checker, world, onFailure);
+}
+
+function failed(checker: InvariantChecker, world: World, onFailure?: (world: World) => void) {
+  if (checker.violations.length > 0) onFailure?.(world);
   return checker.violations;
 }
 

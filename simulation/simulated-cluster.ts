@@ -50,6 +50,8 @@ export interface SimulatedDeployment {
   readyEndedAt: number | undefined;
   /** When its pods last became ready, kept after they stop (for the idle-clock invariant). */
   lastReadySince: number | undefined;
+  /** When its pods were last started: a scale-up from zero or a rollout (for the start deadline). */
+  startedAt: number | undefined;
 }
 
 /** A write the cluster saw, for the invariants: who scaled what, when. */
@@ -58,6 +60,8 @@ export interface ScaleRecord {
   from: number;
   to: number;
   at: number;
+  /** Dependencies (direct) that were neither ready then nor ready within `recentMs` before. */
+  dependenciesDown: string[];
 }
 
 /**
@@ -213,23 +217,34 @@ export class SimulatedCluster implements Cluster {
       readySince: undefined,
       readyEndedAt: undefined,
       lastReadySince: undefined,
+      startedAt: replicas > 0 ? now : undefined,
     });
-    this.scales.push({ holder: holderOf(model), from: 0, to: replicas, at: now });
+    this.record(model, 0, replicas, now);
     this.tick();
   }
   async scaleDeployment(model: InferenceModel, replicas: number, at: number, startFailure?: string) {
     const d = this.existing(model);
-    this.scales.push({ holder: holderOf(model), from: d.replicas, to: replicas, at });
+    this.record(model, d.replicas, replicas, at);
+    if (d.replicas === 0 && replicas > 0) d.startedAt = at;
     d.replicas = replicas;
     d.memory = model.spec.memory;
     d.scaledToZeroAt = replicas === 0 ? at : undefined;
     d.scaledUpAt = replicas > 0 ? at : undefined;
     d.startFailure = replicas === 0 ? startFailure : undefined;
+    if (replicas > 0 && model.spec.containerImage) {
+      const template = podTemplateFor(model);
+      if (JSON.stringify(template) !== JSON.stringify(d.template)) {
+        d.template = template;
+        for (const pod of d.pods.splice(0)) this.removePod(pod);
+      }
+    }
     this.tick();
   }
-  async rollOut(model: InferenceModel) {
+  async rollOut(model: InferenceModel, at: number) {
     const d = this.existing(model);
     d.template = podTemplateFor(model);
+    d.scaledUpAt = at;
+    d.startedAt = at;
     // The new ReplicaSet's pods replace the old ones (for the simulation, all at once).
     for (const pod of d.pods.splice(0)) this.removePod(pod);
     this.tick();
@@ -264,6 +279,26 @@ export class SimulatedCluster implements Cluster {
   }
 
   // ---- the controllers ----
+
+  /** How long after a dependency stopped being ready a start still counts as in order (one pass). */
+  recentMs = 60_000;
+
+  private record(model: ModelRef, from: number, to: number, at: number): void {
+    const stored = this.models.get(holderOf(model));
+    const dependenciesDown =
+      from === 0 && to > 0 && stored
+        ? stored.spec.dependencies.filter((name) => {
+            const candidates = [...this.models.values()].filter((m) => m.namespace === stored.namespace);
+            const dependency =
+              candidates.find((m) => m.name === name) ?? candidates.find((m) => m.spec.modelName === name);
+            // A dependency the user deleted or never created is theirs to answer for, not an order broken.
+            if (!dependency || dependency.deleting) return false;
+            const d = this.deployments.get(holderOf(dependency));
+            return !d || (this.readyPods(d, at) === 0 && (d.readyEndedAt ?? -Infinity) < at - this.recentMs);
+          })
+        : [];
+    this.scales.push({ holder: holderOf(model), from, to, at, dependenciesDown });
+  }
 
   private view(d: SimulatedDeployment): ManagedDeployment {
     return {

@@ -81,7 +81,8 @@ export class World {
   constructor(readonly config: WorldConfig) {
     this.now = config.start;
     this.nextPassAt = config.start;
-    this.interleaver = new Interleaver(seededRandom(config.seed));
+    // Time moves while Lambdas run: a millisecond per call, so two writes never share a timestamp.
+    this.interleaver = new Interleaver(seededRandom(config.seed), () => (this.now += 1));
     this.nodes = config.nodes
       ? new SimulatedNodes(
           config.pools,
@@ -91,6 +92,7 @@ export class World {
         )
       : undefined;
     this.cluster = new SimulatedCluster(() => this.now, config.startup, this.nodes);
+    this.cluster.recentMs = config.passIntervalMs;
   }
 
   /**

@@ -117,24 +117,34 @@ export class DynamoDbLedger implements Ledger {
     validateBytes(request.bytes);
     validateTime(request.now, 'now');
     return this.retryOnContention(`allocate ${request.holder}`, async () => {
-      const written = await conditionalWrite(
-        this.documents,
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: budgetKey(request.pool),
-          UpdateExpression:
-            'SET allocations.#holder = :allocation ADD allocatedBytes :bytes, availableBytes :minusBytes',
-          ConditionExpression:
-            'attribute_exists(pk) AND attribute_not_exists(allocations.#holder) AND availableBytes >= :bytes',
-          ExpressionAttributeNames: { '#holder': request.holder },
-          ExpressionAttributeValues: {
-            ':allocation': { bytes: request.bytes, since: request.now },
-            ':bytes': request.bytes,
-            ':minusBytes': -request.bytes,
+      const written = await this.documents
+        .send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: budgetKey(request.pool),
+            UpdateExpression:
+              'SET allocations.#holder = :allocation ADD allocatedBytes :bytes, availableBytes :minusBytes',
+            ConditionExpression:
+              'attribute_exists(pk) AND attribute_not_exists(allocations.#holder) AND availableBytes >= :bytes',
+            ExpressionAttributeNames: { '#holder': request.holder },
+            ExpressionAttributeValues: {
+              ':allocation': { bytes: request.bytes, since: request.now },
+              ':bytes': request.bytes,
+              ':minusBytes': -request.bytes,
+            },
+            // The pool as this write left it, in the same call: no read-back. Activity lives in items of
+            // its own, which this does not read (as after a claim, lastActivity is left unknown).
+            ReturnValues: 'ALL_NEW',
+          }),
+        )
+        .then(
+          ({ Attributes }) => Attributes as BudgetItem,
+          (error: unknown) => {
+            if (error instanceof ConditionalCheckFailedException) return undefined;
+            throw error;
           },
-        }),
-      );
-      if (written) return { outcome: 'allocated', pool: await this.readPool(request.pool) };
+        );
+      if (written) return { outcome: 'allocated', pool: toSnapshot(written, new Map()) };
       // The condition failed: read what is there and let the shared rule say why.
       const pool = await this.readPool(request.pool);
       switch (classifyAllocation(pool, request.holder, request.bytes)) {

@@ -148,49 +148,33 @@ export class KubernetesCluster implements Cluster {
     at: number,
     startFailure?: string,
   ): Promise<void> {
-    // Only the Deployment's own metadata and replicas: a pod-template change would restart the pods.
     const stamp = new Date(at).toISOString();
-    const body = {
-      metadata: {
-        annotations: {
-          [MEMORY_ANNOTATION]: model.spec.memory,
-          [SCALED_TO_ZERO_ANNOTATION]: replicas === 0 ? stamp : null,
-          [SCALED_UP_ANNOTATION]: replicas > 0 ? stamp : null,
-          [START_FAILURE_ANNOTATION]: replicas === 0 && startFailure ? startFailure : null,
-        },
-      },
-      spec: { replicas },
+    const annotations = {
+      [MEMORY_ANNOTATION]: model.spec.memory,
+      [SCALED_TO_ZERO_ANNOTATION]: replicas === 0 ? stamp : null,
+      [SCALED_UP_ANNOTATION]: replicas > 0 ? stamp : null,
+      [START_FAILURE_ANNOTATION]: replicas === 0 && startFailure ? startFailure : null,
     };
-    await this.patchDeployment(model, body);
+    // Scaling up writes the template the caller budgeted for in the same patch (unchanged, it makes no
+    // new ReplicaSet); a Deployment the model does not own keeps its template.
+    if (replicas > 0 && model.spec.containerImage) {
+      await this.strategicPatch(model, {
+        metadata: { annotations },
+        spec: { replicas, ...templatePatch(model) },
+      });
+    } else {
+      await this.patchDeployment(model, { metadata: { annotations }, spec: { replicas } });
+    }
   }
 
-  async rollOut(model: InferenceModel): Promise<void> {
-    // A strategic merge patch keyed on the container name replaces this container's fields and leaves
-    // any other container (a sidecar someone added) alone; nodeSelector is replaced whole.
-    // Resource maps are replaced whole too: a merged map would keep a request the spec no longer has, and
-    // the template would never match (a rollout every pass).
-    const template = podTemplateFor(model);
-    const container = containerFor(template);
-    const body = {
-      spec: {
-        // Deployments made before Recreate was the rule: drop the default's rollingUpdate settings.
-        strategy: { ...RECREATE, rollingUpdate: null },
-        template: {
-          spec: {
-            nodeSelector: { $patch: 'replace', ...template.nodeSelector },
-            containers: [
-              {
-                ...container,
-                resources: {
-                  requests: { $patch: 'replace', ...template.requests },
-                  limits: { $patch: 'replace', ...template.limits },
-                },
-              },
-            ],
-          },
-        },
-      },
-    };
+  async rollOut(model: InferenceModel, at: number): Promise<void> {
+    await this.strategicPatch(model, {
+      metadata: { annotations: { [SCALED_UP_ANNOTATION]: new Date(at).toISOString() } },
+      spec: templatePatch(model),
+    });
+  }
+
+  private async strategicPatch(model: ModelRef, body: object): Promise<void> {
     await this.call(() =>
       this.apps.patchNamespacedDeployment(
         { namespace: model.namespace, name: model.name, body },
@@ -468,6 +452,34 @@ export function podProblem(pod: V1Pod): string | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * The spec part of a strategic merge patch that sets the model's pod template: keyed on the container
+ * name, so another container (a sidecar someone added) is left alone; the nodeSelector and the resource
+ * maps are replaced whole (a merged map would keep a key the spec dropped, and never match it again).
+ */
+function templatePatch(model: InferenceModel) {
+  const template = podTemplateFor(model);
+  const container = containerFor(template);
+  return {
+    // Deployments made before Recreate was the rule: drop the default's rollingUpdate settings.
+    strategy: { ...RECREATE, rollingUpdate: null },
+    template: {
+      spec: {
+        nodeSelector: { $patch: 'replace', ...template.nodeSelector },
+        containers: [
+          {
+            ...container,
+            resources: {
+              requests: { $patch: 'replace', ...template.requests },
+              limits: { $patch: 'replace', ...template.limits },
+            },
+          },
+        ],
+      },
+    },
+  };
 }
 
 /** The model's Deployment: owned by the InferenceModel, so deleting the model deletes it too. */

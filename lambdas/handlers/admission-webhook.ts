@@ -1,3 +1,4 @@
+import './source-mapped-stacks.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -12,6 +13,7 @@ import { LedgerError, type PoolSnapshot } from '../core/ledger/model.js';
 import { KubernetesCluster } from '../adapters/kubernetes-cluster.js';
 import {
   API_GROUP,
+  FINALIZER,
   type InferenceModel,
   type ModelRef,
   type ReconcileRequests,
@@ -34,7 +36,8 @@ import {
 } from '../core/validation/inference-model.js';
 import { checkWorkloadBudget } from '../core/moe/workload.js';
 import { inspectWorkload } from '../core/validation/moe-workload.js';
-import { ConfigError, KubeConfigSource, kubernetesTarget, logger, type KubernetesTarget } from './runtime.js';
+import { ConfigError, kubernetesTarget, logger, type KubernetesTarget } from './runtime.js';
+import { KubeConfigSource } from './wiring/kube-config-source.js';
 
 /**
  * The InferenceModel admission webhook behind API Gateway (REST, proxy integration); docs/webhook.md.
@@ -363,9 +366,12 @@ async function decide(review: Review, mode: Mode, ports: WebhookPorts): Promise<
   }
   const context = { namespace: review.ref.namespace, name: review.ref.name };
   const inspection = inspectInferenceModel(review.object, context);
-  // The mutating call only fills in defaults: every denial comes from the validating call, which the API
-  // server makes after its own schema validation (so a schema error reads as the CRD words it).
-  if (mode === 'mutate') return { uid, allowed: true, ...patchOf(inspection.patch) };
+  // The mutating call only fills in defaults and the finalizer: every denial comes from the validating
+  // call, which the API server makes after its own schema validation (so a schema error reads as the CRD
+  // words it).
+  if (mode === 'mutate') {
+    return { uid, allowed: true, ...patchOf([...inspection.patch, ...finalizerPatch(review)]) };
+  }
   if (!inspection.demand) return deny(uid, 422, 'Invalid', inspection.messages.join('; '));
 
   const { demand } = inspection;
@@ -480,6 +486,20 @@ async function requestReconcile(ports: WebhookPorts, ref: ModelRef): Promise<voi
       error: String(error),
     });
   }
+}
+
+/**
+ * A new model carries the control plane's finalizer from its creation, so that its first reconcile does
+ * not spend a Kubernetes call adding it (the reconciler still adds it to a model created without).
+ */
+function finalizerPatch(review: Review): JsonPatchOperation[] {
+  if (review.operation !== 'CREATE') return [];
+  const metadata = isObject(review.object) ? review.object.metadata : undefined;
+  const finalizers = isObject(metadata) ? metadata.finalizers : undefined;
+  if (!Array.isArray(finalizers)) return [{ op: 'add', path: '/metadata/finalizers', value: [FINALIZER] }];
+  return finalizers.includes(FINALIZER)
+    ? []
+    : [{ op: 'add', path: '/metadata/finalizers/-', value: FINALIZER }];
 }
 
 function deny(uid: string, code: number, reason: string, message: string): AdmissionResponse {

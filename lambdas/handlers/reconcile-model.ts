@@ -1,3 +1,4 @@
+import './source-mapped-stacks.js';
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { EventBridgeEvent } from 'aws-lambda';
@@ -8,11 +9,28 @@ import type { NodeScalingPorts } from '../core/nodes/model.js';
 import { ensureNodeCapacity } from '../core/nodes/scaler.js';
 import { poolOf, type ModelRef, type ReconcilePorts } from '../core/reconcile/model.js';
 import { reconcileOne } from '../core/reconcile/reconciler.js';
-import { logger, Runtime, runtimeConfig } from './runtime.js';
+import { logger, runtimeConfig, type RuntimeConfig } from './runtime.js';
+import { ClusterAccess } from './wiring/cluster-access.js';
+import { ledgerTable, type LedgerTable } from './wiring/ledger-table.js';
+import { nodeScaling } from './wiring/node-scaling.js';
 
 export type ReconcileEvent = EventBridgeEvent<typeof RECONCILE_DETAIL_TYPE, unknown>;
 
-let runtime: Runtime | undefined;
+interface Wiring {
+  config: RuntimeConfig;
+  table: LedgerTable;
+  access: ClusterAccess;
+  nodeScaling: () => Promise<NodeScalingPorts | undefined>;
+}
+
+let wiring: Wiring | undefined;
+
+function wire(): Wiring {
+  const config = runtimeConfig();
+  const table = ledgerTable(config);
+  const access = new ClusterAccess(config);
+  return { config, table, access, nodeScaling: nodeScaling(config, table, access) };
+}
 
 /**
  * Reconciles one model as soon as the admission webhook or the warm-up API announces a change, instead
@@ -25,10 +43,10 @@ export const handler = middy(
       logger.error('Rejected reconcile event', { reason: ref.rejected });
       return ref;
     }
-    runtime ??= new Runtime(runtimeConfig());
-    const ports = await runtime.ports();
-    await reconcileOne(ports, ref, runtime.config.reconcile);
-    await scaleOutFor(ports, await runtime.nodeScalingPorts(), ref);
+    wiring ??= wire();
+    const ports = await wiring.access.reconcilePorts(wiring.table);
+    await reconcileOne(ports, ref, wiring.config.reconcile);
+    await scaleOutFor(ports, await wiring.nodeScaling(), ref);
     return { reconciled: `${ref.namespace}/${ref.name}` };
   },
 ).use(injectLambdaContext(logger));

@@ -1,5 +1,7 @@
+import './source-mapped-stacks.js';
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { DynamoDbUsageStore } from '../adapters/dynamodb-usage.js';
 import { meterHeldMemory } from '../core/economics/metering.js';
 import { pricePerNodeHour } from '../core/economics/prices.js';
 import { publishNodePoolMetrics, publishPassMetrics } from '../core/metrics/publish.js';
@@ -8,9 +10,33 @@ import { observeModels } from '../core/recommendations/observe.js';
 import { reconcileAll, type PassReport } from '../core/reconcile/reconciler.js';
 import { reconcileWorkloads, type WorkloadPassReport } from '../core/moe/budget.js';
 import type { PoolSnapshot } from '../core/ledger/model.js';
-import { logger, Runtime, runtimeConfig } from './runtime.js';
+import type { MetricsPorts } from '../core/metrics/publish.js';
+import type { NodeScalingPorts } from '../core/nodes/model.js';
+import type { PeakMemorySource } from '../core/recommendations/observe.js';
+import { logger, runtimeConfig, type RuntimeConfig } from './runtime.js';
+import { ClusterAccess, moeWorkloads } from './wiring/cluster-access.js';
+import { ledgerTable, type LedgerTable } from './wiring/ledger-table.js';
+import { metricsPorts, peakMemory } from './wiring/metrics.js';
+import { nodeScaling } from './wiring/node-scaling.js';
 
-let runtime: Runtime | undefined;
+interface Wiring {
+  config: RuntimeConfig;
+  table: LedgerTable;
+  access: ClusterAccess;
+  nodeScaling: () => Promise<NodeScalingPorts | undefined>;
+  /** Built on first use, as a bad URL must fail only the step that needs it. */
+  peaks?: PeakMemorySource | null;
+  metrics?: MetricsPorts;
+}
+
+let wiring: Wiring | undefined;
+
+function wire(): Wiring {
+  const config = runtimeConfig();
+  const table = ledgerTable(config);
+  const access = new ClusterAccess(config);
+  return { config, table, access, nodeScaling: nodeScaling(config, table, access) };
+}
 
 /**
  * The scheduled pass over every model (EventBridge, every minute; reserved concurrency 1 so passes never
@@ -21,20 +47,26 @@ let runtime: Runtime | undefined;
  */
 export const handler = middy(
   async (): Promise<Omit<PassReport, 'observed'> & { workloads: WorkloadPassReport | undefined }> => {
-    runtime ??= new Runtime(runtimeConfig());
-    const ports = await runtime.ports();
-    await definePools(ports.ledger, runtime.config.nodePools, logger);
+    wiring ??= wire();
+    const { config, access } = wiring;
+    const ports = await access.reconcilePorts(wiring.table);
+    await definePools(ports.ledger, config.nodePools, logger);
     const started = Date.now();
-    const { observed, ...report } = await reconcileAll(ports, runtime.config.reconcile);
+    const { observed, ...report } = await reconcileAll(ports, config.reconcile);
     // Declared MoE workloads hold one allocation per replica; their drift is repaired in the same pass.
     let pools: PoolSnapshot[] | undefined;
     let workloads: WorkloadPassReport | undefined;
     try {
       pools = await ports.ledger.listPools();
       workloads = await reconcileWorkloads(
-        { cluster: await runtime.moeWorkloads(), ledger: ports.ledger, log: ports.log, clock: ports.clock },
+        {
+          cluster: await access.client(moeWorkloads),
+          ledger: ports.ledger,
+          log: ports.log,
+          clock: ports.clock,
+        },
         pools,
-        { orphanGraceMs: runtime.config.reconcile.orphanGraceMs, namespace: runtime.config.watchNamespace },
+        { orphanGraceMs: config.reconcile.orphanGraceMs, namespace: config.watchNamespace },
       );
       if (workloads.allocated.length + workloads.resized.length + workloads.released.length > 0)
         pools = undefined;
@@ -50,17 +82,18 @@ export const handler = middy(
       durationMs,
     });
     // Right-sizing from observed GPU memory; it logs its own failures and never fails the pass.
-    const peaks = runtime.peakMemory();
+    if (wiring.peaks === undefined) wiring.peaks = peakMemory(config) ?? null;
+    const { peaks } = wiring;
     if (peaks) {
-      await observeModels({ ...ports, peaks }, observed.models, runtime.config.recommendationWindowSeconds);
+      await observeModels({ ...ports, peaks }, observed.models, config.recommendationWindowSeconds);
     }
     pools ??= await ports.ledger.listPools();
     // Each pool's failure is logged inside; the model pass above already did its work.
-    const nodeScaling = await runtime.nodeScalingPorts();
+    const nodeScaling = await wiring.nodeScaling();
     const nodeReports = nodeScaling ? await scaleNodePools(nodeScaling, pools) : [];
     // Metrics describe the pass; failing to send them must not fail it (the next pass sends fresh ones).
     try {
-      const metrics = runtime.metricsPorts();
+      const metrics = (wiring.metrics ??= metricsPorts(config, wiring.table));
       await publishPassMetrics(metrics, { ...observed, pools, durationMs, errors: report.errors.length });
       if (nodeReports.length > 0) await publishNodePoolMetrics(metrics, nodeReports);
     } catch (error) {
@@ -69,15 +102,13 @@ export const handler = middy(
     // Showback (docs/metrics.md): what each model held since the last pass. A failed meter counts that
     // interval in the next pass, which reads the meter again.
     try {
-      const configured = new Map(runtime.config.nodePools.map((p) => [p.name, p]));
-      await meterHeldMemory(
-        { usage: runtime.usageStore(), metrics: runtime.metricsPorts() },
-        pools,
-        (name) => {
-          const config = configured.get(name);
-          return config && pricePerNodeHour(config);
-        },
-      );
+      const configured = new Map(config.nodePools.map((p) => [p.name, p]));
+      const usage = new DynamoDbUsageStore(wiring.table.client, wiring.table.name);
+      const metrics = (wiring.metrics ??= metricsPorts(config, wiring.table));
+      await meterHeldMemory({ usage, metrics }, pools, (name) => {
+        const pool = configured.get(name);
+        return pool && pricePerNodeHour(pool);
+      });
     } catch (error) {
       logger.warn('Could not meter held GPU memory', { error: String(error) });
     }

@@ -1,3 +1,4 @@
+import './source-mapped-stacks.js';
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -13,7 +14,9 @@ import {
   type RemediationReport,
 } from '../core/remediation/remediate.js';
 import { AUTOMATED_ALERTS, type AutomatedAlert } from '../core/remediation/targets.js';
-import { ConfigError, logger, Runtime, runtimeConfig } from './runtime.js';
+import { ConfigError, logger, runtimeConfig } from './runtime.js';
+import { ClusterAccess, moeWorkloads } from './wiring/cluster-access.js';
+import { ledgerTable, type LedgerTable } from './wiring/ledger-table.js';
 
 /** The environment variable that sets each action's mode (docs/remediation.md). */
 export const MODE_VARIABLES: Record<AutomatedAlert, string> = {
@@ -83,7 +86,7 @@ function flag(env: NodeJS.ProcessEnv, name: string): boolean {
   return value === 'true';
 }
 
-let runtime: Runtime | undefined;
+let wiring: { table: LedgerTable; access: ClusterAccess } | undefined;
 let settings: ReturnType<typeof remediationConfig> | undefined;
 let sns: SNSClient | undefined;
 
@@ -95,7 +98,10 @@ let sns: SNSClient | undefined;
  */
 export const handler = middy(async (event: unknown): Promise<RemediationReport> => {
   settings ??= remediationConfig();
-  runtime ??= new Runtime(runtimeConfig());
+  if (!wiring) {
+    const config = runtimeConfig();
+    wiring = { table: ledgerTable(config), access: new ClusterAccess(config) };
+  }
   sns ??= new SNSClient({});
   let parsed;
   try {
@@ -105,10 +111,10 @@ export const handler = middy(async (event: unknown): Promise<RemediationReport> 
     logger.error('Alert payload rejected', { reason: error.message });
     return { results: [], rejected: [error.message] };
   }
-  const store = new DynamoDbRemediationStore(runtime.dynamoDbClient(), runtime.config.ledgerTable);
+  const store = new DynamoDbRemediationStore(wiring.table.client, wiring.table.name);
   const ports: RemediationPorts = {
-    cluster: await runtime.moeWorkloads(),
-    ledger: runtime.budgetLedger(),
+    cluster: await wiring.access.client(moeWorkloads),
+    ledger: wiring.table.ledger,
     claims: store,
     actions: store,
     announcer: new SnsAnnouncer(sns, settings.topicArn),

@@ -1,18 +1,45 @@
+import './source-mapped-stacks.js';
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { ApiError } from '../core/api/errors.js';
 import { parseRequest, type ParsedRequest } from '../core/api/routes.js';
-import { pricePerNodeHour } from '../core/economics/prices.js';
-import { usageReport, usageSince } from '../core/economics/usage.js';
 import type { PoolSnapshot } from '../core/ledger/model.js';
 import { readNodeCapacity, type NodeCapacity } from '../core/nodes/scaler.js';
 import { holderOf, poolOf, type InferenceModel, type ModelRef } from '../core/reconcile/model.js';
 import { allocationOf, modelView, poolView } from '../core/warmup/views.js';
 import { findModel, recordActivity, warmUp, type WarmUpPorts } from '../core/warmup/warm-up.js';
-import { logger, Runtime, runtimeConfig } from './runtime.js';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { EventBridgeReconcileRequests } from '../adapters/eventbridge-reconcile-requests.js';
+import { DynamoDbUsageStore } from '../adapters/dynamodb-usage.js';
+import { pricePerNodeHour } from '../core/economics/prices.js';
+import { usageReport, usageSince } from '../core/economics/usage.js';
+import { logger, runtimeConfig, type RuntimeConfig } from './runtime.js';
+import { ClusterAccess } from './wiring/cluster-access.js';
+import { ledgerTable, type LedgerTable } from './wiring/ledger-table.js';
+import { metricsPorts } from './wiring/metrics.js';
+import { nodeScaling } from './wiring/node-scaling.js';
 
-let runtime: Runtime | undefined;
+let ports: (() => Promise<WarmUpPorts>) | undefined;
+
+function wire(): () => Promise<WarmUpPorts> {
+  const config = runtimeConfig();
+  const table = ledgerTable(config);
+  const access = new ClusterAccess(config);
+  const scaling = nodeScaling(config, table, access);
+  const metrics = metricsPorts(config, table);
+  // The SDK reads AWS_ENDPOINT_URL_EVENTBRIDGE itself, which is how local mode and tests reach moto.
+  const reconcileRequests = new EventBridgeReconcileRequests(new EventBridgeClient({}), config.eventBusName);
+  const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+  return async () => ({
+    ...(await access.reconcilePorts(table)),
+    reconcileRequests,
+    reconcileIntervalMs: config.reconcileIntervalMs,
+    metrics,
+    sleep,
+    nodeScaling: await scaling(),
+  });
+}
 
 /** Activity reports come per request: the model's pool is cached so most cost one ledger write. */
 const MODEL_CACHE_MS = 60_000;
@@ -28,9 +55,9 @@ export const handler = middy(async (event: APIGatewayProxyEvent): Promise<APIGat
       body:
         event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString('utf8') : event.body,
     });
-    runtime ??= new Runtime(runtimeConfig());
-    if (request.operation === 'getUsage') return await usage(runtime, request.since);
-    return await answer(await runtime.warmUpPorts(), { ...request, operation: request.operation });
+    if (request.operation === 'getUsage') return await usage(request.since);
+    ports ??= wire();
+    return await answer(await ports(), { ...request, operation: request.operation });
   } catch (error) {
     if (error instanceof ApiError) return json(error.status, error.body, error.headers);
     logger.error('Warm-up API request failed', { path: event.path, error: String(error) });
@@ -41,6 +68,34 @@ export const handler = middy(async (event: APIGatewayProxyEvent): Promise<APIGat
 
 /** The routes that read the cluster; usage needs only the ledger table. */
 type ClusterRequest = ParsedRequest & { operation: Exclude<ParsedRequest['operation'], 'getUsage'> };
+
+let usageSources: { config: RuntimeConfig; table: LedgerTable; store: DynamoDbUsageStore } | undefined;
+
+/**
+ * Showback: the GPU memory each namespace held since `since`, as node-hours and cost with the simulator's
+ * cost model (docs/warmup-api.md). Needs only the ledger table, not the cluster.
+ */
+async function usage(since: string | undefined): Promise<APIGatewayProxyResult> {
+  const now = Date.now();
+  const sinceMs = usageSince(since, now);
+  if (!usageSources) {
+    const config = runtimeConfig();
+    const table = ledgerTable(config);
+    usageSources = { config, table, store: new DynamoDbUsageStore(table.client, table.name) };
+  }
+  const { config, table, store } = usageSources;
+  const [records, pools] = await Promise.all([store.read(sinceMs), table.ledger.listPools()]);
+  const configured = new Map(config.nodePools.map((p) => [p.name, p]));
+  const pricing = pools.map((pool) => {
+    const pricedBy = configured.get(pool.name);
+    return {
+      name: pool.name,
+      bytesPerNode: pool.bytesPerNode,
+      pricePerNodeHour: pricedBy ? pricePerNodeHour(pricedBy) : undefined,
+    };
+  });
+  return json(200, usageReport(records, pricing, sinceMs, now));
+}
 
 async function answer(ports: WarmUpPorts, request: ClusterRequest): Promise<APIGatewayProxyResult> {
   const now = ports.clock();
@@ -81,27 +136,6 @@ async function answer(ports: WarmUpPorts, request: ClusterRequest): Promise<APIG
       return json(200, { pools: pools.map((pool, i) => poolView(pool, now, capacities[i])) });
     }
   }
-}
-
-/**
- * Showback: the GPU memory each namespace held since `since`, as node-hours and cost with the simulator's
- * cost model (docs/warmup-api.md). Needs only the ledger table, not the cluster.
- */
-async function usage(runtime: Runtime, since: string | undefined): Promise<APIGatewayProxyResult> {
-  const now = Date.now();
-  const sinceMs = usageSince(since, now);
-  const ledger = runtime.budgetLedger();
-  const [records, pools] = await Promise.all([runtime.usageStore().read(sinceMs), ledger.listPools()]);
-  const configured = new Map(runtime.config.nodePools.map((p) => [p.name, p]));
-  const pricing = pools.map((pool) => {
-    const config = configured.get(pool.name);
-    return {
-      name: pool.name,
-      bytesPerNode: pool.bytesPerNode,
-      pricePerNodeHour: config ? pricePerNodeHour(config) : undefined,
-    };
-  });
-  return json(200, usageReport(records, pricing, sinceMs, now));
 }
 
 /** A pool's nodes for the pools view; the budget alone is still worth answering when AWS is not. */

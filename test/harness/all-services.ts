@@ -5,6 +5,7 @@ import { prepareAlertmanagerRenderer } from './alertmanager.js';
 import { prepareCfnLint } from './cfn-lint.js';
 import { startDynalite } from './dynalite.js';
 import { startKubernetes } from './kubernetes.js';
+import { prepareLambdaEmulator } from './lambda-emulator.js';
 import { startMoto } from './moto.js';
 import { progress } from './processes.js';
 import { startPrometheus } from './prometheus.js';
@@ -23,6 +24,7 @@ const starters: ReadonlyArray<(runDir: string) => Promise<StartedService>> = [
   startPrometheus,
   () => prepareCfnLint(),
   () => prepareAlertmanagerRenderer(),
+  () => prepareLambdaEmulator(),
   startKubernetes,
 ];
 

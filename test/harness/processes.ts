@@ -23,6 +23,8 @@ export interface ProcessSpec {
   args: string[];
   logDir: string;
   env?: NodeJS.ProcessEnv;
+  /** The process gets `env` alone, none of the caller's variables (a Lambda sees only its own). */
+  isolatedEnv?: boolean;
   cwd?: string;
   /** Resolves true once the service answers; polled until `timeoutMs`. */
   isReady: () => Promise<boolean>;
@@ -40,7 +42,7 @@ export async function startProcess(spec: ProcessSpec): Promise<RunningProcess> {
   try {
     child = spawn(spec.command, spec.args, {
       cwd: spec.cwd,
-      env: { ...process.env, ...spec.env },
+      env: spec.isolatedEnv ? spec.env : { ...process.env, ...spec.env },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });

@@ -82,15 +82,17 @@ export class FakeCluster implements Cluster {
       scaledToZeroAt: replicas === 0 ? at : undefined,
       scaledUpAt: replicas > 0 ? at : undefined,
       startFailure: replicas === 0 ? startFailure : undefined,
+      ...(replicas > 0 && model.spec.containerImage ? { template: podTemplateFor(model) } : {}),
     });
   }
-  async rollOut(model: InferenceModel) {
+  async rollOut(model: InferenceModel, at: number) {
     this.calls.push('rollOut');
     // A rollout replaces the pods: none is ready until the new ones are.
     this.deployments.set(holderOf(model), {
       ...this.deployment(model),
       template: podTemplateFor(model),
       readyReplicas: 0,
+      scaledUpAt: at,
     });
   }
   async annotateDeployment(ref: ModelRef, notes: DeploymentNotes) {

@@ -41,7 +41,10 @@ export class InMemoryLedger implements Ledger {
   copy(): InMemoryLedger {
     const copy = new InMemoryLedger();
     for (const [name, record] of this.pools) {
-      copy.pools.set(name, { definition: { ...record.definition }, allocations: new Map(record.allocations) });
+      copy.pools.set(name, {
+        definition: { ...record.definition },
+        allocations: new Map(record.allocations),
+      });
     }
     for (const [key, at] of this.activity) copy.activity.set(key, at);
     return copy;

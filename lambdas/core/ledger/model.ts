@@ -38,6 +38,7 @@ export interface BlockingReport {
 }
 
 export type AllocateResult =
+  /** The pool as the allocation left it; a store may leave the allocations' `lastActivity` unknown here. */
   | { readonly outcome: 'allocated'; readonly pool: PoolSnapshot }
   /** The holder already held exactly these bytes: a retry, counted once. */
   | { readonly outcome: 'already-held'; readonly pool: PoolSnapshot }

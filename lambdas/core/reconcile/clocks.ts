@@ -18,9 +18,11 @@ const STATUS_PRECISION_MS = 1000;
 export function readyAt(model: InferenceModel, deployment: ManagedDeployment | undefined, now: number) {
   if (!isReady(deployment)) return undefined;
   const ready = model.status.conditions?.find((c) => c.type === 'Ready');
-  if (ready?.status !== 'True') return now;
-  const at = Date.parse(ready.lastTransitionTime);
-  return Number.isNaN(at) ? now : at + STATUS_PRECISION_MS;
+  const recorded =
+    ready?.status === 'True' ? Date.parse(ready.lastTransitionTime) + STATUS_PRECISION_MS : now;
+  // Pods started again (scale-up, rollout) since the status was written became Ready after that, even
+  // if no pass saw them not ready in between.
+  return Math.max(Number.isNaN(recorded) ? now : recorded, deployment!.scaledUpAt ?? 0);
 }
 
 /** Idle time counts from the latest of the allocation (or its claim), the last request and Ready. */

@@ -50,7 +50,8 @@ export function decide(input: DecisionInput): Decision {
   const pastCooldown = idleMs !== undefined && idleMs > cooldownMsOf(model);
 
   if (!deployment) {
-    if (allocation && (replicas === 0 || pastCooldown)) return { kind: 'release-hold', idleMs: idleMs! };
+    // Budget without a Deployment may be a create in flight: it goes back only after the cooldown.
+    if (allocation && pastCooldown) return { kind: 'release-hold', idleMs: idleMs! };
     if (!model.spec.containerImage) return { kind: 'await-deployment' };
     if (replicas === 0) return { kind: 'create', replicas: 0 };
     if (input.dependenciesNotReady.length > 0) {
@@ -62,11 +63,15 @@ export function decide(input: DecisionInput): Decision {
   if (deployment.replicas === 0) {
     if (!allocation) return templateDrift(model, deployment) ? { kind: 'roll-out' } : { kind: 'steady' };
     // The allocation is older than the last scale-to-zero: that scale-down stopped before releasing.
-    if (deployment.scaledToZeroAt !== undefined && deployment.scaledToZeroAt >= allocation.since) {
+    if (deployment.scaledToZeroAt !== undefined && deployment.scaledToZeroAt > allocation.since) {
       return { kind: 'finish-scale-down' };
     }
-    // Otherwise a warm-up allocated (or claimed) and stopped before scaling up.
-    if (replicas === 0 || holding.pool !== poolOf(model)) return { kind: 'finish-scale-down' };
+    // Otherwise a warm-up allocated (or claimed) and is scaling up, or stopped before it did. One that
+    // read the model before an edit (maxReplicas 0, another pool) may still scale up on this budget: it
+    // goes back after the cooldown, not at once.
+    if (replicas === 0 || holding.pool !== poolOf(model)) {
+      return pastCooldown ? { kind: 'release-hold', idleMs: idleMs! } : { kind: 'steady' };
+    }
     if (input.dependenciesNotReady.length > 0) {
       if (pastCooldown) return { kind: 'release-hold', idleMs: idleMs! };
       return { kind: 'await-dependencies', notReady: input.dependenciesNotReady };
@@ -84,7 +89,10 @@ export function decide(input: DecisionInput): Decision {
   } else if (input.mayIdleOut && pastCooldown) {
     return { kind: 'scale-to-zero', idleMs: idleMs!, reason: 'idle timeout' };
   }
-  if (allocation.bytes !== input.memoryBytes) return { kind: 'resize', bytes: input.memoryBytes };
+  // A memory edit, or a note of the pods' size that a racing resize left behind: settle both.
+  if (allocation.bytes !== input.memoryBytes || deployment.memoryAnnotation !== model.spec.memory) {
+    return { kind: 'resize', bytes: input.memoryBytes };
+  }
   if (templateDrift(model, deployment)) return { kind: 'roll-out' };
   return { kind: 'steady' };
 }

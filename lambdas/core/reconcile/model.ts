@@ -135,12 +135,17 @@ export interface Cluster {
   /** Creates the model's Deployment; an existing one is left alone (the next pass sees it). */
   createDeployment(model: InferenceModel, replicas: number): Promise<void>;
   /**
-   * Sets replicas and the memory annotation. Scaling up stamps the scaled-up time and clears a start
-   * failure; scaling to zero stamps the scaled-to-zero time and records `startFailure` when given.
+   * Sets replicas and the memory annotation. Scaling up stamps the scaled-up time, clears a start
+   * failure and writes the model's pod template (for a Deployment it owns), so the pods start on the
+   * spec the caller budgeted for, whatever a concurrent edit wrote; scaling to zero stamps the
+   * scaled-to-zero time and records `startFailure` when given.
    */
   scaleDeployment(model: InferenceModel, replicas: number, at: number, startFailure?: string): Promise<void>;
-  /** Writes the model's pod template (podTemplateFor) to its Deployment: Kubernetes rolls the pods. */
-  rollOut(model: InferenceModel): Promise<void>;
+  /**
+   * Writes the model's pod template (podTemplateFor) to its Deployment: Kubernetes recreates the pods.
+   * Stamps the scaled-up time too: the pods start again at `at`.
+   */
+  rollOut(model: InferenceModel, at: number): Promise<void>;
   annotateDeployment(ref: ModelRef, notes: DeploymentNotes): Promise<void>;
   /**
    * Why pods of managed Deployments are not ready, in the cluster's own words (the scheduler's reason a

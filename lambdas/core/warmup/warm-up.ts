@@ -3,9 +3,8 @@ import { ApiError } from '../api/errors.js';
 import { LedgerError, type Allocation, type PoolSnapshot } from '../ledger/model.js';
 import { sizeMismatchAsHeld } from '../ledger/outcomes.js';
 import { isWorkloadReplica } from '../ledger/rules.js';
-import { claimAndScaleUp } from '../reconcile/actions/scale-up.js';
+import { claimAndScaleUp, sizedTo } from '../reconcile/actions/scale-up.js';
 import { cooldownMsOf, idleMsOf, readyAt } from '../reconcile/clocks.js';
-import { templateDrift } from '../reconcile/decide.js';
 import { isReady, resolveDependency } from '../reconcile/view.js';
 import { chooseBlockingSet, type BlockingCandidate } from './blocking.js';
 import { publishWarmUpRejection, type MetricsPorts } from '../metrics/publish.js';
@@ -200,11 +199,12 @@ async function scaleUp(
     if (!claimed) throw new Error('its budget was released by a concurrent scale-down; retry the warm-up');
     return;
   }
+  // Its pods are given what the model holds (a memory edit is the reconciler's resize).
+  const sized = sizedTo(model, held.allocation.bytes);
   if (deployment) {
-    if (templateDrift(model, deployment)) await ports.cluster.rollOut(model);
-    await ports.cluster.scaleDeployment(model, model.spec.maxReplicas, now);
+    await ports.cluster.scaleDeployment(sized, model.spec.maxReplicas, now);
   } else if (model.spec.containerImage) {
-    await ports.cluster.createDeployment(model, model.spec.maxReplicas);
+    await ports.cluster.createDeployment(sized, model.spec.maxReplicas);
   } else {
     return; // the reconciler reports that it waits for a Deployment it does not own
   }
@@ -265,7 +265,7 @@ async function insufficientMemory(
   const choice = fitsThePool
     ? chooseBlockingSet(
         bytes - pool.availableBytes,
-        blockingCandidates(model, pool, models, deployments, now),
+        blockingCandidates(model, pool, models, deployments, now, ports.reconcileIntervalMs),
       )
     : { blocking: [], untilRoomMs: undefined };
   const blocking = choice.blocking.map((b) => {
@@ -308,6 +308,7 @@ export function blockingCandidates(
   models: InferenceModel[],
   deployments: ManagedDeployment[],
   now: number,
+  reconcileIntervalMs: number,
 ): BlockingCandidate[] {
   const byHolder = new Map(models.map((m) => [holderOf(m), m]));
   const deploymentOf = new Map(deployments.map((d) => [holderOf(d), d]));
@@ -324,7 +325,9 @@ export function blockingCandidates(
       return [];
     if (!isReady(deployment) || poolOf(candidate) !== pool.name || candidate.deleting) return [];
     const idleMs = idleMsOf(allocation, readyAt(candidate, deployment, now), now);
-    const untilIdleOutMs = Math.max(0, cooldownMsOf(candidate) - idleMs);
+    // Ready, but no pass has written so yet: the reconciler's idle clock starts when the next one does.
+    const unrecorded = candidate.status.ready === true ? 0 : reconcileIntervalMs;
+    const untilIdleOutMs = Math.max(0, cooldownMsOf(candidate) - idleMs + unrecorded);
     return [{ holder: allocation.holder, bytes: allocation.bytes, idleMs, untilIdleOutMs }];
   });
 }

@@ -369,7 +369,7 @@ describe('KubernetesCluster on kube-apiserver', () => {
       nodeSelector: { 'inference-pool': pool, 'kubernetes.io/os': 'linux' },
       resources: { requests: { cpu: '0.5', memory: '8Gi' }, limits: { cpu: '1', memory: '16Gi', gpu: 1 } },
     });
-    await cluster.rollOut(changed);
+    await cluster.rollOut(changed, Date.now());
     const rolled = await settled();
     const hashesAfter = await replicaSetHashes();
     expect(hashesAfter).toHaveLength(hashesBefore.length + 1);
@@ -385,7 +385,7 @@ describe('KubernetesCluster on kube-apiserver', () => {
     expect(rolled.spec?.strategy).toEqual({ type: 'Recreate' });
 
     // The same spec again: nothing changes, no new ReplicaSet, no new generation.
-    await cluster.rollOut(changed);
+    await cluster.rollOut(changed, Date.now());
     const again = await readDeployment('llama');
     expect(again.metadata?.generation).toBe(rolled.metadata?.generation);
     await expect(replicaSetHashes()).resolves.toEqual(hashesAfter);
@@ -395,7 +395,7 @@ describe('KubernetesCluster on kube-apiserver', () => {
       nodeSelector: { 'inference-pool': pool },
       resources: { requests: { memory: '8Gi' }, limits: { memory: '16Gi', gpu: 1 } },
     });
-    await cluster.rollOut(trimmed);
+    await cluster.rollOut(trimmed, Date.now());
     await settled();
     const trimmedRead = await cluster.getManagedDeployment(ref);
     expect(trimmedRead?.template).toMatchObject({
@@ -414,7 +414,7 @@ describe('KubernetesCluster on kube-apiserver', () => {
     await expect(cluster.startProblems(ref)).resolves.toEqual(new Map());
 
     const nowhere = edited(model, { nodeSelector: { 'inference-pool': `nowhere-${suffix}` } });
-    await cluster.rollOut(nowhere);
+    await cluster.rollOut(nowhere, Date.now());
     const problems = await eventually(
       'an unschedulable pod',
       () => cluster.startProblems(ref),
@@ -429,7 +429,7 @@ describe('KubernetesCluster on kube-apiserver', () => {
     await expect(scoped.startProblems()).resolves.toEqual(problems);
 
     // Back on the pool: the pod runs, and there is nothing to say.
-    await cluster.rollOut(model);
+    await cluster.rollOut(model, Date.now());
     await settled();
     await expect(cluster.startProblems(ref)).resolves.toEqual(new Map());
   });

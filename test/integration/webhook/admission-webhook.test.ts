@@ -288,10 +288,18 @@ describe('kubectl apply through the API server and the webhooks', () => {
       'detail-type': 'InferenceModel changed',
       detail: { namespace, name: 'mistral-7b' },
     });
-    // Both webhooks were called; the CRD had filled the defaults in already, so the mutation patched nothing.
+    // Both webhooks were called; the CRD had filled the defaults in already, so the mutation only added
+    // the finalizer, which the stored model carries from its creation on.
     const mine = api.calls.filter((c) => c.event.body?.includes('"mistral-7b"'));
     const mutate = mine.find((c) => c.event.path.endsWith('/mutate'));
-    expect(JSON.parse(mutate!.result!.body).response).toEqual({ uid: expect.any(String), allowed: true });
+    const { patch, ...response } = JSON.parse(mutate!.result!.body).response;
+    expect(response).toEqual({ uid: expect.any(String), allowed: true, patchType: 'JSONPatch' });
+    expect(JSON.parse(Buffer.from(patch, 'base64').toString())).toEqual([
+      { op: 'add', path: '/metadata/finalizers', value: ['inference.eh-ops.io/finalizer'] },
+    ]);
+    expect(
+      JSON.parse(await kubectlOk(['get', 'inferencemodel', 'mistral-7b', '-n', namespace, '-o', 'json'])),
+    ).toMatchObject({ metadata: { finalizers: ['inference.eh-ops.io/finalizer'] } });
     expect(mine.some((c) => !c.event.path.endsWith('/mutate'))).toBe(true);
   });
 
@@ -922,9 +930,30 @@ describe('the handler, called directly with bad input', () => {
       { op: 'add', path: '/spec/dependencies', value: [] },
       { op: 'add', path: '/spec/containerImage', value: '' },
       { op: 'add', path: '/spec/resources', value: {} },
+      { op: 'add', path: '/metadata/finalizers', value: ['inference.eh-ops.io/finalizer'] },
     ]);
     const validated = await review(event({ body }));
     expect(validated).toEqual({ uid: expect.any(String), allowed: true });
+  });
+
+  it('adds the finalizer on creation only, after any the model already has', async () => {
+    const patchOn = async (request: Record<string, unknown>) => {
+      const mutated = await review(event({ path: `${path}/mutate`, body: reviewBody(request) }));
+      const patch = mutated.patch ? JSON.parse(Buffer.from(mutated.patch, 'base64').toString()) : [];
+      return (patch as { path: string }[]).filter((op) => op.path.startsWith('/metadata/'));
+    };
+    const withOther = manifest('other-finalizer', {});
+    const object = { ...withOther, metadata: { ...withOther.metadata, finalizers: ['example.com/keep'] } };
+    expect(await patchOn(createRequest(object))).toEqual([
+      { op: 'add', path: '/metadata/finalizers/-', value: 'inference.eh-ops.io/finalizer' },
+    ]);
+    const owned = {
+      ...object,
+      metadata: { ...object.metadata, finalizers: ['inference.eh-ops.io/finalizer'] },
+    };
+    expect(await patchOn(createRequest(owned))).toEqual([]);
+    const changed = manifest('other-finalizer', { memory: '24Gi' });
+    expect(await patchOn(createRequest(changed, { operation: 'UPDATE', oldObject: withOther }))).toEqual([]);
   });
 
   it('leaves denials to the validating call: the mutate path adds defaults to an invalid model too', async () => {

@@ -6,7 +6,7 @@ import {
   type HistoryStep,
   type HistoryOptions,
 } from '../../../simulation/lifecycle-history.js';
-import { DEFAULT_WORLD } from '../../../simulation/world.js';
+import { DEFAULT_WORLD, type World } from '../../../simulation/world.js';
 import { inferenceModel } from '../../support/fake-cluster.js';
 
 const Gi = 2 ** 30;
@@ -102,7 +102,18 @@ const step: fc.Arbitrary<HistoryStep> = fc.oneof(
 const RUNS = Number(process.env.SIMULATION_RUNS ?? 500);
 // A failing history of 200 steps shrinks slowly: by default the report is the first failure with its
 // seed and path (fast-check replays it with `{ seed, path }`); SIMULATION_SHRINK=1 shrinks it.
-const assertOptions = { endOnFailure: process.env.SIMULATION_SHRINK !== '1', verbose: 1 } as const;
+// SIMULATION_REPLAY='{"seed":-715482050,"path":"50"}' replays a reported failure and prints what the
+// control plane logged in that world.
+const replay = process.env.SIMULATION_REPLAY ? (JSON.parse(process.env.SIMULATION_REPLAY) as object) : {};
+const assertOptions = { endOnFailure: process.env.SIMULATION_SHRINK !== '1', verbose: 1, ...replay } as const;
+const printLog = (world: World) => {
+  if (!process.env.SIMULATION_REPLAY) return;
+  const lines = world.log.map(
+    (l) =>
+      `${new Date(l.at).toISOString()} [${l.task?.name ?? '-'}#${l.task?.id ?? ''}] ${l.message} ${JSON.stringify(l.fields)}`,
+  );
+  console.log(lines.join('\n'));
+};
 const TEN_MINUTES = 600_000;
 
 describe('the model lifecycle in the simulated world', () => {
@@ -114,7 +125,7 @@ describe('the model lifecycle in the simulated world', () => {
           fc.integer({ min: 1, max: 2 ** 31 - 1 }),
           fc.array(step, { minLength: 200, maxLength: 240 }),
           async (seed, steps) => {
-            const violations = await playHistory(seed, steps, options);
+            const violations = await playHistory(seed, steps, options, printLog);
             expect(violations).toEqual([]);
           },
         ),
@@ -133,7 +144,7 @@ describe('the model lifecycle in the simulated world', () => {
           fc.integer({ min: 1, max: 2 ** 31 - 1 }),
           fc.array(step, { minLength: 200, maxLength: 240 }),
           async (seed, steps) => {
-            const violations = await playHistory(seed, steps, withNodes);
+            const violations = await playHistory(seed, steps, withNodes, printLog);
             expect(violations).toEqual([]);
           },
         ),

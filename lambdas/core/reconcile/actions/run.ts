@@ -94,7 +94,7 @@ export async function resize(ctx: ActionContext, bytes: number): Promise<ActionO
 /** An edit of the image, resources or nodeSelector: the new template goes out and Kubernetes rolls the pods. */
 export async function rollOut(ctx: ActionContext): Promise<ActionOutcome> {
   const { ports, model, deployment } = ctx;
-  await ports.cluster.rollOut(model);
+  await ports.cluster.rollOut(model, ctx.now);
   ports.log.info('Rolled out the edited pod template', {
     ...fields(model),
     image: model.spec.containerImage,
@@ -108,5 +108,7 @@ export async function rollOut(ctx: ActionContext): Promise<ActionOutcome> {
       `Rolling out the edited spec (image ${model.spec.containerImage})`,
     );
   }
-  return { deployment };
+  // Recreate: the old pods stop before the new ones start, so the model is not Ready until they are,
+  // and its idle clock starts again when they become Ready.
+  return { deployment: deployment && { ...deployment, readyReplicas: 0, scaledUpAt: ctx.now } };
 }

@@ -5,6 +5,7 @@ import { event, fields, releaseHolding } from '../effects.js';
 import { holderOf, type InferenceModel, type ReconcilePorts } from '../model.js';
 import type { Holding } from '../view.js';
 import type { ActionContext, ActionOutcome } from './context.js';
+import { sizedTo } from './scale-up.js';
 
 /**
  * Scale-to-zero after the cooldown (or for maxReplicas 0). The decision was made on the pass's first
@@ -27,9 +28,9 @@ export async function scaleToZero(
   const after = await current(ports, model, before);
   if (!after || after.allocation.since !== before.allocation.since) return scaledDown(ctx); // claimed: the claimer scales up
   if (idle && (after.allocation.lastActivity ?? 0) > (before.allocation.lastActivity ?? 0)) {
-    await ports.cluster.scaleDeployment(model, desiredReplicas(model), now);
+    await ports.cluster.scaleDeployment(sizedTo(model, after.allocation.bytes), desiredReplicas(model), now);
     ports.log.info('Scale-down undone: a request arrived during it', fields(model));
-    return { deployment: ctx.deployment };
+    return { deployment: ctx.deployment && { ...ctx.deployment, readyReplicas: 0, scaledUpAt: now } };
   }
   const idleFor = formatDuration(idleMsOf(after.allocation, readyOf(ctx), now));
   ports.log.info('Scaled deployment to zero replicas', {

@@ -3,7 +3,6 @@ import type { Allocation } from '../../ledger/model.js';
 import { formatQuantity } from '../../quantity.js';
 import { fields } from '../effects.js';
 import { holderOf, type InferenceModel, type ManagedDeployment, type ReconcilePorts } from '../model.js';
-import { templateDrift } from '../decide.js';
 
 /**
  * Scales a model up from zero on an allocation read earlier. The allocation is claimed first: a
@@ -27,9 +26,7 @@ export async function claimAndScaleUp(
     now,
   });
   if (!claim.claimed) return false;
-  const sized = { ...model, spec: { ...model.spec, memory: formatQuantity(held.allocation.bytes) } };
-  // A template edited while the model was at zero goes out now, before any pod starts on the old one.
-  if (templateDrift(model, deployment)) await ports.cluster.rollOut(model);
+  const sized = sizedTo(model, held.allocation.bytes);
   await ports.cluster.scaleDeployment(sized, replicas, now);
   ports.log.info('Triggered scale-up for deployment', {
     ...fields(model),
@@ -37,4 +34,9 @@ export async function claimAndScaleUp(
     ...(reason && { reason }),
   });
   return true;
+}
+
+/** The model as its pods are given it: the allocation's size, which a memory edit resizes later. */
+export function sizedTo(model: InferenceModel, bytes: number): InferenceModel {
+  return { ...model, spec: { ...model.spec, memory: formatQuantity(bytes) } };
 }

@@ -1,0 +1,50 @@
+import type { KubeConfig } from '@kubernetes/client-node';
+import { KubernetesCluster } from '../../adapters/kubernetes-cluster.js';
+import { KubernetesMoeWorkloads } from '../../adapters/kubernetes-moe-workloads.js';
+import { KubernetesPoolNodes } from '../../adapters/kubernetes-pool-nodes.js';
+import type { ReconcilePorts } from '../../core/reconcile/model.js';
+import { logger, type RuntimeConfig } from '../runtime.js';
+import { KubeConfigSource } from './kube-config-source.js';
+import type { LedgerTable } from './ledger-table.js';
+
+/** Builds one Kubernetes adapter on the given credentials, limited to the watched namespace if any. */
+export type ClientFactory<T> = (config: KubeConfig, scope: { namespace?: string }) => T;
+
+export const kubernetesCluster: ClientFactory<KubernetesCluster> = (config, scope) =>
+  new KubernetesCluster(config, scope);
+export const moeWorkloads: ClientFactory<KubernetesMoeWorkloads> = (config, scope) =>
+  new KubernetesMoeWorkloads(config, scope);
+export const poolNodes: ClientFactory<KubernetesPoolNodes> = (config) => new KubernetesPoolNodes(config);
+
+/**
+ * Kubernetes adapters on the cluster's current credentials, built on first use and reused across
+ * invocations; rebuilt when the KubeConfig changes (on EKS, with the token).
+ */
+export class ClusterAccess {
+  private readonly kubeConfigs: KubeConfigSource;
+  private readonly scope: { namespace?: string };
+  private current: { config: KubeConfig; clients: Map<ClientFactory<unknown>, unknown> } | undefined;
+
+  constructor(config: RuntimeConfig) {
+    this.kubeConfigs = new KubeConfigSource(config.kubernetes);
+    this.scope = config.watchNamespace ? { namespace: config.watchNamespace } : {};
+  }
+
+  async client<T>(make: ClientFactory<T>): Promise<T> {
+    const config = await this.kubeConfigs.current();
+    if (this.current?.config !== config) this.current = { config, clients: new Map() };
+    const { clients } = this.current;
+    if (!clients.has(make)) clients.set(make, make(config, this.scope));
+    return clients.get(make) as T;
+  }
+
+  /** What the reconciler needs: the cluster and the ledger. */
+  async reconcilePorts(table: LedgerTable): Promise<ReconcilePorts> {
+    return {
+      cluster: await this.client(kubernetesCluster),
+      ledger: table.ledger,
+      log: logger,
+      clock: Date.now,
+    };
+  }
+}

@@ -1,0 +1,15 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDbLedger, ledgerClient } from '../../adapters/dynamodb-ledger.js';
+import type { RuntimeConfig } from '../runtime.js';
+
+/** The ledger table: one client shared by every adapter that keeps its items there, and the ledger on it. */
+export interface LedgerTable {
+  readonly client: DynamoDBClient;
+  readonly name: string;
+  readonly ledger: DynamoDbLedger;
+}
+
+export function ledgerTable(config: RuntimeConfig): LedgerTable {
+  const client = ledgerClient(config.dynamoDbEndpoint ? { endpoint: config.dynamoDbEndpoint } : {});
+  return { client, name: config.ledgerTable, ledger: new DynamoDbLedger(client, config.ledgerTable) };
+}

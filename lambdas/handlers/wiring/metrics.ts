@@ -1,0 +1,31 @@
+import { CloudWatchEmf } from '../../adapters/cloudwatch-emf.js';
+import { DynamoDbMetricCounters } from '../../adapters/dynamodb-metric-counters.js';
+import { PrometheusPeakMemory } from '../../adapters/prometheus-peak-memory.js';
+import { RemoteWriteSink } from '../../adapters/prometheus-remote-write.js';
+import type { MetricsPorts } from '../../core/metrics/publish.js';
+import type { RuntimeConfig } from '../runtime.js';
+import type { LedgerTable } from './ledger-table.js';
+
+/** CloudWatch EMF always; remote write to AMP (or a local Prometheus) when a URL is configured. */
+export function metricsPorts(config: RuntimeConfig, table: LedgerTable): MetricsPorts {
+  const url = config.remoteWriteUrl;
+  return {
+    operational: new CloudWatchEmf(),
+    series: url ? new RemoteWriteSink(url, isAmp(url) ? { region: process.env.AWS_REGION } : {}) : undefined,
+    counters: new DynamoDbMetricCounters(table.client, table.name),
+    clock: Date.now,
+    controlPlane: config.controlPlaneName,
+  };
+}
+
+/** Where observed peak GPU memory comes from; undefined when no Prometheus is configured. */
+export function peakMemory(config: RuntimeConfig): PrometheusPeakMemory | undefined {
+  const url = config.prometheusQueryUrl;
+  if (!url) return undefined;
+  return new PrometheusPeakMemory({ url, ...(isAmp(url) ? { region: process.env.AWS_REGION } : {}) });
+}
+
+/** AMP endpoints are SigV4-signed in the Lambda's region; any other URL is a plain Prometheus. */
+function isAmp(url: string): boolean {
+  return new URL(url).hostname.startsWith('aps-workspaces.');
+}
