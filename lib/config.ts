@@ -18,6 +18,9 @@ export interface NodePoolConfig {
   gpuMemoryPerNode: string;
   minNodes: number;
   maxNodes: number;
+  /** For showback's cost (docs/metrics.md): the instance type's default price, or `pricePerNodeHour`. */
+  instanceType?: string;
+  pricePerNodeHour?: number;
 }
 
 /** Where the Lambdas run when the cluster's API endpoint is private. */

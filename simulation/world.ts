@@ -349,6 +349,7 @@ function NO_METRICS(clock: () => number): MetricsPorts {
       reconcilePass: () => undefined,
       warmUpRejected: () => undefined,
       nodePools: () => undefined,
+      heldMemory: () => undefined,
     },
     series: undefined,
     counters: {

@@ -54,6 +54,23 @@ export class CloudWatchEmf implements OperationalMetrics {
     }
   }
 
+  /**
+   * One EMF document per model held: the byte-seconds since the last pass, whose Sum over a period is
+   * what the model held in it. Per model in CloudWatch too (each combination is a billed custom metric):
+   * showback is per team and model, and the count is the number of models that ran, not of pods.
+   */
+  heldMemory(held: readonly { pool: string; namespace: string; model: string; byteSeconds: number }[]): void {
+    for (const entry of held) {
+      this.metrics.addDimensions({
+        [POOL_DIMENSION]: entry.pool,
+        namespace: entry.namespace,
+        model: entry.model,
+      });
+      this.metrics.addMetric(NAMES.heldByteSeconds, MetricUnit.Count, entry.byteSeconds);
+      this.metrics.publishStoredMetrics();
+    }
+  }
+
   /** One EMF document per pool; publishing clears the pool's dimension for the next one. */
   private poolBudget(pool: PoolSnapshot): void {
     this.metrics.addDimension(POOL_DIMENSION, pool.name);

@@ -1,6 +1,9 @@
 import './source-mapped-stacks.js';
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { DynamoDbUsageStore } from '../adapters/dynamodb-usage.js';
+import { meterHeldMemory } from '../core/economics/metering.js';
+import { pricePerNodeHour } from '../core/economics/prices.js';
 import { publishNodePoolMetrics, publishPassMetrics } from '../core/metrics/publish.js';
 import { definePools, scaleNodePools } from '../core/nodes/scaler.js';
 import { observeModels } from '../core/recommendations/observe.js';
@@ -95,6 +98,19 @@ export const handler = middy(
       if (nodeReports.length > 0) await publishNodePoolMetrics(metrics, nodeReports);
     } catch (error) {
       logger.warn('Could not publish reconcile metrics', { error: String(error) });
+    }
+    // Showback (docs/metrics.md): what each model held since the last pass. A failed meter counts that
+    // interval in the next pass, which reads the meter again.
+    try {
+      const configured = new Map(config.nodePools.map((p) => [p.name, p]));
+      const usage = new DynamoDbUsageStore(wiring.table.client, wiring.table.name);
+      const metrics = (wiring.metrics ??= metricsPorts(config, wiring.table));
+      await meterHeldMemory({ usage, metrics }, pools, (name) => {
+        const pool = configured.get(name);
+        return pool && pricePerNodeHour(pool);
+      });
+    } catch (error) {
+      logger.warn('Could not meter held GPU memory', { error: String(error) });
     }
     return { ...report, workloads };
   },

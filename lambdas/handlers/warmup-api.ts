@@ -11,9 +11,12 @@ import { allocationOf, modelView, poolView } from '../core/warmup/views.js';
 import { findModel, recordActivity, warmUp, type WarmUpPorts } from '../core/warmup/warm-up.js';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { EventBridgeReconcileRequests } from '../adapters/eventbridge-reconcile-requests.js';
-import { logger, runtimeConfig } from './runtime.js';
+import { DynamoDbUsageStore } from '../adapters/dynamodb-usage.js';
+import { pricePerNodeHour } from '../core/economics/prices.js';
+import { usageReport, usageSince } from '../core/economics/usage.js';
+import { logger, runtimeConfig, type RuntimeConfig } from './runtime.js';
 import { ClusterAccess } from './wiring/cluster-access.js';
-import { ledgerTable } from './wiring/ledger-table.js';
+import { ledgerTable, type LedgerTable } from './wiring/ledger-table.js';
 import { metricsPorts } from './wiring/metrics.js';
 import { nodeScaling } from './wiring/node-scaling.js';
 
@@ -52,8 +55,9 @@ export const handler = middy(async (event: APIGatewayProxyEvent): Promise<APIGat
       body:
         event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString('utf8') : event.body,
     });
+    if (request.operation === 'getUsage') return await usage(request.since);
     ports ??= wire();
-    return await answer(await ports(), request);
+    return await answer(await ports(), { ...request, operation: request.operation });
   } catch (error) {
     if (error instanceof ApiError) return json(error.status, error.body, error.headers);
     logger.error('Warm-up API request failed', { path: event.path, error: String(error) });
@@ -62,7 +66,38 @@ export const handler = middy(async (event: APIGatewayProxyEvent): Promise<APIGat
   }
 }).use(injectLambdaContext(logger));
 
-async function answer(ports: WarmUpPorts, request: ParsedRequest): Promise<APIGatewayProxyResult> {
+/** The routes that read the cluster; usage needs only the ledger table. */
+type ClusterRequest = ParsedRequest & { operation: Exclude<ParsedRequest['operation'], 'getUsage'> };
+
+let usageSources: { config: RuntimeConfig; table: LedgerTable; store: DynamoDbUsageStore } | undefined;
+
+/**
+ * Showback: the GPU memory each namespace held since `since`, as node-hours and cost with the simulator's
+ * cost model (docs/warmup-api.md). Needs only the ledger table, not the cluster.
+ */
+async function usage(since: string | undefined): Promise<APIGatewayProxyResult> {
+  const now = Date.now();
+  const sinceMs = usageSince(since, now);
+  if (!usageSources) {
+    const config = runtimeConfig();
+    const table = ledgerTable(config);
+    usageSources = { config, table, store: new DynamoDbUsageStore(table.client, table.name) };
+  }
+  const { config, table, store } = usageSources;
+  const [records, pools] = await Promise.all([store.read(sinceMs), table.ledger.listPools()]);
+  const configured = new Map(config.nodePools.map((p) => [p.name, p]));
+  const pricing = pools.map((pool) => {
+    const pricedBy = configured.get(pool.name);
+    return {
+      name: pool.name,
+      bytesPerNode: pool.bytesPerNode,
+      pricePerNodeHour: pricedBy ? pricePerNodeHour(pricedBy) : undefined,
+    };
+  });
+  return json(200, usageReport(records, pricing, sinceMs, now));
+}
+
+async function answer(ports: WarmUpPorts, request: ClusterRequest): Promise<APIGatewayProxyResult> {
   const now = ports.clock();
   switch (request.operation) {
     case 'warmUp': {

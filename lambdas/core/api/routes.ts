@@ -9,6 +9,7 @@ export const ROUTES = [
   { method: 'GET', path: '/v1/models/{namespace}/{name}', operation: 'getModel', query: [] },
   { method: 'GET', path: '/v1/models', operation: 'listModels', query: [] },
   { method: 'GET', path: '/v1/pools', operation: 'listPools', query: [] },
+  { method: 'GET', path: '/v1/usage', operation: 'getUsage', query: ['since'] },
 ] as const;
 
 export type Operation = (typeof ROUTES)[number]['operation'];
@@ -24,6 +25,8 @@ export interface ParsedRequest {
   operation: Operation;
   model: ModelRef | undefined;
   waitSeconds: number;
+  /** `GET /v1/usage?since=`, read against the clock by `usageSince` (lambdas/core/economics/usage.ts). */
+  since: string | undefined;
 }
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -64,6 +67,7 @@ export function parseRequest(request: ApiRequest): ParsedRequest {
     operation: route.operation,
     model: namespace !== undefined && name !== undefined ? modelRef(namespace, name) : undefined,
     waitSeconds: waitSeconds(request.query?.wait),
+    since: request.query?.since,
   };
 }
 

@@ -29,6 +29,9 @@ export const METRICS = {
   nodesNeeded: 'inference_node_pool_needed_nodes',
   nodeScaleOut: 'inference_node_scale_out_seconds',
   nodesScaledIn: 'inference_node_scale_in_total',
+  heldByteSeconds: 'inference_budget_held_byte_seconds_total',
+  nodeMemory: 'inference_node_pool_gpu_memory_per_node_bytes',
+  nodeHourPrice: 'inference_node_pool_price_per_node_hour_dollars',
 } as const;
 
 /** Histogram buckets (seconds) for cold starts: a node boot plus weights loading can take many minutes. */

@@ -25,4 +25,5 @@ export const CLOUDWATCH_METRICS = {
   budgetAvailableOnRunningNodes: 'BudgetAvailableOnRunningNodesBytes',
   nodesScaledIn: 'NodesScaledIn',
   nodeScaleOutSeconds: 'NodeScaleOutSeconds',
+  heldByteSeconds: 'HeldGpuMemoryByteSeconds',
 } as const;

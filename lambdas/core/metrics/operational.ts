@@ -9,4 +9,6 @@ export interface OperationalMetrics {
   reconcilePass(pass: { durationSeconds: number; errors: number; pools: readonly PoolSnapshot[] }): void;
   warmUpRejected(pool: string): void;
   nodePools(reports: readonly NodePoolReport[]): void;
+  /** GPU memory held since the last pass, per model: showback (docs/metrics.md). */
+  heldMemory(held: readonly { pool: string; namespace: string; model: string; byteSeconds: number }[]): void;
 }

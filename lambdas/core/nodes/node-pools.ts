@@ -10,6 +10,10 @@ export interface NodePoolConfig {
   readonly bytesPerNode: number;
   readonly minNodes: number;
   readonly maxNodes: number;
+  /** The EC2 instance type of the node group, for its default price (lambdas/core/economics/prices.ts). */
+  readonly instanceType?: string;
+  /** What one node costs per hour (USD); wins over the instance type's default price. */
+  readonly pricePerNodeHour?: number;
 }
 
 export class NodePoolConfigError extends Error {
@@ -17,6 +21,10 @@ export class NodePoolConfigError extends Error {
 }
 
 const FIELDS = ['name', 'nodeGroup', 'gpuMemoryPerNode', 'minNodes', 'maxNodes'] as const;
+/** For showback and the simulator's cost (docs/simulate.md); the budget does not depend on them. */
+const OPTIONAL_FIELDS = ['instanceType', 'pricePerNodeHour'] as const;
+/** No GPU instance costs this much an hour; a larger price is a typo (cents, or a monthly figure). */
+const MAX_PRICE_PER_NODE_HOUR = 10_000;
 /** EKS caps a managed node group at this many nodes. */
 const MAX_NODES_PER_GROUP = 1000;
 
@@ -60,10 +68,11 @@ function parseEntry(entry: unknown, where: string): NodePoolConfig {
     throw new NodePoolConfigError(`${where} must be an object with ${FIELDS.join(', ')}`);
   }
   const record = entry as Record<string, unknown>;
-  const unknown = Object.keys(record).filter((key) => !(FIELDS as readonly string[]).includes(key));
+  const known: readonly string[] = [...FIELDS, ...OPTIONAL_FIELDS];
+  const unknown = Object.keys(record).filter((key) => !known.includes(key));
   if (unknown.length > 0) {
     throw new NodePoolConfigError(
-      `${where}.${printable(unknown[0])} is not a node pool field (expected ${FIELDS.join(', ')})`,
+      `${where}.${printable(unknown[0])} is not a node pool field (expected ${known.join(', ')})`,
     );
   }
   const name = text(record, 'name', where);
@@ -82,7 +91,15 @@ function parseEntry(entry: unknown, where: string): NodePoolConfig {
   if (minNodes > maxNodes) {
     throw new NodePoolConfigError(`${where}.minNodes (${minNodes}) is more than maxNodes (${maxNodes})`);
   }
-  const pool = { name, nodeGroup, bytesPerNode, minNodes, maxNodes };
+  const pool: NodePoolConfig = {
+    name,
+    nodeGroup,
+    bytesPerNode,
+    minNodes,
+    maxNodes,
+    ...(record.instanceType !== undefined && { instanceType: text(record, 'instanceType', where) }),
+    ...(record.pricePerNodeHour !== undefined && { pricePerNodeHour: price(record, where) }),
+  };
   const definition = poolDefinition(pool);
   if (!Number.isSafeInteger(definition.totalBytes)) {
     throw new NodePoolConfigError(`${where}: maxNodes x gpuMemoryPerNode is too large`);
@@ -100,6 +117,16 @@ function text(record: Record<string, unknown>, field: string, where: string): st
   const value = record[field];
   if (typeof value !== 'string' || value === '') {
     throw new NodePoolConfigError(`${where}.${field} must be a non-empty string, got ${printable(value)}`);
+  }
+  return value;
+}
+
+function price(record: Record<string, unknown>, where: string): number {
+  const value = record.pricePerNodeHour;
+  if (typeof value !== 'number' || !(value >= 0) || value > MAX_PRICE_PER_NODE_HOUR) {
+    throw new NodePoolConfigError(
+      `${where}.pricePerNodeHour must be a number of US dollars from 0 to ${MAX_PRICE_PER_NODE_HOUR}, got ${printable(value)}`,
+    );
   }
   return value;
 }

@@ -163,4 +163,23 @@ describe('reconcile-scheduled handler', () => {
       recommendation: expect.stringContaining('Consider increasing memory from 16Gi to 17Gi'),
     });
   });
+
+  it('meters the GPU memory each model held since the previous pass, to both sinks (showback)', async () => {
+    const { handler } = await import('../../../lambdas/handlers/reconcile-scheduled.js');
+    // The pass above started the meter; this one counts the 16Gi held since then.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const logs = await jsonLinesPrinted(() => handler({} as never, context));
+    const emf = logs.find((line) => 'HeldGpuMemoryByteSeconds' in line);
+    expect(emf).toMatchObject({ node_pool: pool, namespace, model: 'llama-2-7b' });
+    const seconds = Number(emf!.HeldGpuMemoryByteSeconds) / (16 * Gi);
+    expect(seconds).toBeGreaterThan(1);
+    expect(seconds).toBeLessThan(120);
+    const [held] = await promql(
+      `inference_budget_held_byte_seconds_total{node_pool="${pool}",namespace="${namespace}",model="llama-2-7b"}`,
+    );
+    expect(held).toBe(Number(emf!.HeldGpuMemoryByteSeconds));
+    expect(await promql(`inference_node_pool_gpu_memory_per_node_bytes{node_pool="${pool}"}`)).toEqual([
+      80 * Gi,
+    ]);
+  });
 });

@@ -159,6 +159,9 @@ const SEED_PANELS = [
 
 const RECONCILE = 'inference_control_plane_reconcile_duration_seconds_bucket';
 const COLD_START = 'inference_model_cold_start_seconds_bucket';
+const HELD = 'inference_budget_held_byte_seconds_total';
+const NODE_MEMORY = 'inference_node_pool_gpu_memory_per_node_bytes';
+const NODE_PRICE = 'inference_node_pool_price_per_node_hour_dollars';
 
 // What every panel query of every dashboard answers for the scenario.
 const PANEL_EXPECTATIONS = new Map<string, Expected>([
@@ -194,6 +197,17 @@ const PANEL_EXPECTATIONS = new Map<string, Expected>([
   // Per step: 1 cold start under 5s, 3 under 15s, 4 under 30s, 4 in all.
   [`histogram_quantile(0.5, sum by (le) (rate(${COLD_START}[1h])))`, 10],
   [`histogram_quantile(0.95, sum by (le) (rate(${COLD_START}[1h])))`, 27],
+  // gpu-showback.json: team-a holds 40Gi of pool a's 80Gi nodes ($30 a node-hour) and team-b 16Gi of pool
+  // b's (no price) for the scenario's 20 minutes, from a counter at 0: increase() does not extrapolate.
+  [
+    `sum by (namespace) (increase(${HELD}[24h]) / on (node_pool) group_left () ${NODE_MEMORY}) / 3600`,
+    { 'obs-team-a': (40 / 80) * (20 / 60), 'obs-team-b': (16 / 80) * (20 / 60) },
+  ],
+  [
+    `sum by (namespace) (increase(${HELD}[24h]) / on (node_pool) group_left () ${NODE_MEMORY} * on (node_pool) group_left () ${NODE_PRICE}) / 3600`,
+    { 'obs-team-a': (40 / 80) * (20 / 60) * 30 },
+  ],
+  [`sum by (namespace) (rate(${HELD}[5m]))`, { 'obs-team-a': 40 * Gi, 'obs-team-b': 16 * Gi }],
   // moe-training.json
   ['moe_lab_training_tokens_per_second', { 'obs-trainer-0': 1200 }],
   ['moe_lab_training_loss', { 'obs-trainer-0': 2 - 0.001 * STEPS }],
@@ -273,6 +287,20 @@ function scenario(endMs: number): Sample[] {
     for (const [le, perStep] of coldStartBuckets) add(COLD_START, { le }, perStep * k);
     add('inference_model_cold_start_seconds_count', {}, 4 * k);
     add('inference_model_cold_start_seconds_sum', {}, 60 * k);
+    // Showback: byte-seconds held since the first sample, the pools' node size and price.
+    const stepSeconds = STEP_MS / 1000;
+    add(
+      HELD,
+      { node_pool: 'obs-pool-a', namespace: 'obs-team-a', model: 'obs-llama-2-70b' },
+      40 * Gi * stepSeconds * k,
+    );
+    add(
+      HELD,
+      { node_pool: 'obs-pool-b', namespace: 'obs-team-b', model: 'obs-llama-2-7b' },
+      16 * Gi * stepSeconds * k,
+    );
+    for (const pool of Object.keys(POOLS)) add(NODE_MEMORY, { node_pool: pool }, 80 * Gi);
+    add(NODE_PRICE, { node_pool: 'obs-pool-a' }, 30);
     // MoE trainer, inference service and their nodes.
     const trainer = { instance: 'obs-trainer-0' };
     add('moe_lab_training_tokens_per_second', trainer, 1200);
@@ -321,7 +349,11 @@ function answer(response: QueryResponse): Expected | string {
   }
   return Object.fromEntries(
     result.map((r) => [
-      r.metric.model ?? r.metric.node_pool ?? r.metric.instance ?? JSON.stringify(r.metric),
+      r.metric.model ??
+        r.metric.node_pool ??
+        r.metric.instance ??
+        r.metric.namespace ??
+        JSON.stringify(r.metric),
       round(Number(r.value[1])),
     ]),
   );
@@ -334,9 +366,10 @@ const rounded = (expected: Expected): Expected =>
 
 // ---- Tests --------------------------------------------------------------------------------------------
 describe('observability/dashboards', () => {
-  it('are the four dashboards, each with its own uid, schema version 38 and a Prometheus data source variable', () => {
+  it('are the five dashboards, each with its own uid, schema version 38 and a Prometheus data source variable', () => {
     expect([...dashboards.keys()]).toEqual([
       'control-plane-health.json',
+      'gpu-showback.json',
       'inference-budget.json',
       'moe-inference.json',
       'moe-training.json',

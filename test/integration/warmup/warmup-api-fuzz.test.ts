@@ -38,13 +38,37 @@ const path = fc.oneof(
     .tuple(segment, segment, fc.constantFrom('warmup', 'activity', 'other'))
     .map(([ns, n, verb]) => `/v1/models/${ns}/${n}/${verb}`),
   fc.tuple(segment, segment).map(([ns, n]) => `/v1/models/${ns}/${n}`),
-  fc.constantFrom('/v1/models', '/v1/pools', '/', '/v1', '/v1/models/', '/v1/pools/x'),
+  fc.constantFrom(
+    '/v1/models',
+    '/v1/pools',
+    '/v1/usage',
+    '/',
+    '/v1',
+    '/v1/models/',
+    '/v1/pools/x',
+    '/v1/usage/x',
+  ),
   fc.string({ maxLength: 40 }).map((s) => `/${s}`),
 );
 const query = fc.option(
   fc.dictionary(
-    fc.constantFrom('wait', 'verbose', '', 'w\u0000'),
-    fc.oneof(fc.constantFrom('0', '5', '25', '26', '-1', '1e3', ''), fc.string({ maxLength: 5 })),
+    fc.constantFrom('wait', 'since', 'verbose', '', 'w\u0000'),
+    fc.oneof(
+      fc.constantFrom(
+        '0',
+        '5',
+        '25',
+        '26',
+        '-1',
+        '1e3',
+        '',
+        '24h',
+        '2026-12-01T00:00:00Z',
+        '9999h',
+        '2999-01-01T00:00:00Z',
+      ),
+      fc.string({ maxLength: 5 }),
+    ),
   ),
   { nil: null },
 );

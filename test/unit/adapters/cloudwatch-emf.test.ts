@@ -92,4 +92,26 @@ describe('CloudWatchEmf', () => {
     ]);
     expect(documents[1]).toMatchObject({ node_pool: 'gpu-h100' });
   });
+
+  it('publishes held GPU memory per pool, namespace and model (showback)', async () => {
+    const documents = await jsonLinesPrinted(() =>
+      new CloudWatchEmf().heldMemory([
+        { pool: 'gpu-a100', namespace: 'team-a', model: 'llama-3-8b', byteSeconds: 960 },
+        { pool: 'gpu-a100', namespace: 'team-b', model: 'phi-3-mini', byteSeconds: 480 },
+      ]),
+    );
+    documents.forEach(expectValidEmf);
+    expect(documents).toEqual([
+      expect.objectContaining({
+        node_pool: 'gpu-a100',
+        namespace: 'team-a',
+        model: 'llama-3-8b',
+        HeldGpuMemoryByteSeconds: 960,
+      }),
+      expect.objectContaining({ namespace: 'team-b', model: 'phi-3-mini', HeldGpuMemoryByteSeconds: 480 }),
+    ]);
+    const [directive] = (documents[0]!._aws as { CloudWatchMetrics: { Dimensions: string[][] }[] })
+      .CloudWatchMetrics;
+    expect(directive!.Dimensions[0]).toEqual(expect.arrayContaining(['node_pool', 'namespace', 'model']));
+  });
 });

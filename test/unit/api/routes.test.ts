@@ -27,6 +27,7 @@ describe('parseRequest', () => {
     ['GET', '/v1/models/ml/llama-2-7b', 'getModel'],
     ['GET', '/v1/models', 'listModels'],
     ['GET', '/v1/pools', 'listPools'],
+    ['GET', '/v1/usage', 'getUsage'],
   ])('%s %s is %s', (method, path, operation) => {
     expect(parseRequest(request(method, path)).operation).toBe(operation);
   });
@@ -38,6 +39,15 @@ describe('parseRequest', () => {
       operation: 'warmUp',
       model: { namespace: 'ml', name: 'llama-2-7b' },
       waitSeconds: 25,
+      since: undefined,
+    });
+  });
+
+  it('reads the usage window as given (the handler reads it against the clock)', () => {
+    expect(parseRequest(request('GET', '/v1/usage', { query: { since: '24h' } }))).toMatchObject({
+      operation: 'getUsage',
+      model: undefined,
+      since: '24h',
     });
   });
 

@@ -44,6 +44,7 @@ function ports() {
         warmUpRejected: (pool: string) => void operational.push(`rejected ${pool}`),
         nodePools: (reports: readonly { pool: string }[]) =>
           void operational.push(...reports.map((r) => `nodes ${r.pool}`)),
+        heldMemory: () => void operational.push('held'),
       },
       counters: new MemoryCounters(),
       clock: () => now,

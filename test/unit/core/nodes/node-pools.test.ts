@@ -32,6 +32,11 @@ describe('parseNodePools (NODE_POOLS)', () => {
     });
   });
 
+  it('reads the optional instance type and price that showback and the simulator cost node-hours with', () => {
+    const [pool] = parseNodePools(json([{ ...a100, instanceType: 'p4d.24xlarge', pricePerNodeHour: 21.5 }]));
+    expect(pool).toMatchObject({ instanceType: 'p4d.24xlarge', pricePerNodeHour: 21.5 });
+  });
+
   it('accepts an empty list (no node scaling)', () => {
     expect(parseNodePools('[]')).toEqual([]);
   });
@@ -90,6 +95,21 @@ describe('parseNodePools (NODE_POOLS)', () => {
       'an unknown field (a typo)',
       json([{ ...a100, maxNode: 3 }]),
       /NODE_POOLS\[0\]\.maxNode is not a node pool field/,
+    ],
+    [
+      'a price given as a string',
+      json([{ ...a100, pricePerNodeHour: '$32' }]),
+      /NODE_POOLS\[0\]\.pricePerNodeHour must be a number of US dollars from 0 to 10000, got \$32/,
+    ],
+    [
+      'a negative price',
+      json([{ ...a100, pricePerNodeHour: -1 }]),
+      /NODE_POOLS\[0\]\.pricePerNodeHour must be a number/,
+    ],
+    [
+      'an empty instance type',
+      json([{ ...a100, instanceType: '' }]),
+      /NODE_POOLS\[0\]\.instanceType must be/,
     ],
     [
       'a budget past 2^53 bytes',

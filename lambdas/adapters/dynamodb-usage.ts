@@ -1,0 +1,109 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { HeldMemory } from '../core/economics/held-memory.js';
+import type { UsageStore } from '../core/economics/metering.js';
+import { MAX_USAGE_WINDOW_MS } from '../core/economics/usage.js';
+import { conditionalWrite } from './dynamodb-conditional-write.js';
+
+const PARTITION = 'usage';
+const METER_KEY = { pk: PARTITION, sk: 'meter' };
+const HOUR_PREFIX = 'hour#';
+/** Parallel increments per pass: enough for hundreds of models in a second, far from any throttle. */
+const WRITE_CONCURRENCY = 16;
+
+/**
+ * Held GPU memory in the ledger table (`pk = usage`): one item per clock hour, pool and model, added to
+ * with atomic ADDs and expired by the table's TTL a day after `GET /v1/usage` can no longer reach it;
+ * and the meter (`sk = meter`), moved with a conditional write so an interval is counted at most once.
+ */
+export class DynamoDbUsageStore implements UsageStore {
+  private readonly documents: DynamoDBDocumentClient;
+
+  constructor(
+    client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {
+    this.documents = DynamoDBDocumentClient.from(client);
+  }
+
+  async meteredUntil(): Promise<number | undefined> {
+    const { Item } = await this.documents.send(
+      new GetCommand({ TableName: this.tableName, Key: METER_KEY, ConsistentRead: true }),
+    );
+    return Item?.until === undefined ? undefined : Number(Item.until);
+  }
+
+  advanceMeter(from: number | undefined, to: number): Promise<boolean> {
+    return conditionalWrite(
+      this.documents,
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: METER_KEY,
+        UpdateExpression: 'SET #until = :to',
+        ConditionExpression: from === undefined ? 'attribute_not_exists(#until)' : '#until = :from',
+        ExpressionAttributeNames: { '#until': 'until' },
+        ExpressionAttributeValues: { ':to': to, ...(from !== undefined && { ':from': from }) },
+      }),
+    );
+  }
+
+  async add(records: readonly HeldMemory[]): Promise<void> {
+    for (let i = 0; i < records.length; i += WRITE_CONCURRENCY) {
+      await Promise.all(records.slice(i, i + WRITE_CONCURRENCY).map((record) => this.addOne(record)));
+    }
+  }
+
+  async read(sinceMs: number): Promise<HeldMemory[]> {
+    const records: HeldMemory[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.documents.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          ExpressionAttributeValues: {
+            ':pk': PARTITION,
+            ':from': `${HOUR_PREFIX}${new Date(sinceMs).toISOString()}`,
+            ':to': `${HOUR_PREFIX}\uffff`,
+          },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        records.push({
+          hourStartMs: Number(item.hourStartMs),
+          pool: String(item.pool),
+          namespace: String(item.namespace),
+          model: String(item.model),
+          byteSeconds: Number(item.byteSeconds),
+        });
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return records;
+  }
+
+  private async addOne(record: HeldMemory): Promise<void> {
+    const hour = new Date(record.hourStartMs).toISOString();
+    await this.documents.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: {
+          pk: PARTITION,
+          sk: `${HOUR_PREFIX}${hour}#${record.pool}#${record.namespace}/${record.model}`,
+        },
+        UpdateExpression:
+          'ADD byteSeconds :held SET hourStartMs = :hour, #pool = :pool, #namespace = :namespace, model = :model, expiresAt = :expires',
+        ExpressionAttributeNames: { '#pool': 'pool', '#namespace': 'namespace' },
+        ExpressionAttributeValues: {
+          ':held': record.byteSeconds,
+          ':hour': record.hourStartMs,
+          ':pool': record.pool,
+          ':namespace': record.namespace,
+          ':model': record.model,
+          ':expires': Math.floor((record.hourStartMs + MAX_USAGE_WINDOW_MS) / 1000) + 86_400,
+        },
+      }),
+    );
+  }
+}
