@@ -22,7 +22,8 @@ export interface WorldConfig {
   pools: NodePoolConfig[];
   /** Simulate each pool's nodes (boot time, packing, scale-in); otherwise pods get a node at once. */
   nodes: boolean;
-  nodeBootMs: number;
+  /** How long a node of the pool takes from being asked for to Ready. */
+  nodeBootMs: number | ((pool: string) => number);
   startup: StartupModel;
   passIntervalMs: number;
   startDeadlineMs: number;
@@ -88,7 +89,7 @@ export class World {
     this.nodes = config.nodes
       ? new SimulatedNodes(
           config.pools,
-          () => config.nodeBootMs,
+          (pool) => (typeof config.nodeBootMs === 'number' ? config.nodeBootMs : config.nodeBootMs(pool)),
           () => this.now,
           (node) => this.cluster.evict(node),
         )

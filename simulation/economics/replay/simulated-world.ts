@@ -30,12 +30,11 @@ export class SimulatedWorld implements ReplayWorld {
   private changes: WorldChange[] = [];
 
   private constructor(scenario: Scenario, startMs: number) {
-    const boots = new Set(scenario.pools.map((p) => p.nodeBootSeconds));
+    const boots = new Map(scenario.pools.map((p) => [p.config.name, p.nodeBootSeconds * 1000]));
     this.world = new World({
       pools: scenario.pools.map((p) => p.config),
       nodes: true,
-      // The world boots every pool's nodes in the same time (see SimulatedWorld.create).
-      nodeBootMs: Math.max(...boots) * 1000,
+      nodeBootMs: (pool) => boots.get(pool) ?? 0,
       startup: {
         imagePullMs: scenario.startup.imagePullSeconds * 1000,
         loadMsPerGi: 1000 / scenario.startup.weightLoadGiBPerSecond,
