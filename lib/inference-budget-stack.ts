@@ -102,7 +102,11 @@ export class InferenceBudgetStack extends Stack {
     });
     new ClusterAccess(this, 'ClusterAccess', {
       clusterName: config.clusterName,
-      functions: this.functions.kubernetesClients,
+      functions: {
+        reconcile: [this.functions.reconcileScheduled, this.functions.reconcileModel],
+        warmUp: [this.functions.warmUpApi],
+        remediation: [this.functions.remediation],
+      },
     });
     this.warmUpApi = new WarmUpRestApi(this, 'WarmUpApi', { handler: this.functions.warmUpApi });
     this.webhookEndpoint = new AdmissionWebhookEndpoint(this, 'WebhookEndpoint', {
