@@ -97,7 +97,7 @@ try {
   await warmUp('warm', 202);
   while ((await warmUp('warm', 200).catch(() => undefined)) === undefined) await sleep(200);
 
-  const cluster = new KubernetesCluster(kubeConfigFromFile(kubeconfig), { namespace: NAMESPACE });
+  const cluster = new KubernetesCluster(kubeConfigFromFile(kubeconfig), { namespaces: [NAMESPACE] });
   const rows: [string, number[]][] = [
     ['ready model (200)', []],
     ['cold model that fits (202)', []],

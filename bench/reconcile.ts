@@ -47,7 +47,7 @@ try {
   client.middlewareStack.add((next) => (args) => (dynamoDbCalls++, next(args)), { step: 'initialize' });
   await ensureLedgerTable(client, 'bench-ledger');
   const ledger = new DynamoDbLedger(client, 'bench-ledger');
-  const cluster = new KubernetesCluster(kubeConfigFromFile(kubeconfig), { namespace: NAMESPACE });
+  const cluster = new KubernetesCluster(kubeConfigFromFile(kubeconfig), { namespaces: [NAMESPACE] });
   const ports: ReconcilePorts = { cluster, ledger, log: silent, clock: Date.now };
 
   progress(`creating ${POOLS} pools with KWOK GPU nodes and ${POOLS * MODELS_PER_POOL} InferenceModels`);

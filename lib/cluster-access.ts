@@ -15,6 +15,18 @@ export const KUBERNETES_GROUPS = {
 
 export type KubernetesRole = keyof typeof KUBERNETES_GROUPS;
 
+/**
+ * The `kubectl` commands that install what the access entries point at, from the repository folder:
+ * cluster-wide mode, or namespaced mode's Roles in each governed namespace (docs/deploy.md).
+ */
+export function kubernetesInstallCommands(namespaces: readonly string[]): string[] {
+  if (namespaces.length === 0) return ['kubectl apply -k deploy/'];
+  return [
+    'kubectl apply -k deploy/namespaced/',
+    ...namespaces.map((namespace) => `kubectl apply -n ${namespace} -k deploy/rbac/namespace/`),
+  ];
+}
+
 export interface ClusterAccessProps {
   clusterName: string;
   /** The functions that call the Kubernetes API, by the role whose group their IAM role maps to. */

@@ -51,13 +51,13 @@ const MAX_CONFLICT_RETRIES = 5;
 const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 export interface KubernetesClusterOptions {
-  /** List in this namespace only (tests sharing one apiserver, a namespaced install); default: all. */
-  namespace?: string;
+  /** These namespaces only (namespaced mode, tests sharing one apiserver); default: the whole cluster. */
+  namespaces?: readonly string[];
 }
 
 /**
- * The Cluster on a real kube-apiserver. Reads are one list per kind per pass (cluster-wide unless a
- * namespace is given); writes are merge patches, finalizer changes guarded by resourceVersion.
+ * The Cluster on a real kube-apiserver. Reads are one list per kind per pass (cluster-wide, or one per
+ * namespace when namespaces are given, so namespaced RBAC suffices); writes are merge patches, finalizer changes guarded by resourceVersion.
  * `apiCalls` counts HTTP requests, retries included.
  */
 export class KubernetesCluster implements Cluster {
@@ -78,13 +78,14 @@ export class KubernetesCluster implements Cluster {
   }
 
   async listModels(): Promise<InferenceModel[]> {
-    const { namespace } = this.options;
-    const list = (await this.call(() =>
-      namespace === undefined
-        ? this.custom.listClusterCustomObject({ ...INFERENCE_MODELS })
-        : this.custom.listNamespacedCustomObject({ ...INFERENCE_MODELS, namespace }),
-    )) as { items?: RawInferenceModel[] };
-    return (list.items ?? []).map((raw) => this.toModel(raw));
+    const lists = (await inNamespaces(this.options.namespaces, (namespace) =>
+      this.call(() =>
+        namespace === undefined
+          ? this.custom.listClusterCustomObject({ ...INFERENCE_MODELS })
+          : this.custom.listNamespacedCustomObject({ ...INFERENCE_MODELS, namespace }),
+      ),
+    )) as { items?: RawInferenceModel[] }[];
+    return lists.flatMap((list) => list.items ?? []).map((raw) => this.toModel(raw));
   }
 
   async getModel(ref: ModelRef): Promise<InferenceModel | undefined> {
@@ -94,14 +95,15 @@ export class KubernetesCluster implements Cluster {
   }
 
   async listManagedDeployments(): Promise<ManagedDeployment[]> {
-    const { namespace } = this.options;
     const labelSelector = `${MANAGED_LABEL}=true`;
-    const list = await this.call(() =>
-      namespace === undefined
-        ? this.apps.listDeploymentForAllNamespaces({ labelSelector })
-        : this.apps.listNamespacedDeployment({ namespace, labelSelector }),
+    const lists = await inNamespaces(this.options.namespaces, (namespace) =>
+      this.call(() =>
+        namespace === undefined
+          ? this.apps.listDeploymentForAllNamespaces({ labelSelector })
+          : this.apps.listNamespacedDeployment({ namespace, labelSelector }),
+      ),
     );
-    return list.items.map(toManagedDeployment);
+    return lists.flatMap((list) => list.items).map(toManagedDeployment);
   }
 
   async getManagedDeployment(ref: ModelRef): Promise<ManagedDeployment | undefined> {
@@ -208,9 +210,9 @@ export class KubernetesCluster implements Cluster {
     return request();
   }
 
-  /** With a namespace option, objects elsewhere do not exist for the control plane, as in the lists. */
+  /** With a namespaces option, objects elsewhere do not exist for the control plane, as in the lists. */
   private inScope(ref: ModelRef): boolean {
-    return this.options.namespace === undefined || ref.namespace === this.options.namespace;
+    return this.options.namespaces === undefined || this.options.namespaces.includes(ref.namespace);
   }
 
   private async readModel(ref: ModelRef): Promise<RawInferenceModel | undefined> {
@@ -423,6 +425,17 @@ function sameList(a: string[], b: string[]): boolean {
 
 function statusCode(error: unknown): number | undefined {
   return error instanceof ApiException ? error.code : undefined;
+}
+
+/**
+ * One request per namespace, or one for the whole cluster (`undefined`) when no namespaces are given:
+ * namespaced mode's RBAC (deploy/rbac/namespace/) grants no cluster-wide list.
+ */
+export function inNamespaces<T>(
+  namespaces: readonly string[] | undefined,
+  request: (namespace: string | undefined) => Promise<T>,
+): Promise<T[]> {
+  return Promise.all(namespaces === undefined ? [request(undefined)] : namespaces.map(request));
 }
 
 /** A catch handler that turns the given HTTP status into `undefined` and rethrows anything else. */

@@ -32,7 +32,7 @@ export const handler = middy(
       workloads = await reconcileWorkloads(
         { cluster: await runtime.moeWorkloads(), ledger: ports.ledger, log: ports.log, clock: ports.clock },
         pools,
-        { orphanGraceMs: runtime.config.reconcile.orphanGraceMs, namespace: runtime.config.watchNamespace },
+        { orphanGraceMs: runtime.config.reconcile.orphanGraceMs, namespaces: runtime.config.watchNamespaces },
       );
       if (workloads.allocated.length + workloads.resized.length + workloads.released.length > 0)
         pools = undefined;

@@ -42,8 +42,8 @@ export interface RuntimeConfig {
   recommendationWindowSeconds: number;
   /** The `control_plane` label on the control plane's own series. */
   controlPlaneName: string;
-  /** Limits the control plane to one namespace; unset, it governs the whole cluster. */
-  watchNamespace: string | undefined;
+  /** Limits the control plane to these namespaces (`WATCH_NAMESPACE`, comma-separated); unset, the whole cluster. */
+  watchNamespaces: string[] | undefined;
   reconcile: ReconcileOptions;
   /** GPU node pools and their EKS managed node groups (`NODE_POOLS`); empty: no node scaling. */
   nodePools: NodePoolConfig[];
@@ -74,13 +74,27 @@ export function runtimeConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConf
     prometheusQueryUrl: env.PROMETHEUS_QUERY_URL || undefined,
     recommendationWindowSeconds: wholeSeconds(env, 'RECOMMENDATION_WINDOW_SECONDS', 7 * 24 * 3600),
     controlPlaneName: env.CONTROL_PLANE_NAME || 'inference-budget-control-plane',
-    watchNamespace: env.WATCH_NAMESPACE || undefined,
+    watchNamespaces: namespacesOf(env),
     reconcile: { orphanGraceMs: graceSeconds * 1000 },
     nodePools,
     nodeGroupCluster: nodePools.length > 0 ? required(env, 'EKS_CLUSTER_NAME') : undefined,
     scaleInStabilisationMs:
       wholeSeconds(env, 'SCALE_IN_STABILISATION_SECONDS', DEFAULT_STABILISATION_MS / 1000) * 1000,
   };
+}
+
+const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+function namespacesOf(env: NodeJS.ProcessEnv): string[] | undefined {
+  if (!env.WATCH_NAMESPACE) return undefined;
+  const namespaces = env.WATCH_NAMESPACE.split(',').map((namespace) => namespace.trim());
+  const bad = namespaces.filter((namespace) => !NAMESPACE.test(namespace));
+  if (bad.length > 0) {
+    throw new ConfigError(
+      `WATCH_NAMESPACE must be namespace names separated by commas; not valid: ${JSON.stringify(bad)}`,
+    );
+  }
+  return namespaces;
 }
 
 function nodePoolsOf(env: NodeJS.ProcessEnv): NodePoolConfig[] {
@@ -197,8 +211,8 @@ export class Runtime {
     };
   }
 
-  private scope(): { namespace?: string } {
-    return this.config.watchNamespace ? { namespace: this.config.watchNamespace } : {};
+  private scope(): { namespaces?: readonly string[] } {
+    return this.config.watchNamespaces ? { namespaces: this.config.watchNamespaces } : {};
   }
 
   private async kubernetes(): Promise<KubernetesCluster> {
@@ -229,7 +243,7 @@ export class Runtime {
     return {
       cluster: new KubernetesCluster(config, this.scope()),
       moe: new KubernetesMoeWorkloads(config, this.scope()),
-      nodes: new KubernetesPoolNodes(config),
+      nodes: new KubernetesPoolNodes(config, this.scope()),
     };
   }
 }

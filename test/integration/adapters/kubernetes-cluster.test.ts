@@ -334,7 +334,7 @@ describe('KubernetesCluster on kube-apiserver', () => {
   });
 
   it('lists a single namespace, still one call per kind, when given one', async () => {
-    const scoped = new KubernetesCluster(config, { namespace });
+    const scoped = new KubernetesCluster(config, { namespaces: [namespace] });
     const models = await scoped.listModels();
     const deployments = await scoped.listManagedDeployments();
     expect(scoped.apiCalls).toBe(2);
@@ -353,7 +353,7 @@ describe('KubernetesCluster on kube-apiserver', () => {
         certificateAuthorityData: config.getCurrentCluster()?.caData ?? '',
         token: harnessEnv('IBCP_KUBE_TOKEN'),
       }),
-      { namespace },
+      { namespaces: [namespace] },
     );
     await expect(eks.getModel({ namespace, name: 'llama' })).resolves.toMatchObject({ name: 'llama' });
   });

@@ -61,7 +61,9 @@ beforeAll(async () => {
     nodeGroup: 'ng',
   });
   topic = await OnCallTopic.create(uniqueName('guardrails'));
-  cluster = new KubernetesMoeWorkloads(kubeConfigFromFile(harnessEnv('IBCP_KUBECONFIG')), { namespace });
+  cluster = new KubernetesMoeWorkloads(kubeConfigFromFile(harnessEnv('IBCP_KUBECONFIG')), {
+    namespaces: [namespace],
+  });
   const store = new DynamoDbRemediationStore(client, table);
   ports = {
     cluster,

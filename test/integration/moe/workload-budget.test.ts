@@ -40,7 +40,7 @@ let now = Date.now();
 const pass = async () =>
   reconcileWorkloads({ cluster, ledger, log, clock: () => now }, await ledger.listPools(), {
     orphanGraceMs: grace,
-    namespace,
+    namespaces: [namespace],
   });
 
 async function held(): Promise<Record<string, number>> {
@@ -68,7 +68,9 @@ beforeAll(async () => {
     bytesPerNode: 640 * Gi,
     nodeGroup: 'ng-a100',
   });
-  cluster = new KubernetesMoeWorkloads(kubeConfigFromFile(harnessEnv('IBCP_KUBECONFIG')), { namespace });
+  cluster = new KubernetesMoeWorkloads(kubeConfigFromFile(harnessEnv('IBCP_KUBECONFIG')), {
+    namespaces: [namespace],
+  });
 }, 120_000);
 
 beforeEach(() => {

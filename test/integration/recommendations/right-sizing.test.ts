@@ -250,7 +250,9 @@ beforeAll(async () => {
   }
   const samples = [...scenario.flatMap((m) => m.gpus), ...noise].flatMap(dcgmSamples);
   await new RemoteWriteSink(`${prometheus}/api/v1/write`).write([...samples, ...idleGpu]);
-  cluster = new KubernetesCluster(kubeConfigFromFile(harnessEnv('IBCP_KUBECONFIG')), { namespace });
+  cluster = new KubernetesCluster(kubeConfigFromFile(harnessEnv('IBCP_KUBECONFIG')), {
+    namespaces: [namespace],
+  });
   log = new RecordingLog();
 });
 

@@ -1,7 +1,11 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadAllYaml } from '@kubernetes/client-node';
-import { KUBERNETES_GROUPS, type KubernetesRole } from '../../../lib/cluster-access.js';
+import {
+  KUBERNETES_GROUPS,
+  kubernetesInstallCommands,
+  type KubernetesRole,
+} from '../../../lib/cluster-access.js';
 import { repoRoot } from '../../support/kubectl.js';
 import { synthStack } from './stack-fixture.js';
 
@@ -102,5 +106,23 @@ describe('ClusterAccess and deploy/rbac', () => {
     const condition = policy!.spec!.matchConditions![0]!.expression;
     const listed = [...condition.matchAll(/'([^']+)'/g)].map((m) => m[1]);
     expect(listed.sort()).toEqual(Object.values(KUBERNETES_GROUPS).sort());
+  });
+});
+
+describe('kubernetesInstallCommands', () => {
+  it('installs cluster-wide RBAC without namespaces, else the namespaced base and Roles in each namespace', () => {
+    expect(kubernetesInstallCommands([])).toEqual(['kubectl apply -k deploy/']);
+    expect(kubernetesInstallCommands(['team-a', 'team-b'])).toEqual([
+      'kubectl apply -k deploy/namespaced/',
+      'kubectl apply -n team-a -k deploy/rbac/namespace/',
+      'kubectl apply -n team-b -k deploy/rbac/namespace/',
+    ]);
+  });
+
+  it('is the stack output KubernetesInstall', () => {
+    const { template } = synthStack({ namespaces: ['team-a'] });
+    template.hasOutput('KubernetesInstall', {
+      Value: 'kubectl apply -k deploy/namespaced/ && kubectl apply -n team-a -k deploy/rbac/namespace/',
+    });
   });
 });
