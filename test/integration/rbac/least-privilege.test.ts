@@ -104,9 +104,9 @@ beforeAll(async () => {
     pool,
     min: 0,
     max: 2,
-    desired: 1,
+    desired: 2,
   });
-  // One Ready node that runs no budgeted workload: the scheduled pass marks it empty (a node patch).
+  // Two Ready nodes for one model's pod: the scheduled pass marks the one left empty (a node patch).
   await nodesJoin(clients, group);
   const fresh = await freshLedger(client);
   ledger = fresh.ledger;
@@ -161,9 +161,7 @@ describe('every handler as its own group, through every kind of Kubernetes reque
     const node = JSON.parse(
       await kubectlOk(['get', 'nodes', '-l', `inference-pool=${pool}`, '-o', 'json']),
     ) as { items: { metadata: { annotations?: Record<string, string> } }[] };
-    expect(node.items[0]?.metadata.annotations?.['inference.eh-ops.io/empty-since']).toEqual(
-      expect.any(String),
-    );
+    expect(node.items.some((n) => n.metadata.annotations?.['inference.eh-ops.io/empty-since'])).toBe(true);
   });
 
   it('warm-up: creates the Deployment of a model that has none, and reads models, pools and nodes', async () => {
