@@ -1,7 +1,7 @@
 import { formatDuration } from '../duration.js';
 import type { AllocateResult, Allocation, PoolSnapshot } from '../ledger/model.js';
 import { LedgerError } from '../ledger/model.js';
-import { isWorkloadReplica } from '../ledger/rules.js';
+import { fenceOf, isWorkloadReplica } from '../ledger/rules.js';
 import { formatQuantity, parseQuantity } from '../quantity.js';
 import { decide, desiredReplicas } from './decide.js';
 import {
@@ -219,10 +219,10 @@ async function reconcileModel(
         `Scaled to zero after ${formatDuration(decision.idleMs)} idle`,
       );
       current = current && { ...current, replicas: 0, readyReplicas: 0, scaledToZeroAt: now };
-      await release(ports, model, 'scaled to zero');
+      await release(ports, view, model, 'scaled to zero');
       break;
     case 'finish-scale-down':
-      await release(ports, model, 'scaled to zero');
+      await release(ports, view, model, 'scaled to zero');
       break;
     case 'finish-warm-up':
       await cluster.scaleDeployment(model, decision.replicas, now);
@@ -298,7 +298,7 @@ async function finalize(
     now,
   );
   if (deployment && deployment.replicas > 0) await ports.cluster.scaleDeployment(model, 0, now);
-  if (view.pools.has(poolOf(model))) await release(ports, model, 'model deleted');
+  if (view.pools.has(poolOf(model))) await release(ports, view, model, 'model deleted');
   if (deployment) await ports.cluster.deleteDeployment(model);
   await ports.cluster.removeFinalizer(model);
   ports.log.info('Finalizer removed, InferenceModel can be deleted', fields(model));
@@ -350,8 +350,19 @@ async function allocate(
   return result;
 }
 
-async function release(ports: ReconcilePorts, model: InferenceModel, reason: string): Promise<void> {
-  const result = await ports.ledger.release({ pool: poolOf(model), holder: holderOf(model) });
+async function release(
+  ports: ReconcilePorts,
+  view: View,
+  model: InferenceModel,
+  reason: string,
+): Promise<void> {
+  const held = view.allocations.get(holderOf(model));
+  if (!held) return;
+  const result = await ports.ledger.release({
+    pool: poolOf(model),
+    holder: holderOf(model),
+    fence: fenceOf(held),
+  });
   if (result.released) {
     ports.log.info('Memory budget released', {
       ...fields(model),
@@ -424,7 +435,11 @@ async function releaseOrphans(
       // `ns/name#N` holders are workload replicas, reconciled with their workloads, not here.
       if (isWorkloadReplica(allocation.holder) || view.models.has(allocation.holder)) continue;
       if (now - allocation.since < options.orphanGraceMs) continue;
-      const result = await ports.ledger.release({ pool: pool.name, holder: allocation.holder });
+      const result = await ports.ledger.release({
+        pool: pool.name,
+        holder: allocation.holder,
+        fence: fenceOf(allocation),
+      });
       if (!result.released) continue;
       released.push(allocation.holder);
       const [namespace, model] = allocation.holder.split('/');

@@ -3,7 +3,12 @@ import { InMemoryLedger } from '../../../../lambdas/core/ledger/in-memory-ledger
 import { FINALIZER, type ManagedDeployment } from '../../../../lambdas/core/reconcile/model.js';
 import { reconcileAll, reconcileOne } from '../../../../lambdas/core/reconcile/reconciler.js';
 import { deriveStatus, statusUnchanged } from '../../../../lambdas/core/reconcile/status.js';
-import { FakeCluster, inferenceModel, RecordingLog } from '../../../support/fake-cluster.js';
+import {
+  FakeCluster,
+  inferenceModel,
+  managedDeployment,
+  RecordingLog,
+} from '../../../support/fake-cluster.js';
 
 const Gi = 2 ** 30;
 const minute = 60_000;
@@ -205,13 +210,7 @@ describe('reconcileAll', () => {
       w.cluster.put(inferenceModel('b'));
       for (const name of ['a', 'b']) {
         w.cluster.deployments.set(`ml/${name}`, {
-          namespace: 'ml',
-          name,
-          replicas: 1,
-          readyReplicas: 1,
-          failed: false,
-          memoryAnnotation: '16Gi',
-          scaledToZeroAt: undefined,
+          ...managedDeployment(name),
         });
       }
       await w.pass();
@@ -354,11 +353,8 @@ describe('deriveStatus', () => {
     fc.assert(
       fc.property(deployment, hold, (d, reason) => {
         const managed: ManagedDeployment | undefined = d && {
+          ...managedDeployment('a'),
           ...d,
-          namespace: 'ml',
-          name: 'a',
-          memoryAnnotation: '16Gi',
-          scaledToZeroAt: undefined,
         };
         const status = deriveStatus(inferenceModel('a'), managed, reason && { reason, message: 'x' }, 0);
         const ready = status.conditions?.find((c) => c.type === 'Ready');
