@@ -195,15 +195,16 @@ export class KubernetesCluster implements Cluster {
   }
 
   async startProblems(ref?: ModelRef): Promise<Map<string, string>> {
-    const namespace = ref?.namespace ?? this.options.namespace;
     const labelSelector = `${MANAGED_LABEL}=true` + (ref ? `,${NAME_LABEL}=${labelValue(ref.name)}` : '');
-    const list = await this.call(() =>
-      namespace === undefined
-        ? this.core.listPodForAllNamespaces({ labelSelector })
-        : this.core.listNamespacedPod({ namespace, labelSelector }),
+    const lists = await inNamespaces(ref ? [ref.namespace] : this.options.namespaces, (namespace) =>
+      this.call(() =>
+        namespace === undefined
+          ? this.core.listPodForAllNamespaces({ labelSelector })
+          : this.core.listNamespacedPod({ namespace, labelSelector }),
+      ),
     );
     const problems = new Map<string, string>();
-    for (const pod of list.items) {
+    for (const pod of lists.flatMap((list) => list.items)) {
       const owner = pod.metadata?.labels?.[NAME_LABEL];
       const problem = podProblem(pod);
       if (!owner || !problem || !pod.metadata?.namespace) continue;
