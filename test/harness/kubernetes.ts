@@ -116,6 +116,8 @@ async function startControlPlane(
         `--audit-log-path=${auditLog}`,
         '--audit-log-format=json',
         '--authorization-mode=Node,RBAC',
+        // As on EKS: privileged pods are allowed, so only admission policies (deploy/admission-policy/) refuse them.
+        '--allow-privileged=true',
         '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
         `--service-account-key-file=${saPub}`,
         `--service-account-signing-key-file=${saKey}`,

@@ -5,6 +5,7 @@ import type { V1Deployment } from '@kubernetes/client-node';
 import { KubernetesCluster, deploymentFor } from '../../../lambdas/adapters/kubernetes-cluster.js';
 import { kubeConfigFromFile } from '../../../lambdas/adapters/kube-config.js';
 import { KubernetesMoeWorkloads } from '../../../lambdas/adapters/kubernetes-moe-workloads.js';
+import { ConflictError } from '../../../lambdas/core/moe/ports.js';
 import type { InferenceModel } from '../../../lambdas/core/reconcile/model.js';
 import { harnessEnv } from '../../harness/service.js';
 import {
@@ -173,7 +174,17 @@ describe('ValidatingAdmissionPolicy on the Deployments the control plane writes'
     });
     const trainer = { namespace, name: 'moe-trainer' };
     await moe.scale(trainer, 1);
-    await moe.restart(trainer, Date.now(), { CHECKPOINT_PATH: '/storage/checkpoints/step-1' });
+    // The Deployment controller writes status after the scale: a restart that lost that race reads again.
+    for (let attempt = 1; ; attempt++) {
+      const restarted = await moe
+        .restart(trainer, Date.now(), { CHECKPOINT_PATH: '/storage/checkpoints/step-1' })
+        .then(() => true)
+        .catch((error: unknown) => {
+          if (error instanceof ConflictError && attempt < 5) return false;
+          throw error;
+        });
+      if (restarted) break;
+    }
     expect(
       (await deploymentJson(namespace, 'moe-trainer')).spec.template.spec.containers[0]?.env,
     ).toContainEqual({
