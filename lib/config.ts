@@ -66,6 +66,8 @@ export interface ControlPlaneConfig {
   remediationEnvironment: Record<string, string>;
   /** How long a GPU node must run no budgeted workload before it is scaled in (SCALE_IN_STABILISATION_SECONDS). */
   scaleInStabilisationSeconds: number | undefined;
+  /** How long a model may take to become Ready before its budget is released (START_DEADLINE_SECONDS). */
+  startDeadlineSeconds: number | undefined;
   /** Alarm descriptions link `<runbookBaseUrl><alarm>.md`; unset, they name `docs/runbooks/<alarm>.md`. */
   runbookBaseUrl: string | undefined;
 }
@@ -91,6 +93,7 @@ const FIELDS = [
   'vpc',
   'runbookBaseUrl',
   'scaleInStabilisationSeconds',
+  'startDeadlineSeconds',
   'remediation',
 ] as const;
 
@@ -216,6 +219,12 @@ export function parseConfig(raw: unknown): ControlPlaneConfig {
     86_400,
     'a whole number of seconds from 60 to 86400',
   );
+  const startDeadlineSeconds = whole(
+    'startDeadlineSeconds',
+    60,
+    86_400,
+    'a whole number of seconds from 60 to 86400',
+  );
   const remediationEnvironment = parseRemediation(input.remediation, fail);
   const runbookBaseUrl = text('runbookBaseUrl', /^https:\/\/\S+\/$/, 'an https:// URL ending in /');
 
@@ -248,6 +257,7 @@ export function parseConfig(raw: unknown): ControlPlaneConfig {
     vpc,
     runbookBaseUrl,
     scaleInStabilisationSeconds,
+    startDeadlineSeconds,
     remediationEnvironment,
   };
 }

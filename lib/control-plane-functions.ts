@@ -22,6 +22,10 @@ export interface ControlPlaneFunctionsProps {
   pools: NodePoolConfig[];
   /** `SCALE_IN_STABILISATION_SECONDS` (docs/node-pools.md); unset, the handlers' default. */
   scaleInStabilisationSeconds?: number;
+  /** Minutes between scheduled passes: the warm-up API's Retry-After waits for the pass after a cooldown. */
+  scheduleMinutes: number;
+  /** `START_DEADLINE_SECONDS` (docs/reconciler.md); unset, 15 minutes. */
+  startDeadlineSeconds?: number;
   /** Set when the cluster endpoint is private: the functions run in these subnets with this group. */
   network?: { vpc: IVpc; subnets: ISubnet[]; securityGroup: ISecurityGroup };
   /** The bus carrying `InferenceModel changed` reconcile requests. */
@@ -95,6 +99,8 @@ export class ControlPlaneFunctions extends Construct {
       ...optional('CONTROL_PLANE_NAME', props.controlPlaneName),
       ...optional('ORPHAN_GRACE_SECONDS', props.orphanGraceSeconds),
       ...optional('SCALE_IN_STABILISATION_SECONDS', props.scaleInStabilisationSeconds),
+      ...optional('START_DEADLINE_SECONDS', props.startDeadlineSeconds),
+      RECONCILE_INTERVAL_SECONDS: String(props.scheduleMinutes * 60),
     };
     const metricsEnv = {
       ...optional('AMP_REMOTE_WRITE_URL', props.remoteWriteUrl),

@@ -72,6 +72,7 @@ export class InferenceBudgetStack extends Stack {
       ledgerTable: this.ledger.table,
       clusterName: config.clusterName,
       pools: config.pools,
+      scheduleMinutes: config.scheduleMinutes,
       eventBus: this.eventBus,
       webhookSecret: this.webhookSecret,
       onCallTopic: this.onCall.topic,
@@ -87,6 +88,7 @@ export class InferenceBudgetStack extends Stack {
         orphanGraceSeconds: config.orphanGraceSeconds,
         recommendationWindowSeconds: config.recommendationWindowSeconds,
         scaleInStabilisationSeconds: config.scaleInStabilisationSeconds,
+        startDeadlineSeconds: config.startDeadlineSeconds,
         runbookBaseUrl: config.runbookBaseUrl,
       }),
     });
