@@ -174,11 +174,14 @@ describe('every handler as its own group, through every kind of Kubernetes reque
   });
 
   it('reconcile scales an idle model to zero; warm-up scales it up again', async () => {
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
-    await pass();
     const replicas = () =>
       kubectlOk(['get', 'deployment', 'cold', '-n', namespace, '-o', 'jsonpath={.spec.replicas}']);
-    expect(await replicas()).toBe('0');
+    // The idle clock starts once the model is Ready (a pass records it): passes until the 1 s cooldown ran out.
+    for (let passes = 0; (await replicas()) !== '0'; passes++) {
+      if (passes === 15) throw new Error('cold was not scaled to zero after 15 passes');
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      await pass();
+    }
     expect((await api('POST', `/v1/models/${namespace}/cold/warmup`)).status).toBe(202);
     expect(await replicas()).toBe('1');
   });
