@@ -4,13 +4,15 @@ import { Construct } from 'constructs';
 
 /**
  * The Kubernetes group of each Kubernetes-calling role, which `deploy/rbac/` binds to exactly the verbs
- * that role's code sends (docs/crd.md). The admission webhook reads nothing from the cluster: no group.
+ * that role's code sends (docs/crd.md).
  */
 export const KUBERNETES_GROUPS = {
   /** The scheduled pass and the per-model reconcile, node scaler included. */
   reconcile: 'inference-budget-reconcile',
   warmUp: 'inference-budget-warm-up',
   remediation: 'inference-budget-remediation',
+  /** The admission webhook lists a namespace's models for the dependency-cycle check. */
+  webhook: 'inference-budget-webhook',
 } as const;
 
 export type KubernetesRole = keyof typeof KUBERNETES_GROUPS;

@@ -108,6 +108,7 @@ export class InferenceBudgetStack extends Stack {
         reconcile: [this.functions.reconcileScheduled, this.functions.reconcileModel],
         warmUp: [this.functions.warmUpApi],
         remediation: [this.functions.remediation],
+        webhook: [this.functions.admissionWebhook],
       },
     });
     this.warmUpApi = new WarmUpRestApi(this, 'WarmUpApi', { handler: this.functions.warmUpApi });

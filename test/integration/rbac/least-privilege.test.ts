@@ -49,7 +49,9 @@ let remediation: Handler<unknown, { results: { outcome: string }[] }>;
 
 /** The rules deploy/rbac/ (cluster-wide mode) binds to a role's group, as `group/resource[/sub]:verb`. */
 function granted(role: KubernetesRole): { grants: Set<string>; names: Map<string, string[]> } {
-  const file = { reconcile: 'reconcile', warmUp: 'warm-up', remediation: 'remediation' }[role];
+  const file = { reconcile: 'reconcile', warmUp: 'warm-up', remediation: 'remediation', webhook: 'webhook' }[
+    role
+  ];
   const grants = new Set<string>();
   const names = new Map<string, string[]>();
   for (const folder of ['cluster', 'nodes']) {
