@@ -95,9 +95,11 @@ describe('namespaced mode', () => {
       'role.rbac.authorization.k8s.io/inference-budget-reconcile',
       'role.rbac.authorization.k8s.io/inference-budget-remediation',
       'role.rbac.authorization.k8s.io/inference-budget-warm-up',
+      'role.rbac.authorization.k8s.io/inference-budget-webhook',
       'rolebinding.rbac.authorization.k8s.io/inference-budget-reconcile',
       'rolebinding.rbac.authorization.k8s.io/inference-budget-remediation',
       'rolebinding.rbac.authorization.k8s.io/inference-budget-warm-up',
+      'rolebinding.rbac.authorization.k8s.io/inference-budget-webhook',
     ]);
   });
 
