@@ -40,8 +40,11 @@ export interface ControlPlaneConfig {
   onCallEmails: string[];
   /** HTTPS endpoints (a paging service's webhook) subscribed to the on-call topic. */
   onCallUrls: string[];
-  /** Limits the control plane to one namespace; unset, it governs the whole cluster. */
-  watchNamespace: string | undefined;
+  /**
+   * The namespaces the control plane governs (namespaced mode: Roles in each, deploy/rbac/namespace/);
+   * empty, it governs the whole cluster (cluster-wide mode, deploy/rbac/cluster/).
+   */
+  namespaces: string[];
   /** The `control_plane` label on the control plane's own series. */
   controlPlaneName: string | undefined;
   orphanGraceSeconds: number | undefined;
@@ -79,7 +82,7 @@ const FIELDS = [
   'scheduleMinutes',
   'onCallEmails',
   'onCallUrls',
-  'watchNamespace',
+  'namespaces',
   'controlPlaneName',
   'orphanGraceSeconds',
   'recommendationWindowSeconds',
@@ -192,7 +195,10 @@ export function parseConfig(raw: unknown): ControlPlaneConfig {
   const scheduleMinutes = whole('scheduleMinutes', 1, 60, 'a whole number of minutes from 1 to 60') ?? 1;
   const onCallEmails = list('onCallEmails', (item) => EMAIL.test(item), 'email addresses');
   const onCallUrls = list('onCallUrls', (item) => /^https:\/\/\S+$/.test(item), 'https:// URLs');
-  const watchNamespace = text('watchNamespace', DNS_LABEL, 'a Kubernetes namespace name');
+  const namespaces = list('namespaces', (item) => DNS_LABEL.test(item), 'Kubernetes namespace names');
+  const repeated = namespaces.filter((item, i) => namespaces.indexOf(item) !== i);
+  if (repeated.length > 0)
+    fail('namespaces', `lists ${JSON.stringify([...new Set(repeated)])} more than once`);
   const controlPlaneName = text('controlPlaneName', /^[A-Za-z0-9_.:-]{1,128}$/, 'a short label value');
   const orphanGraceSeconds = whole('orphanGraceSeconds', 0, 86_400, 'a whole number of seconds up to 86400');
   const recommendationWindowSeconds = whole(
@@ -240,7 +246,7 @@ export function parseConfig(raw: unknown): ControlPlaneConfig {
     scheduleMinutes,
     onCallEmails,
     onCallUrls,
-    watchNamespace,
+    namespaces,
     controlPlaneName,
     orphanGraceSeconds,
     recommendationWindowSeconds,

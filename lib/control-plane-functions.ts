@@ -43,7 +43,8 @@ export interface ControlPlaneFunctionsProps {
   remediationEnvironment?: Record<string, string>;
   /** Prefix of the runbook links in remediation announcements. */
   runbookBaseUrl?: string;
-  watchNamespace?: string;
+  /** The governed namespaces (namespaced mode), passed as `WATCH_NAMESPACE`; empty: the whole cluster. */
+  namespaces?: string[];
   controlPlaneName?: string;
   orphanGraceSeconds?: number;
   recommendationWindowSeconds?: number;
@@ -122,7 +123,7 @@ export class ControlPlaneFunctions extends Construct {
       EKS_CLUSTER_NAME: props.clusterName,
       EVENT_BUS_NAME: props.eventBus.eventBusName,
       NODE_POOLS: JSON.stringify(props.pools),
-      ...optional('WATCH_NAMESPACE', props.watchNamespace),
+      ...optional('WATCH_NAMESPACE', props.namespaces?.length ? props.namespaces.join(',') : undefined),
       ...optional('CONTROL_PLANE_NAME', props.controlPlaneName),
       ...optional('ORPHAN_GRACE_SECONDS', props.orphanGraceSeconds),
       ...optional('SCALE_IN_STABILISATION_SECONDS', props.scaleInStabilisationSeconds),

@@ -131,7 +131,7 @@ export function webhookPorts(config: WebhookConfig): WebhookPorts {
     },
     readPool: (pool) => ledger.readPool(pool),
     listModels: async (namespace) =>
-      new KubernetesCluster(await kubeConfigs.current(), { namespace }).listModels(),
+      new KubernetesCluster(await kubeConfigs.current(), { namespaces: [namespace] }).listModels(),
     reconcileRequests,
   };
 }

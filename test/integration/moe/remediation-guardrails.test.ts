@@ -19,6 +19,7 @@ import { installDeploy, kubectl, kubectlOk, uniqueName } from '../../support/kub
 import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
 import { alertmanagerMessage, snsEvent, type AlertSpec } from '../../support/alert-payloads.js';
 import { applyMoeExamples, configMapData, OnCallTopic } from '../../support/moe.js';
+import { identityOf } from '../../support/kubernetes-identity.js';
 
 const Gi = 2 ** 30;
 const minute = 60_000;
@@ -61,7 +62,10 @@ beforeAll(async () => {
     nodeGroup: 'ng',
   });
   topic = await OnCallTopic.create(uniqueName('guardrails'));
-  cluster = new KubernetesMoeWorkloads(kubeConfigFromFile(harnessEnv('IBCP_KUBECONFIG')), { namespace });
+  // As the group of the remediation Lambda (deploy/rbac/), never as cluster admin.
+  cluster = new KubernetesMoeWorkloads(kubeConfigFromFile((await identityOf('remediation')).kubeconfig), {
+    namespaces: [namespace],
+  });
   const store = new DynamoDbRemediationStore(client, table);
   ports = {
     cluster,

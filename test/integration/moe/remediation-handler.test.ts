@@ -11,6 +11,7 @@ import { createGpuNode } from '../../harness/gpu-nodes.js';
 import { harnessEnv } from '../../harness/service.js';
 import { jsonLinesPrinted } from '../../support/captured-output.js';
 import { installDeploy, kubectl, kubectlOk, uniqueName } from '../../support/kubectl.js';
+import { identityOf } from '../../support/kubernetes-identity.js';
 import { lambdaContext, useHarnessForHandlers } from '../../support/lambda-environment.js';
 import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
 import { alarmEvent, alertmanagerMessage, snsEvent, type AlertSpec } from '../../support/alert-payloads.js';
@@ -71,6 +72,8 @@ beforeAll(async () => {
     REMEDIATION_MAX_ACTIONS_PER_HOUR: '10',
     REMEDIATION_BATCH_SIZE_FLOOR: '8',
     REMEDIATION_LATENCY_SCALE_BACK_AFTER: '10m',
+    // The remediation Lambda's own group (deploy/rbac/), as its EKS access entry maps it.
+    KUBECONFIG: (await identityOf('remediation')).kubeconfig,
   });
   await applyMoeExamples(namespace);
   // The trainer's side of the contract: it reports each checkpoint it saves.

@@ -28,7 +28,7 @@ describe('parseConfig', () => {
       scheduleMinutes: 1,
       onCallEmails: [],
       onCallUrls: [],
-      watchNamespace: undefined,
+      namespaces: [],
       controlPlaneName: undefined,
       orphanGraceSeconds: undefined,
       recommendationWindowSeconds: undefined,
@@ -44,8 +44,8 @@ describe('parseConfig', () => {
   });
 
   it('treats empty strings (the cdk.json example) as unset', () => {
-    const config = parseConfig({ ...REQUIRED, watchNamespace: '', remoteWriteUrl: '', onCallUrls: [] });
-    expect(config.watchNamespace).toBeUndefined();
+    const config = parseConfig({ ...REQUIRED, namespaces: '', remoteWriteUrl: '', onCallUrls: [] });
+    expect(config.namespaces).toEqual([]);
     expect(config.remoteWriteUrl).toBeUndefined();
   });
 
@@ -57,6 +57,17 @@ describe('parseConfig', () => {
     });
     expect(config.scheduleMinutes).toBe(5);
     expect(config.onCallEmails).toEqual(['a@example.com', 'b@example.com']);
+  });
+
+  it('takes the governed namespaces (namespaced mode) as a list or, from -c, comma-separated', () => {
+    expect(parseConfig({ ...REQUIRED, namespaces: ['team-a', 'team-b'] }).namespaces).toEqual([
+      'team-a',
+      'team-b',
+    ]);
+    expect(parseConfig({ ...REQUIRED, namespaces: 'team-a, team-b' }).namespaces).toEqual([
+      'team-a',
+      'team-b',
+    ]);
   });
 
   it.each([undefined, null, {}, { clusterName: '' }])('requires clusterName (%p)', (raw) => {
@@ -73,7 +84,13 @@ describe('parseConfig', () => {
     [{ ...REQUIRED, onCallEmails: ['not-an-email'] }, 'inferenceBudget.onCallEmails" must be a list'],
     [{ ...REQUIRED, onCallEmails: 42 }, 'inferenceBudget.onCallEmails" must be a list'],
     [{ ...REQUIRED, onCallUrls: ['http://plain.example.com'] }, 'inferenceBudget.onCallUrls"'],
-    [{ ...REQUIRED, watchNamespace: 'Not_A_Namespace' }, 'inferenceBudget.watchNamespace"'],
+    [
+      { ...REQUIRED, namespaces: ['team-a', 'Not_A_Namespace'] },
+      'inferenceBudget.namespaces" must be a list of Kubernetes namespace names; not valid: ["Not_A_Namespace"]',
+    ],
+    [{ ...REQUIRED, namespaces: { team: 'a' } }, 'inferenceBudget.namespaces" must be a list'],
+    [{ ...REQUIRED, namespaces: ['a', 'b', 'a'] }, 'inferenceBudget.namespaces" lists ["a"] more than once'],
+    [{ ...REQUIRED, watchNamespace: 'inference' }, 'inferenceBudget.watchNamespace" is not a known setting'],
     [{ ...REQUIRED, orphanGraceSeconds: -1 }, 'inferenceBudget.orphanGraceSeconds"'],
     [{ ...REQUIRED, remoteWriteUrl: 'ftp://x' }, 'inferenceBudget.remoteWriteUrl" must be an http(s) URL'],
     [{ ...REQUIRED, ampWorkspaceArn: 'arn:aws:s3:::bucket' }, 'inferenceBudget.ampWorkspaceArn"'],

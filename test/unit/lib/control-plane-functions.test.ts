@@ -9,7 +9,7 @@ type Statement = { Effect: string; Action: string | string[]; Resource: unknown;
 // The one test file that really bundles the four handlers with esbuild (a few seconds each).
 const { stack, template } = synthStack(
   {
-    watchNamespace: 'inference',
+    namespaces: ['inference', 'research'],
     remoteWriteUrl: 'https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1/api/v1/remote_write',
     prometheusQueryUrl: 'https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1',
     ampWorkspaceArn: AMP_WORKSPACE_ARN,
@@ -103,7 +103,7 @@ describe('ControlPlaneFunctions', () => {
         LEDGER_TABLE: { Ref: tableId },
         EKS_CLUSTER_NAME: 'gpu-inference',
         EVENT_BUS_NAME: { Ref: busId },
-        WATCH_NAMESPACE: 'inference',
+        WATCH_NAMESPACE: 'inference,research',
       });
     }
     expect(env(fns.reconcileScheduled)).toMatchObject({
