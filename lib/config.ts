@@ -83,6 +83,7 @@ const FIELDS = [
   'onCallEmails',
   'onCallUrls',
   'namespaces',
+  'watchNamespace',
   'controlPlaneName',
   'orphanGraceSeconds',
   'recommendationWindowSeconds',
@@ -195,7 +196,15 @@ export function parseConfig(raw: unknown): ControlPlaneConfig {
   const scheduleMinutes = whole('scheduleMinutes', 1, 60, 'a whole number of minutes from 1 to 60') ?? 1;
   const onCallEmails = list('onCallEmails', (item) => EMAIL.test(item), 'email addresses');
   const onCallUrls = list('onCallUrls', (item) => /^https:\/\/\S+$/.test(item), 'https:// URLs');
-  const namespaces = list('namespaces', (item) => DNS_LABEL.test(item), 'Kubernetes namespace names');
+  const listed = list('namespaces', (item) => DNS_LABEL.test(item), 'Kubernetes namespace names');
+  // cdk.json files written before `namespaces` hold `watchNamespace`, one namespace: it still means that.
+  const watchNamespace = text('watchNamespace', DNS_LABEL, 'a Kubernetes namespace name');
+  if (watchNamespace !== undefined && listed.length > 0)
+    fail(
+      'watchNamespace',
+      'is the older spelling of "namespaces" (one namespace): set one of them, not both',
+    );
+  const namespaces = watchNamespace === undefined ? listed : [watchNamespace];
   const repeated = namespaces.filter((item, i) => namespaces.indexOf(item) !== i);
   if (repeated.length > 0)
     fail('namespaces', `lists ${JSON.stringify([...new Set(repeated)])} more than once`);

@@ -70,6 +70,22 @@ describe('parseConfig', () => {
     ]);
   });
 
+  it('keeps watchNamespace, the older single-namespace setting, working as namespaces: [it]', () => {
+    expect(parseConfig({ ...REQUIRED, watchNamespace: 'inference' }).namespaces).toEqual(['inference']);
+    expect(parseConfig({ ...REQUIRED, watchNamespace: '' }).namespaces).toEqual([]);
+    expect(
+      parseConfig(
+        contextObject((key) =>
+          key === 'inferenceBudget'
+            ? REQUIRED
+            : key === 'inferenceBudget.watchNamespace'
+              ? 'inference'
+              : undefined,
+        ),
+      ).namespaces,
+    ).toEqual(['inference']);
+  });
+
   it.each([undefined, null, {}, { clusterName: '' }])('requires clusterName (%p)', (raw) => {
     expect(problems(raw)).toContain(
       'context "inferenceBudget.clusterName" is required: the EKS cluster this control plane governs',
@@ -90,7 +106,14 @@ describe('parseConfig', () => {
     ],
     [{ ...REQUIRED, namespaces: { team: 'a' } }, 'inferenceBudget.namespaces" must be a list'],
     [{ ...REQUIRED, namespaces: ['a', 'b', 'a'] }, 'inferenceBudget.namespaces" lists ["a"] more than once'],
-    [{ ...REQUIRED, watchNamespace: 'inference' }, 'inferenceBudget.watchNamespace" is not a known setting'],
+    [
+      { ...REQUIRED, watchNamespace: 'Not_A_Namespace' },
+      'inferenceBudget.watchNamespace" must be a Kubernetes namespace name',
+    ],
+    [
+      { ...REQUIRED, watchNamespace: 'team-a', namespaces: ['team-b'] },
+      'inferenceBudget.watchNamespace" is the older spelling of "namespaces" (one namespace): set one of them, not both',
+    ],
     [{ ...REQUIRED, orphanGraceSeconds: -1 }, 'inferenceBudget.orphanGraceSeconds"'],
     [{ ...REQUIRED, remoteWriteUrl: 'ftp://x' }, 'inferenceBudget.remoteWriteUrl" must be an http(s) URL'],
     [{ ...REQUIRED, ampWorkspaceArn: 'arn:aws:s3:::bucket' }, 'inferenceBudget.ampWorkspaceArn"'],
