@@ -40,16 +40,17 @@ export async function warmUp(ports: WarmUpPorts, ref: ModelRef, waitSeconds = 0)
   const model = await findModel(ports, ref);
   const pool = poolOf(model);
   const holder = holderOf(model);
-  await ports.ledger.recordActivity({ pool, holder, at: now });
   const deployment = await ports.cluster.getManagedDeployment(ref);
-  if (isReady(deployment)) {
-    return { status: 200, body: modelView(model, deployment, await allocation(ports, model), now) };
-  }
-  if (model.spec.maxReplicas === 0) {
+  // Refused before anything is written: a 400 leaves no trace in the ledger.
+  if (!isReady(deployment) && model.spec.maxReplicas === 0) {
     throw new ApiError(
       'invalid_request',
       `${model.name} has maxReplicas 0: it is disabled and cannot be warmed up`,
     );
+  }
+  await ports.ledger.recordActivity({ pool, holder, at: now });
+  if (isReady(deployment)) {
+    return { status: 200, body: modelView(model, deployment, await allocation(ports, model), now) };
   }
   const bytes = parseQuantity(model.spec.memory);
   const result = await ports.ledger.allocate({ pool, holder, bytes, now }).catch(noBudget(pool));
