@@ -20,6 +20,8 @@ export interface ControlPlaneFunctionsProps {
   clusterName: string;
   /** Passed to every function as `NODE_POOLS` (JSON): the pools whose budgets the ledger keeps. */
   pools: NodePoolConfig[];
+  /** Minutes between scheduled passes; a pass that waits longer than that is dropped. Default 1. */
+  scheduleMinutes?: number;
   /** `SCALE_IN_STABILISATION_SECONDS` (docs/node-pools.md); unset, the handlers' default. */
   scaleInStabilisationSeconds?: number;
   /** Set when the cluster endpoint is private: the functions run in these subnets with this group. */
@@ -44,6 +46,9 @@ export interface ControlPlaneFunctionsProps {
   ampWorkspaceArn?: string;
   logRetention?: RetentionDays;
 }
+
+/** The warm-up Lambda's timeout: `?wait` (at most 25 s) plus the handler's reserve for its answer. */
+export const WARM_UP_TIMEOUT_SECONDS = 28;
 
 const handlers = fileURLToPath(new URL('../lambdas/handlers/', import.meta.url));
 
@@ -142,6 +147,9 @@ export class ControlPlaneFunctions extends Construct {
       reservedConcurrentExecutions: 1,
       // A failed pass is not retried: the next scheduled pass starts fresh.
       retryAttempts: 0,
+      // Behind reserved concurrency 1 a slow pass makes the next ticks wait in Lambda's async queue (for up
+      // to six hours by default); one older than the interval is dropped, since the next tick replaces it.
+      maxEventAge: Duration.minutes(props.scheduleMinutes ?? 1),
       onFailure: new SqsDestination(this.reconcileFailures),
       environment: { ...kubernetesEnv, ...metricsEnv },
     });
@@ -154,7 +162,8 @@ export class ControlPlaneFunctions extends Construct {
     });
     this.warmUpApi = make('WarmUpApi', 'warmup-api.ts', {
       description: 'Warm-up API: scales cold models up or answers 429',
-      timeout: Duration.seconds(30),
+      // Below API Gateway's 29 s integration timeout: `?wait` ends in the handler's own 503, not a 504.
+      timeout: Duration.seconds(WARM_UP_TIMEOUT_SECONDS),
       environment: { ...kubernetesEnv, ...optional('AMP_REMOTE_WRITE_URL', props.remoteWriteUrl) },
     });
     this.admissionWebhook = make('AdmissionWebhook', 'admission-webhook.ts', {
@@ -242,7 +251,14 @@ export class ControlPlaneFunctions extends Construct {
         effect: Effect.ALLOW,
         actions: ['autoscaling:TerminateInstanceInAutoScalingGroup'],
         resources: ['*'],
-        conditions: { StringEquals: { 'autoscaling:ResourceTag/eks:cluster-name': props.clusterName } },
+        // EKS tags a managed node group's Auto Scaling group with the cluster and the node group's name:
+        // only the configured pools' groups, not every group of the cluster.
+        conditions: {
+          StringEquals: {
+            'autoscaling:ResourceTag/eks:cluster-name': props.clusterName,
+            'autoscaling:ResourceTag/eks:nodegroup-name': props.pools.map((pool) => pool.nodeGroup),
+          },
+        },
       }),
     );
 
@@ -286,7 +302,7 @@ function acknowledgeFunctionFindings(fn: NodejsFunction, inVpc: boolean): void {
   const policy = fn.role!.node.tryFindChild('DefaultPolicy')!;
   acknowledge(
     policy,
-    'xray:PutTraceSegments, xray:PutTelemetryRecords and autoscaling:DescribeAutoScalingGroups support no resource-level permissions; autoscaling:TerminateInstanceInAutoScalingGroup is limited to the cluster by its eks:cluster-name tag condition.',
+    "xray:PutTraceSegments, xray:PutTelemetryRecords and autoscaling:DescribeAutoScalingGroups support no resource-level permissions; autoscaling:TerminateInstanceInAutoScalingGroup is limited to the configured pools' node groups by their eks:cluster-name and eks:nodegroup-name tag conditions.",
     'IAM5[Resource::*]',
   );
   acknowledge(

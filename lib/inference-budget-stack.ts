@@ -72,6 +72,7 @@ export class InferenceBudgetStack extends Stack {
       ledgerTable: this.ledger.table,
       clusterName: config.clusterName,
       pools: config.pools,
+      scheduleMinutes: config.scheduleMinutes,
       eventBus: this.eventBus,
       webhookSecret: this.webhookSecret,
       onCallTopic: this.onCall.topic,

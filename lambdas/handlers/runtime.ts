@@ -218,7 +218,12 @@ export class Runtime {
     }
     const token = await this.tokens!.token(target.eksCluster);
     if (this.cluster?.token !== token) {
-      const access = await (this.eksAccess ??= describeCluster(target.eksCluster, target.region));
+      // A failed DescribeCluster (a throttle, the cluster still CREATING) is asked again next time.
+      this.eksAccess ??= describeCluster(target.eksCluster, target.region).catch((error: unknown) => {
+        this.eksAccess = undefined;
+        throw error;
+      });
+      const access = await this.eksAccess;
       const config: KubeConfig = kubeConfigForEks({ name: target.eksCluster, token, ...access });
       this.cluster = { token, ...this.clients(config) };
     }
