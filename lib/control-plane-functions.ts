@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { Duration, Stack, Token } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack, Token } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { ISecurityGroup, ISubnet, IVpc } from 'aws-cdk-lib/aws-ec2';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
@@ -179,12 +179,16 @@ export class ControlPlaneFunctions extends Construct {
 
     this.remediation = make('Remediation', 'remediation.ts', {
       description: 'Runbook automation for the MoE playbook alerts (docs/remediation.md)',
+      // Below the claims' lease (CLAIM_LEASE_MS): an attempt never outlives the claim it holds.
       timeout: Duration.minutes(1),
       // Duplicate deliveries are absorbed by the claims in the ledger (docs/remediation.md).
       retryAttempts: 2,
+      // A delivery that failed its retries is kept for on-call, not lost.
+      onFailure: new SqsDestination(this.reconcileFailures),
       environment: {
         ...kubernetesEnv,
         ON_CALL_TOPIC_ARN: props.onCallTopic.topicArn,
+        REMEDIATION_ALARM_ARN_PREFIX: remediationAlarmArnPrefix(stack),
         ...props.remediationEnvironment,
         ...optional('REMEDIATION_RUNBOOK_BASE_URL', props.runbookBaseUrl),
       },
@@ -311,6 +315,19 @@ function acknowledgeFunctionFindings(fn: NodejsFunction, inVpc: boolean): void {
     'IAM5[Action::kms:ReEncrypt*]',
     'IAM5[Action::kms:GenerateDataKey*]',
   );
+}
+
+/**
+ * The CloudWatch alarms the remediation Lambda acts on: this account and region, named after the stack
+ * (`<stack>-GPUMemoryUsageHigh-…`), so no alarm of another stack or person is an alert (docs/remediation.md).
+ */
+export function remediationAlarmArnPrefix(stack: Stack): string {
+  return stack.formatArn({
+    service: 'cloudwatch',
+    resource: 'alarm',
+    resourceName: `${stack.stackName}-`,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
 }
 
 /** How cdk-nag prints a stack attribute in a finding: its value, or the pseudo parameter it stands for. */

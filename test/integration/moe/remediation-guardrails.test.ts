@@ -17,7 +17,12 @@ import { harnessEnv } from '../../harness/service.js';
 import { RecordingLog } from '../../support/fake-cluster.js';
 import { installDeploy, kubectl, kubectlOk, uniqueName } from '../../support/kubectl.js';
 import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
-import { alertmanagerMessage, snsEvent, type AlertSpec } from '../../support/alert-payloads.js';
+import {
+  alertmanagerMessage,
+  snsEvent,
+  type AlertSpec,
+  TRUSTED_ALARMS,
+} from '../../support/alert-payloads.js';
 import { applyMoeExamples, configMapData, OnCallTopic } from '../../support/moe.js';
 
 const Gi = 2 ** 30;
@@ -37,6 +42,7 @@ const settings: RemediationConfig = {
     MoETrainingLossHigh: 'enabled',
   },
   maxActionsPerHour: 2,
+  maxActionsPerHourTotal: 10,
   batchSizeFloor: 1,
   loadBalanceLossCoefMax: 0.1,
   latencyScaleBackMs: 30 * minute,
@@ -47,7 +53,7 @@ const settings: RemediationConfig = {
 const ago = (ms: number) => new Date(Date.now() - ms);
 const trainer = { namespace, deployment: 'moe-trainer' };
 const run = (config: RemediationConfig, ...alerts: AlertSpec[]) =>
-  remediate(ports, config, parseRemediationEvent(snsEvent(alertmanagerMessage(alerts))));
+  remediate(ports, config, parseRemediationEvent(snsEvent(alertmanagerMessage(alerts)), TRUSTED_ALARMS));
 
 beforeAll(async () => {
   await installDeploy();
@@ -172,7 +178,7 @@ it('a ConfigMap changed between plan and write is not overwritten, and the redel
   };
   const alert = { name: 'GPUMemoryUsageHigh', labels: trainer, startsAt: ago(7 * minute) };
   await expect(
-    remediate(racing, relaxed, parseRemediationEvent(snsEvent(alertmanagerMessage([alert])))),
+    remediate(racing, relaxed, parseRemediationEvent(snsEvent(alertmanagerMessage([alert])), TRUSTED_ALARMS)),
   ).rejects.toThrow(ConflictError);
   expect(await configMapData(namespace, 'training-config')).toMatchObject({
     batch_size: '8',
