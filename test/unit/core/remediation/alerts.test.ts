@@ -1,5 +1,10 @@
 import { AlertPayloadError, parseRemediationEvent } from '../../../../lambdas/core/remediation/alerts.js';
-import { alarmEvent, alertmanagerMessage, snsEvent, TRUSTED_ALARMS } from '../../../support/alert-payloads.js';
+import {
+  alarmEvent,
+  alertmanagerMessage,
+  snsEvent,
+  TRUSTED_ALARMS,
+} from '../../../support/alert-payloads.js';
 
 const startsAt = new Date('2026-11-27T15:00:00.123Z');
 const endsAt = new Date('2026-11-27T15:20:00Z');
@@ -118,7 +123,9 @@ describe('parseRemediationEvent', () => {
         state: 'ALARM',
         at,
         dimensions: { Namespace: 'ml', PodName: 'moe-trainer-a-b' },
-      }), TRUSTED_ALARMS);
+      }),
+      TRUSTED_ALARMS,
+    );
     expect(firing).toEqual({
       kind: 'alerts',
       rejected: [],
@@ -142,12 +149,17 @@ describe('parseRemediationEvent', () => {
         at: endsAt,
         dimensions: {},
         previous: { state: 'ALARM', at },
-      }), TRUSTED_ALARMS);
+      }),
+      TRUSTED_ALARMS,
+    );
     expect(ok).toMatchObject({
       alerts: [{ status: 'resolved', startsAt: at.getTime(), endsAt: endsAt.getTime() }],
     });
     expect(
-      parseRemediationEvent(alarmEvent({ alarmName: 'X', state: 'INSUFFICIENT_DATA', at, dimensions: {} }), TRUSTED_ALARMS),
+      parseRemediationEvent(
+        alarmEvent({ alarmName: 'X', state: 'INSUFFICIENT_DATA', at, dimensions: {} }),
+        TRUSTED_ALARMS,
+      ),
     ).toEqual({
       kind: 'alerts',
       alerts: [],
@@ -157,11 +169,14 @@ describe('parseRemediationEvent', () => {
 
   it('recognises the schedule', () => {
     expect(
-      parseRemediationEvent({
-        'detail-type': 'Scheduled Event',
-        source: 'aws.events',
-        time: '2026-11-27T15:00:00Z',
-      }, TRUSTED_ALARMS),
+      parseRemediationEvent(
+        {
+          'detail-type': 'Scheduled Event',
+          source: 'aws.events',
+          time: '2026-11-27T15:00:00Z',
+        },
+        TRUSTED_ALARMS,
+      ),
     ).toEqual({
       kind: 'scheduled',
       at: Date.parse('2026-11-27T15:00:00Z'),
@@ -222,7 +237,7 @@ describe('parseRemediationEvent', () => {
     expect(() => parseRemediationEvent(event, TRUSTED_ALARMS)).toThrow(reason);
   });
 
-  it("takes only alarms under the trusted prefix, and none when no prefix is configured", () => {
+  it('takes only alarms under the trusted prefix, and none when no prefix is configured', () => {
     const event = alarmEvent({
       alarmName: 'Stack-GPUMemoryUsageHigh-ml-moe-trainer',
       state: 'ALARM',
@@ -234,7 +249,9 @@ describe('parseRemediationEvent', () => {
     });
     expect(parsed).toMatchObject({ kind: 'alerts', alerts: [{ name: 'GPUMemoryUsageHigh' }] });
     expect(() =>
-      parseRemediationEvent(event, { alarmArnPrefix: 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:Other-' }),
+      parseRemediationEvent(event, {
+        alarmArnPrefix: 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:Other-',
+      }),
     ).toThrow(AlertPayloadError);
     expect(() => parseRemediationEvent(event, { alarmArnPrefix: undefined })).toThrow(
       'no trusted prefix configured',
