@@ -110,7 +110,8 @@ try {
   for (let i = 0; i < ITERATIONS.cold; i++) {
     rows[1]![1].push(await warmUp('cold', 202));
     await cluster.scaleDeployment(cold, 0, Date.now());
-    await ledger.release({ pool: 'bench', holder: `${NAMESPACE}/cold` });
+    const held = (await ledger.readPool('bench')).allocations.find((a) => a.holder === `${NAMESPACE}/cold`);
+    if (held) await ledger.release({ pool: 'bench', holder: `${NAMESPACE}/cold`, fence: held });
   }
   progress(`measuring ${ITERATIONS.refused} warm-ups that do not fit`);
   for (let i = 0; i < ITERATIONS.refused; i++) rows[2]![1].push(await warmUp('huge', 429));

@@ -46,11 +46,13 @@ async function measure(backend: string, endpoint: string, concurrency: number): 
       while (issued < OPERATIONS_PER_LEVEL) {
         const holder = `bench/model-${worker}-${issued++}`;
         const start = performance.now();
-        const result = await ledger.allocate({ pool: 'bench', holder, bytes: Gi, now: Date.now() });
+        const now = Date.now();
+        const result = await ledger.allocate({ pool: 'bench', holder, bytes: Gi, now });
         latencies.push(performance.now() - start);
         // already-held: an SDK retry of a write that had landed; the ledger counted it once.
         if (result.outcome === 'insufficient') throw new Error('the bench pool ran out of room');
-        await ledger.release({ pool: 'bench', holder });
+        const held = result.pool.allocations.find((a) => a.holder === holder) ?? { bytes: Gi, since: now };
+        await ledger.release({ pool: 'bench', holder, fence: { bytes: held.bytes, since: held.since } });
       }
     }),
   );

@@ -88,7 +88,7 @@ try {
   const measure = async (label: string): Promise<Row> => {
     const [k8sBefore, dynamoBefore] = [cluster.apiCalls, dynamoDbCalls];
     const started = performance.now();
-    const report = await reconcileAll(ports, { orphanGraceMs: 300_000 });
+    const report = await reconcileAll(ports, { orphanGraceMs: 300_000, startDeadlineMs: 900_000 });
     if (report.errors.length > 0)
       throw new Error(`pass had errors: ${JSON.stringify(report.errors.slice(0, 3))}`);
     return {

@@ -69,6 +69,8 @@ export interface ControlPlaneConfig {
   remediationEnvironment: Record<string, string>;
   /** How long a GPU node must run no budgeted workload before it is scaled in (SCALE_IN_STABILISATION_SECONDS). */
   scaleInStabilisationSeconds: number | undefined;
+  /** How long a model may take to become Ready before its budget is released (START_DEADLINE_SECONDS). */
+  startDeadlineSeconds: number | undefined;
   /** Alarm descriptions link `<runbookBaseUrl><alarm>.md`; unset, they name `docs/runbooks/<alarm>.md`. */
   runbookBaseUrl: string | undefined;
 }
@@ -97,6 +99,7 @@ const FIELDS = [
   'webhookEndpoint',
   'runbookBaseUrl',
   'scaleInStabilisationSeconds',
+  'startDeadlineSeconds',
   'remediation',
 ] as const;
 
@@ -220,6 +223,12 @@ export function parseConfig(raw: unknown): ControlPlaneConfig {
     86_400,
     'a whole number of seconds from 60 to 86400',
   );
+  const startDeadlineSeconds = whole(
+    'startDeadlineSeconds',
+    60,
+    86_400,
+    'a whole number of seconds from 60 to 86400',
+  );
   const remediationEnvironment = parseRemediation(input.remediation, fail);
   const runbookBaseUrl = text('runbookBaseUrl', /^https:\/\/\S+\/$/, 'an https:// URL ending in /');
 
@@ -253,6 +262,7 @@ export function parseConfig(raw: unknown): ControlPlaneConfig {
     webhookEndpoint,
     runbookBaseUrl,
     scaleInStabilisationSeconds,
+    startDeadlineSeconds,
     remediationEnvironment,
   };
 }

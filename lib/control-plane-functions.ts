@@ -20,10 +20,15 @@ export interface ControlPlaneFunctionsProps {
   clusterName: string;
   /** Passed to every function as `NODE_POOLS` (JSON): the pools whose budgets the ledger keeps. */
   pools: NodePoolConfig[];
-  /** Minutes between scheduled passes; a pass that waits longer than that is dropped. Default 1. */
-  scheduleMinutes?: number;
   /** `SCALE_IN_STABILISATION_SECONDS` (docs/node-pools.md); unset, the handlers' default. */
   scaleInStabilisationSeconds?: number;
+  /**
+   * Minutes between scheduled passes: the warm-up API's Retry-After waits for the pass after a cooldown,
+   * and a pass that waited longer than one interval is dropped.
+   */
+  scheduleMinutes: number;
+  /** `START_DEADLINE_SECONDS` (docs/reconciler.md); unset, 15 minutes. */
+  startDeadlineSeconds?: number;
   /** Set when the cluster endpoint is private: the functions run in these subnets with this group. */
   network?: { vpc: IVpc; subnets: ISubnet[]; securityGroup: ISecurityGroup };
   /** The bus carrying `InferenceModel changed` reconcile requests. */
@@ -99,6 +104,8 @@ export class ControlPlaneFunctions extends Construct {
       ...optional('CONTROL_PLANE_NAME', props.controlPlaneName),
       ...optional('ORPHAN_GRACE_SECONDS', props.orphanGraceSeconds),
       ...optional('SCALE_IN_STABILISATION_SECONDS', props.scaleInStabilisationSeconds),
+      ...optional('START_DEADLINE_SECONDS', props.startDeadlineSeconds),
+      RECONCILE_INTERVAL_SECONDS: String(props.scheduleMinutes * 60),
     };
     const metricsEnv = {
       ...optional('AMP_REMOTE_WRITE_URL', props.remoteWriteUrl),
@@ -149,7 +156,7 @@ export class ControlPlaneFunctions extends Construct {
       retryAttempts: 0,
       // Behind reserved concurrency 1 a slow pass makes the next ticks wait in Lambda's async queue (for up
       // to six hours by default); one older than the interval is dropped, since the next tick replaces it.
-      maxEventAge: Duration.minutes(props.scheduleMinutes ?? 1),
+      maxEventAge: Duration.minutes(props.scheduleMinutes),
       onFailure: new SqsDestination(this.reconcileFailures),
       environment: { ...kubernetesEnv, ...metricsEnv },
     });

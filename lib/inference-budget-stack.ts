@@ -88,6 +88,7 @@ export class InferenceBudgetStack extends Stack {
         orphanGraceSeconds: config.orphanGraceSeconds,
         recommendationWindowSeconds: config.recommendationWindowSeconds,
         scaleInStabilisationSeconds: config.scaleInStabilisationSeconds,
+        startDeadlineSeconds: config.startDeadlineSeconds,
         runbookBaseUrl: config.runbookBaseUrl,
       }),
     });

@@ -1,4 +1,5 @@
 import {
+  ConditionalCheckFailedException,
   CreateTableCommand,
   DynamoDBClient,
   ResourceInUseException,
@@ -17,6 +18,8 @@ import {
   LedgerError,
   type AllocateResult,
   type Allocation,
+  type AllocationFence,
+  type ClaimResult,
   type Cooldowns,
   type Ledger,
   type PoolDefinition,
@@ -28,6 +31,7 @@ import { insufficient, notHeld, shrinkError, sizeMismatch } from '../core/ledger
 import {
   classifyAllocation,
   validateBytes,
+  validateFence,
   validateHolder,
   validatePoolDefinition,
   validatePoolName,
@@ -169,14 +173,13 @@ export class DynamoDbLedger implements Ledger {
         new UpdateCommand({
           TableName: this.tableName,
           Key: budgetKey(request.pool),
+          // `since` stays: a resize is not a request, so it must not restart the idle clock.
           UpdateExpression:
-            'SET allocations.#holder.bytes = :bytes, allocations.#holder.since = :now ' +
-            'ADD allocatedBytes :delta, availableBytes :minusDelta',
+            'SET allocations.#holder.bytes = :bytes ADD allocatedBytes :delta, availableBytes :minusDelta',
           ConditionExpression: 'allocations.#holder.bytes = :heldBytes AND availableBytes >= :delta',
           ExpressionAttributeNames: { '#holder': request.holder },
           ExpressionAttributeValues: {
             ':bytes': request.bytes,
-            ':now': request.now,
             ':heldBytes': held.bytes,
             ':delta': delta,
             ':minusDelta': -delta,
@@ -188,32 +191,67 @@ export class DynamoDbLedger implements Ledger {
     });
   }
 
-  async release(request: { pool: string; holder: string }): Promise<ReleaseResult> {
+  async release(request: { pool: string; holder: string; fence: AllocationFence }): Promise<ReleaseResult> {
     validatePoolName(request.pool);
     validateHolder(request.holder);
-    return this.retryOnContention(`release ${request.holder}`, async () => {
-      const held = (await this.budgetItem(request.pool)).allocations[request.holder];
-      if (!held) return { released: false, bytes: 0 };
-      // The condition pins the exact allocation read, so a concurrent release or resize makes this one
-      // re-read instead of subtracting twice.
-      const written = await conditionalWrite(
-        this.documents,
+    validateFence(request.fence);
+    const { bytes, since } = request.fence;
+    // One write, no read: the fence is the condition, so a retry after a lost answer, a concurrent
+    // release or a re-claim makes it fail instead of subtracting twice.
+    const written = await conditionalWrite(
+      this.documents,
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: budgetKey(request.pool),
+        UpdateExpression: 'REMOVE allocations.#holder ADD allocatedBytes :minusBytes, availableBytes :bytes',
+        ConditionExpression: 'allocations.#holder.bytes = :bytes AND allocations.#holder.since = :since',
+        ExpressionAttributeNames: { '#holder': request.holder },
+        ExpressionAttributeValues: { ':bytes': bytes, ':minusBytes': -bytes, ':since': since },
+      }),
+    );
+    return written ? { released: true, bytes } : { released: false, bytes: 0 };
+  }
+
+  async claim(request: {
+    pool: string;
+    holder: string;
+    fence: AllocationFence;
+    now: number;
+  }): Promise<ClaimResult> {
+    validatePoolName(request.pool);
+    validateHolder(request.holder);
+    validateFence(request.fence);
+    validateTime(request.now, 'now');
+    const { bytes, since } = request.fence;
+    try {
+      const { Attributes } = await this.documents.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: budgetKey(request.pool),
-          UpdateExpression:
-            'REMOVE allocations.#holder ADD allocatedBytes :minusBytes, availableBytes :bytes',
-          ConditionExpression: 'allocations.#holder.bytes = :bytes AND allocations.#holder.since = :since',
+          UpdateExpression: 'SET allocations.#holder.since = :now',
+          // `since = :now` too: a retried claim whose first answer was lost claims again.
+          ConditionExpression:
+            'allocations.#holder.bytes = :bytes AND allocations.#holder.since IN (:since, :now)',
           ExpressionAttributeNames: { '#holder': request.holder },
-          ExpressionAttributeValues: {
-            ':bytes': held.bytes,
-            ':minusBytes': -held.bytes,
-            ':since': held.since,
-          },
+          ExpressionAttributeValues: { ':bytes': bytes, ':since': since, ':now': request.now },
+          ReturnValues: 'UPDATED_NEW',
         }),
       );
-      return written ? { released: true, bytes: held.bytes } : undefined;
-    });
+      const claimed = (Attributes as { allocations?: Record<string, { since: number }> } | undefined)
+        ?.allocations?.[request.holder];
+      return {
+        claimed: true,
+        allocation: {
+          holder: request.holder,
+          bytes,
+          since: Number(claimed?.since ?? request.now),
+          lastActivity: undefined,
+        },
+      };
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return { claimed: false };
+      throw error;
+    }
   }
 
   async recordActivity(request: { pool: string; holder: string; at: number }): Promise<void> {

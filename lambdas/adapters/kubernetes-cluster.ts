@@ -10,6 +10,8 @@ import {
   type V1Container,
   type V1Deployment,
   type V1ObjectMeta,
+  type V1Pod,
+  type V1PodSpec,
 } from '@kubernetes/client-node';
 import {
   API_GROUP,
@@ -19,8 +21,13 @@ import {
   MEMORY_ANNOTATION,
   MODEL_LABEL,
   POOL_LABEL,
+  RESIZE_REFUSED_ANNOTATION,
   SCALED_TO_ZERO_ANNOTATION,
+  SCALED_UP_ANNOTATION,
+  START_FAILURE_ANNOTATION,
   type Cluster,
+  type DeploymentNotes,
+  type PodTemplate,
   type InferenceModel,
   type InferenceModelSpec,
   type InferenceModelStatus,
@@ -29,6 +36,7 @@ import {
   type ModelRef,
   type ResourceSpec,
 } from '../core/reconcile/model.js';
+import { podTemplateFor } from '../core/reconcile/pod-template.js';
 
 export const API_VERSION = 'v1alpha1';
 export const INFERENCE_MODELS = {
@@ -40,7 +48,7 @@ export const COMPONENT = 'inference-budget-control-plane';
 const NAME_LABEL = 'app.kubernetes.io/name';
 const COMPONENT_LABEL = 'app.kubernetes.io/component';
 const CONTAINER_NAME = 'inference-server';
-const GPU_RESOURCE = 'nvidia.com/gpu';
+const MODEL_NAME_ENV = 'MODEL_NAME';
 /** A finalizer write that keeps losing the optimistic-concurrency race gives up after this many tries. */
 const MAX_CONFLICT_RETRIES = 5;
 
@@ -49,6 +57,7 @@ const MAX_CONFLICT_RETRIES = 5;
  * JSON Patch; every patch here is a JSON merge patch, so each call sets the header explicitly.
  */
 const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const STRATEGIC_MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
 
 export interface KubernetesClusterOptions {
   /** List in this namespace only (tests sharing one apiserver, a namespaced install); default: all. */
@@ -132,22 +141,80 @@ export class KubernetesCluster implements Cluster {
     ).catch(absentOn(409));
   }
 
-  async scaleDeployment(model: InferenceModel, replicas: number, at: number): Promise<void> {
+  async scaleDeployment(
+    model: InferenceModel,
+    replicas: number,
+    at: number,
+    startFailure?: string,
+  ): Promise<void> {
     // Only the Deployment's own metadata and replicas: a pod-template change would restart the pods.
+    const stamp = new Date(at).toISOString();
     const body = {
       metadata: {
         annotations: {
           [MEMORY_ANNOTATION]: model.spec.memory,
-          [SCALED_TO_ZERO_ANNOTATION]: replicas === 0 ? new Date(at).toISOString() : null,
+          [SCALED_TO_ZERO_ANNOTATION]: replicas === 0 ? stamp : null,
+          [SCALED_UP_ANNOTATION]: replicas > 0 ? stamp : null,
+          [START_FAILURE_ANNOTATION]: replicas === 0 && startFailure ? startFailure : null,
         },
       },
       spec: { replicas },
     };
+    await this.patchDeployment(model, body);
+  }
+
+  async rollOut(model: InferenceModel): Promise<void> {
+    // A strategic merge patch keyed on the container name replaces this container's fields and leaves
+    // any other container (a sidecar someone added) alone; nodeSelector is replaced whole.
+    const template = podTemplateFor(model);
+    const body = {
+      spec: {
+        template: {
+          spec: {
+            nodeSelector: { $patch: 'replace', ...template.nodeSelector },
+            containers: [containerFor(template)],
+          },
+        },
+      },
+    };
     await this.call(() =>
       this.apps.patchNamespacedDeployment(
         { namespace: model.namespace, name: model.name, body },
-        MERGE_PATCH,
+        STRATEGIC_MERGE_PATCH,
       ),
+    );
+  }
+
+  async annotateDeployment(ref: ModelRef, notes: DeploymentNotes): Promise<void> {
+    const annotations: Record<string, string | null> = {};
+    if (notes.memory !== undefined) annotations[MEMORY_ANNOTATION] = notes.memory;
+    if (notes.resizeRefusedFor !== undefined) annotations[RESIZE_REFUSED_ANNOTATION] = notes.resizeRefusedFor;
+    await this.patchDeployment(ref, { metadata: { annotations } });
+  }
+
+  async startProblems(ref?: ModelRef): Promise<Map<string, string>> {
+    const namespace = ref?.namespace ?? this.options.namespace;
+    const labelSelector = `${MANAGED_LABEL}=true` + (ref ? `,${NAME_LABEL}=${labelValue(ref.name)}` : '');
+    const list = await this.call(() =>
+      namespace === undefined
+        ? this.core.listPodForAllNamespaces({ labelSelector })
+        : this.core.listNamespacedPod({ namespace, labelSelector }),
+    );
+    const problems = new Map<string, string>();
+    for (const pod of list.items) {
+      const owner = pod.metadata?.labels?.[NAME_LABEL];
+      const problem = podProblem(pod);
+      if (!owner || !problem || !pod.metadata?.namespace) continue;
+      const holder = `${pod.metadata.namespace}/${owner}`;
+      // One pod's words are enough; a scheduling problem explains the rest.
+      if (!problems.has(holder)) problems.set(holder, problem);
+    }
+    return problems;
+  }
+
+  private async patchDeployment(ref: ModelRef, body: object): Promise<void> {
+    await this.call(() =>
+      this.apps.patchNamespacedDeployment({ namespace: ref.namespace, name: ref.name, body }, MERGE_PATCH),
     );
   }
 
@@ -301,6 +368,7 @@ export function toInferenceModel(raw: RawInferenceModel): InferenceModel {
       ...(resources.requests && { requests: toResourceSpec(resources.requests) }),
       ...(resources.limits && { limits: toResourceSpec(resources.limits) }),
     },
+    ...(typeof spec.startDeadline === 'string' && { startDeadline: spec.startDeadline }),
   };
   return {
     namespace: meta.namespace ?? '',
@@ -327,8 +395,6 @@ function toResourceSpec(raw: RawResources): ResourceSpec {
 
 export function toManagedDeployment(deployment: V1Deployment): ManagedDeployment {
   const annotations = deployment.metadata?.annotations ?? {};
-  const scaledAt = annotations[SCALED_TO_ZERO_ANNOTATION];
-  const scaledToZeroAt = scaledAt === undefined ? undefined : Date.parse(scaledAt);
   return {
     namespace: deployment.metadata?.namespace ?? '',
     name: deployment.metadata?.name ?? '',
@@ -338,8 +404,55 @@ export function toManagedDeployment(deployment: V1Deployment): ManagedDeployment
       (c) => c.type === 'Progressing' && c.reason === 'ProgressDeadlineExceeded',
     ),
     memoryAnnotation: annotations[MEMORY_ANNOTATION],
-    scaledToZeroAt: Number.isNaN(scaledToZeroAt) ? undefined : scaledToZeroAt,
+    scaledToZeroAt: timeOf(annotations[SCALED_TO_ZERO_ANNOTATION]),
+    scaledUpAt: timeOf(annotations[SCALED_UP_ANNOTATION]),
+    startFailure: annotations[START_FAILURE_ANNOTATION],
+    resizeRefusedFor: annotations[RESIZE_REFUSED_ANNOTATION],
+    template: toPodTemplate(deployment.spec?.template?.spec),
   };
+}
+
+function timeOf(text: string | undefined): number | undefined {
+  const ms = text === undefined ? Number.NaN : Date.parse(text);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/** The fields of podTemplateFor, read back from a pod spec: the `inference-server` container, or the first. */
+export function toPodTemplate(spec: V1PodSpec | undefined): PodTemplate {
+  const containers = spec?.containers ?? [];
+  const container = containers.find((c) => c.name === CONTAINER_NAME) ?? containers[0];
+  const text = (values: Record<string, unknown> | undefined) =>
+    Object.fromEntries(Object.entries(values ?? {}).map(([k, v]) => [k, String(v)]));
+  return {
+    image: container?.image ?? '',
+    modelName: container?.env?.find((e) => e.name === MODEL_NAME_ENV)?.value ?? '',
+    nodeSelector: { ...(spec?.nodeSelector ?? {}) },
+    requests: text(container?.resources?.requests),
+    limits: text(container?.resources?.limits),
+  };
+}
+
+/**
+ * Why a pod is not running, in the cluster's words: the scheduler's message, a container's waiting
+ * reason (ErrImagePull, ImagePullBackOff, CrashLoopBackOff) with its message, or a last termination.
+ */
+export function podProblem(pod: V1Pod): string | undefined {
+  const unschedulable = pod.status?.conditions?.find(
+    (c) => c.type === 'PodScheduled' && c.status === 'False',
+  );
+  if (unschedulable)
+    return `pod ${pod.metadata?.name} cannot be scheduled: ${unschedulable.message ?? unschedulable.reason ?? 'no reason given'}`;
+  for (const status of pod.status?.containerStatuses ?? []) {
+    const waiting = status.state?.waiting;
+    if (waiting?.reason && waiting.reason !== 'ContainerCreating' && waiting.reason !== 'PodInitializing') {
+      const last = status.lastState?.terminated;
+      const detail =
+        waiting.message ??
+        (last ? `last exit code ${last.exitCode}${last.reason ? ` (${last.reason})` : ''}` : '');
+      return `pod ${pod.metadata?.name}: ${waiting.reason}${detail ? `: ${detail}` : ''}`;
+    }
+  }
+  return undefined;
 }
 
 /** The model's Deployment: owned by the InferenceModel, so deleting the model deletes it too. */
@@ -373,30 +486,19 @@ export function deploymentFor(model: InferenceModel, replicas: number): V1Deploy
       selector: { matchLabels: selector },
       template: {
         metadata: { labels },
-        spec: { nodeSelector: model.spec.nodeSelector, containers: [containerFor(model)] },
+        spec: { nodeSelector: model.spec.nodeSelector, containers: [containerFor(podTemplateFor(model))] },
       },
     },
   };
 }
 
-function containerFor(model: InferenceModel): V1Container {
-  const { requests = {}, limits = {} } = model.spec.resources;
-  // Kubernetes requires requests == limits for an extended resource: a GPU count given on one side only is mirrored.
-  const gpu = limits.gpu ?? requests.gpu;
+function containerFor(template: PodTemplate): V1Container {
   return {
     name: CONTAINER_NAME,
-    image: model.spec.containerImage,
-    env: [{ name: 'MODEL_NAME', value: model.spec.modelName }],
-    resources: { requests: quantities(requests, gpu), limits: quantities(limits, gpu) },
+    image: template.image,
+    env: [{ name: MODEL_NAME_ENV, value: template.modelName }],
+    resources: { requests: template.requests, limits: template.limits },
   };
-}
-
-function quantities(spec: ResourceSpec, gpu: number | undefined): Record<string, string> {
-  const result: Record<string, string> = {};
-  if (spec.cpu !== undefined) result.cpu = spec.cpu;
-  if (spec.memory !== undefined) result.memory = spec.memory;
-  if (gpu !== undefined) result[GPU_RESOURCE] = String(gpu);
-  return result;
 }
 
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;

@@ -27,7 +27,7 @@ export const handler = middy(
     }
     runtime ??= new Runtime(runtimeConfig());
     const ports = await runtime.ports();
-    await reconcileOne(ports, ref);
+    await reconcileOne(ports, ref, runtime.config.reconcile);
     await scaleOutFor(ports, await runtime.nodeScalingPorts(), ref);
     return { reconciled: `${ref.namespace}/${ref.name}` };
   },

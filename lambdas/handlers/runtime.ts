@@ -19,7 +19,7 @@ import { KubernetesCluster } from '../adapters/kubernetes-cluster.js';
 import { KubernetesMoeWorkloads } from '../adapters/kubernetes-moe-workloads.js';
 import { DEFAULT_STABILISATION_MS, type NodeScalingPorts } from '../core/nodes/model.js';
 import { NodePoolConfigError, parseNodePools, type NodePoolConfig } from '../core/nodes/node-pools.js';
-import type { ReconcilePorts } from '../core/reconcile/model.js';
+import { DEFAULT_START_DEADLINE_MS, type ReconcilePorts } from '../core/reconcile/model.js';
 import type { MetricsPorts } from '../core/metrics/publish.js';
 import type { ReconcileOptions } from '../core/reconcile/reconciler.js';
 import type { WarmUpPorts } from '../core/warmup/warm-up.js';
@@ -45,6 +45,8 @@ export interface RuntimeConfig {
   /** Limits the control plane to one namespace; unset, it governs the whole cluster. */
   watchNamespace: string | undefined;
   reconcile: ReconcileOptions;
+  /** Time between scheduled passes (RECONCILE_INTERVAL_SECONDS), for the 429's Retry-After. */
+  reconcileIntervalMs: number;
   /** GPU node pools and their EKS managed node groups (`NODE_POOLS`); empty: no node scaling. */
   nodePools: NodePoolConfig[];
   /** The EKS cluster whose node groups back the pools; set whenever `nodePools` is not empty. */
@@ -75,7 +77,11 @@ export function runtimeConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConf
     recommendationWindowSeconds: wholeSeconds(env, 'RECOMMENDATION_WINDOW_SECONDS', 7 * 24 * 3600),
     controlPlaneName: env.CONTROL_PLANE_NAME || 'inference-budget-control-plane',
     watchNamespace: env.WATCH_NAMESPACE || undefined,
-    reconcile: { orphanGraceMs: graceSeconds * 1000 },
+    reconcileIntervalMs: wholeSeconds(env, 'RECONCILE_INTERVAL_SECONDS', 60) * 1000,
+    reconcile: {
+      orphanGraceMs: graceSeconds * 1000,
+      startDeadlineMs: wholeSeconds(env, 'START_DEADLINE_SECONDS', DEFAULT_START_DEADLINE_MS / 1000) * 1000,
+    },
     nodePools,
     nodeGroupCluster: nodePools.length > 0 ? required(env, 'EKS_CLUSTER_NAME') : undefined,
     scaleInStabilisationMs:
@@ -191,6 +197,7 @@ export class Runtime {
     return {
       ...(await this.ports()),
       reconcileRequests: this.reconcileRequests,
+      reconcileIntervalMs: this.config.reconcileIntervalMs,
       metrics: this.metricsPorts(),
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
       nodeScaling: await this.nodeScalingPorts(),

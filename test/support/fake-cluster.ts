@@ -3,6 +3,7 @@ import {
   holderOf,
   newDeployment,
   type Cluster,
+  type DeploymentNotes,
   type InferenceModel,
   type InferenceModelSpec,
   type InferenceModelStatus,
@@ -11,6 +12,7 @@ import {
   type ModelRef,
   type ReconcileLog,
 } from '../../lambdas/core/reconcile/model.js';
+import { podTemplateFor } from '../../lambdas/core/reconcile/pod-template.js';
 
 /** An in-memory Cluster for pure-logic tests of the reconciler (the real one is tested on kube-apiserver). */
 export class FakeCluster implements Cluster {
@@ -69,17 +71,47 @@ export class FakeCluster implements Cluster {
     if (this.deployments.has(holderOf(model))) return;
     this.deployments.set(holderOf(model), newDeployment(model, replicas));
   }
-  async scaleDeployment(model: InferenceModel, replicas: number, at: number) {
+  async scaleDeployment(model: InferenceModel, replicas: number, at: number, startFailure?: string) {
     this.calls.push('scaleDeployment');
-    const d = this.deployments.get(holderOf(model));
-    if (!d) throw new Error(`no Deployment ${holderOf(model)}`);
+    const d = this.deployment(model);
     this.deployments.set(holderOf(model), {
       ...d,
       replicas,
       readyReplicas: Math.min(d.readyReplicas, replicas),
       memoryAnnotation: model.spec.memory,
       scaledToZeroAt: replicas === 0 ? at : undefined,
+      scaledUpAt: replicas > 0 ? at : undefined,
+      startFailure: replicas === 0 ? startFailure : undefined,
     });
+  }
+  async rollOut(model: InferenceModel) {
+    this.calls.push('rollOut');
+    // A rollout replaces the pods: none is ready until the new ones are.
+    this.deployments.set(holderOf(model), {
+      ...this.deployment(model),
+      template: podTemplateFor(model),
+      readyReplicas: 0,
+    });
+  }
+  async annotateDeployment(ref: ModelRef, notes: DeploymentNotes) {
+    this.calls.push('annotateDeployment');
+    const d = this.deployment(ref);
+    this.deployments.set(holderOf(ref), {
+      ...d,
+      ...(notes.memory !== undefined && { memoryAnnotation: notes.memory }),
+      ...(notes.resizeRefusedFor !== undefined && { resizeRefusedFor: notes.resizeRefusedFor ?? undefined }),
+    });
+  }
+  /** Reasons set by a test with `problems.set(holder, message)`. */
+  readonly problems = new Map<string, string>();
+  async startProblems(ref?: ModelRef) {
+    this.calls.push('startProblems');
+    return new Map([...this.problems].filter(([holder]) => !ref || holder === holderOf(ref)));
+  }
+  private deployment(ref: ModelRef): ManagedDeployment {
+    const d = this.deployments.get(holderOf(ref));
+    if (!d) throw new Error(`no Deployment ${holderOf(ref)}`);
+    return d;
   }
   async deleteDeployment(ref: ModelRef) {
     this.calls.push('deleteDeployment');
@@ -139,4 +171,13 @@ export function inferenceModel(
       ...rest,
     },
   };
+}
+
+/** A managed Deployment of `inferenceModel(name)` as the cluster reports it; override what matters. */
+export function managedDeployment(
+  name: string,
+  overrides: Partial<ManagedDeployment> = {},
+  namespace = 'ml',
+): ManagedDeployment {
+  return { ...newDeployment(inferenceModel(name, {}, namespace), 1), readyReplicas: 1, ...overrides };
 }

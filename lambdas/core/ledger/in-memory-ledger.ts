@@ -2,6 +2,8 @@ import {
   LedgerError,
   type AllocateResult,
   type Allocation,
+  type AllocationFence,
+  type ClaimResult,
   type Cooldowns,
   type Ledger,
   type PoolDefinition,
@@ -11,7 +13,10 @@ import {
 } from './model.js';
 import { insufficient, notHeld, shrinkError, sizeMismatch } from './outcomes.js';
 import {
+  claimable,
   classifyAllocation,
+  matchesFence,
+  validateFence,
   validateBytes,
   validateHolder,
   validatePoolDefinition,
@@ -94,17 +99,38 @@ export class InMemoryLedger implements Ledger {
     if (request.bytes - held.bytes > before.availableBytes) {
       return insufficient(before, request.bytes - held.bytes, request.now, request.cooldowns);
     }
-    record.allocations.set(request.holder, { ...held, bytes: request.bytes, since: request.now });
+    record.allocations.set(request.holder, { ...held, bytes: request.bytes });
     return { outcome: 'resized', previousBytes: held.bytes, pool: this.snapshot(record) };
   }
 
-  async release(request: { pool: string; holder: string }): Promise<ReleaseResult> {
+  async release(request: { pool: string; holder: string; fence: AllocationFence }): Promise<ReleaseResult> {
     validateHolder(request.holder);
-    const record = this.record(request.pool);
-    const held = record.allocations.get(request.holder);
-    if (!held) return { released: false, bytes: 0 };
+    validateFence(request.fence);
+    validatePoolName(request.pool);
+    // As in DynamoDB, where the fence is the write's only condition: nothing held in an unknown pool.
+    const record = this.pools.get(request.pool);
+    const held = record?.allocations.get(request.holder);
+    if (!record || !held || !matchesFence(held, request.fence)) return { released: false, bytes: 0 };
     record.allocations.delete(request.holder);
     return { released: true, bytes: held.bytes };
+  }
+
+  async claim(request: {
+    pool: string;
+    holder: string;
+    fence: AllocationFence;
+    now: number;
+  }): Promise<ClaimResult> {
+    validateHolder(request.holder);
+    validateFence(request.fence);
+    validateTime(request.now, 'now');
+    validatePoolName(request.pool);
+    const record = this.pools.get(request.pool);
+    const held = record?.allocations.get(request.holder);
+    if (!record || !held || !claimable(held, request.fence, request.now)) return { claimed: false };
+    record.allocations.set(request.holder, { ...held, since: request.now });
+    const claimed = this.snapshot(record).allocations.find((a) => a.holder === request.holder)!;
+    return { claimed: true, allocation: claimed };
   }
 
   async recordActivity(request: { pool: string; holder: string; at: number }): Promise<void> {

@@ -12,7 +12,7 @@ export interface PoolDefinition {
 export interface Allocation {
   readonly holder: string;
   readonly bytes: number;
-  /** When the allocation was made (or last resized). */
+  /** When the allocation was made or last claimed; a resize keeps it, so it never restarts the idle clock. */
   readonly since: number;
   /** The last request (warm-up or activity call) for the holder, if any since `since`. */
   readonly lastActivity: number | undefined;
@@ -58,10 +58,28 @@ export type ResizeResult =
     } & BlockingReport);
 
 export interface ReleaseResult {
-  /** False when the holder held nothing: releasing twice is not an error and frees nothing twice. */
+  /**
+   * False when the holder no longer holds the allocation the caller read (released already, re-claimed
+   * or resized since): releasing twice is not an error and frees nothing twice.
+   */
   readonly released: boolean;
   readonly bytes: number;
 }
+
+/**
+ * The allocation a caller read and decided to act on. A release or claim carries it as its condition,
+ * so a retried call after a lost answer, or a decision made on a snapshot that a racing warm-up has
+ * since re-claimed, changes nothing.
+ */
+export interface AllocationFence {
+  readonly bytes: number;
+  readonly since: number;
+}
+
+export type ClaimResult =
+  | { readonly claimed: true; readonly allocation: Allocation }
+  /** The holder no longer holds the allocation read: the caller allocates afresh, or gives up. */
+  | { readonly claimed: false };
 
 export type LedgerErrorCode =
   | 'invalid_input'
@@ -107,7 +125,14 @@ export interface Ledger {
     now: number;
     cooldowns?: Cooldowns;
   }): Promise<ResizeResult>;
-  release(request: { pool: string; holder: string }): Promise<ReleaseResult>;
+  /** Releases exactly the allocation the caller read (see AllocationFence). */
+  release(request: { pool: string; holder: string; fence: AllocationFence }): Promise<ReleaseResult>;
+  /**
+   * Takes over an allocation the caller read, restamping `since` to `now`, so a racing release fenced to
+   * the old one (a scale-down in progress) fails instead of freeing budget the caller is about to use.
+   * Idempotent: a retry with the same `now` after a lost answer claims again.
+   */
+  claim(request: { pool: string; holder: string; fence: AllocationFence; now: number }): Promise<ClaimResult>;
   /**
    * Notes a request for the holder (monotonic: an older time never overwrites a newer one). Cheap and
    * contention-free, so it does not check that the pool exists: callers resolve the model first.

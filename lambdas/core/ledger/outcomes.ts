@@ -36,3 +36,12 @@ export function shrinkError(definition: PoolDefinition, allocatedBytes: number):
       'release or scale down models first',
   );
 }
+
+/**
+ * For callers that find a model holding budget at another size (its memory was edited): not an error
+ * for them, the reconciler resizes it. Any other error is rethrown.
+ */
+export function sizeMismatchAsHeld(error: unknown): 'held-at-another-size' {
+  if (error instanceof LedgerError && error.code === 'holder_size_mismatch') return 'held-at-another-size';
+  throw error;
+}

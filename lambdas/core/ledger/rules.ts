@@ -2,6 +2,7 @@ import {
   DEFAULT_COOLDOWN_MS,
   LedgerError,
   type Allocation,
+  type AllocationFence,
   type BlockingReport,
   type Cooldowns,
   type PoolDefinition,
@@ -61,6 +62,28 @@ export function validatePoolDefinition(definition: PoolDefinition): void {
 export function validateTime(ms: number, what: string): void {
   if (!Number.isSafeInteger(ms) || ms < 0)
     throw new LedgerError('invalid_input', `${what} must be an epoch time in ms`);
+}
+
+export function validateFence(fence: AllocationFence): void {
+  if (typeof fence !== 'object' || fence === null)
+    throw new LedgerError('invalid_input', 'a release or claim needs the allocation it read (bytes, since)');
+  validateBytes(fence.bytes, 'fenced size');
+  validateTime(fence.since, 'fenced allocation time');
+}
+
+/** Whether the allocation held now is the one the caller read. */
+export function matchesFence(held: Pick<Allocation, 'bytes' | 'since'>, fence: AllocationFence): boolean {
+  return held.bytes === fence.bytes && held.since === fence.since;
+}
+
+/** A claim applies to the allocation read, or again to the one it already restamped (a retried claim). */
+export function claimable(held: Pick<Allocation, 'bytes' | 'since'>, fence: AllocationFence, now: number) {
+  return held.bytes === fence.bytes && (held.since === fence.since || held.since === now);
+}
+
+/** The fence of an allocation as read. */
+export function fenceOf(allocation: Pick<Allocation, 'bytes' | 'since'>): AllocationFence {
+  return { bytes: allocation.bytes, since: allocation.since };
 }
 
 export type AllocationFit = 'fits' | 'already-held' | 'size-mismatch' | 'insufficient';

@@ -1,4 +1,5 @@
 import type { Allocation, Ledger, PoolSnapshot } from '../ledger/model.js';
+import { fenceOf } from '../ledger/rules.js';
 import { formatQuantity } from '../quantity.js';
 import type { ReconcileLog } from '../reconcile/model.js';
 import type { MoeCluster } from './ports.js';
@@ -177,7 +178,11 @@ async function release(
   reason: string,
   report: WorkloadPassReport,
 ): Promise<void> {
-  const result = await ports.ledger.release({ pool: holding.pool, holder: holding.allocation.holder });
+  const result = await ports.ledger.release({
+    pool: holding.pool,
+    holder: holding.allocation.holder,
+    fence: fenceOf(holding.allocation),
+  });
   if (!result.released) return;
   report.released.push(holding.allocation.holder);
   const replica = parseReplicaHolder(holding.allocation.holder)!;

@@ -1,29 +1,40 @@
-import { parseDuration } from '../duration.js';
-import type { Allocation } from '../ledger/model.js';
-import { idleMs } from '../ledger/rules.js';
+import type { Holding } from './view.js';
+import { cooldownMsOf, idleMsOf, startingForMs } from './clocks.js';
 import type { InferenceModel, ManagedDeployment } from './model.js';
+import { sameTemplate, podTemplateFor } from './pod-template.js';
+import { isStarting, ownsTemplate, podPool } from './view.js';
+import { poolOf } from './model.js';
 
 /** What one pass should do for a live (not deleting) model; each is level-triggered and repeatable. */
 export type Decision =
   | { kind: 'create'; replicas: number }
   | { kind: 'await-deployment' }
   | { kind: 'await-dependencies'; notReady: string[] }
-  | { kind: 'scale-to-zero'; idleMs: number }
+  /** Budget held with no pods starting (no Deployment to scale, or dependencies that never come): past its cooldown it goes back. */
+  | { kind: 'release-hold'; idleMs: number }
+  | { kind: 'scale-to-zero'; idleMs: number; reason: 'idle timeout' | 'maxReplicas is 0' }
+  | { kind: 'give-up-start'; startingForMs: number }
+  | { kind: 'move-pool'; from: string }
   | { kind: 'finish-scale-down' }
   | { kind: 'finish-warm-up'; replicas: number }
   | { kind: 'adopt' }
   | { kind: 'resize'; bytes: number }
+  | { kind: 'roll-out' }
   | { kind: 'steady' };
 
 export interface DecisionInput {
   model: InferenceModel;
   memoryBytes: number;
   deployment: ManagedDeployment | undefined;
-  allocation: Allocation | undefined;
+  /** What the model holds, in whichever pool. */
+  holding: Holding | undefined;
   /** Dependencies (same namespace) that are not Ready now. */
   dependenciesNotReady: string[];
-  /** Whether a running model depends on this one: a dependency in use is never idle. */
-  neededByRunningModel: boolean;
+  /** Whether the model may be scaled to zero for idleness now (a scheduled pass, and no running model needs it). */
+  mayIdleOut: boolean;
+  /** When it became Ready (clocks.readyAt), if it is. */
+  readyAt: number | undefined;
+  startDeadlineMs: number;
   now: number;
 }
 
@@ -31,16 +42,15 @@ export function desiredReplicas(model: InferenceModel): number {
   return Math.max(0, model.spec.maxReplicas);
 }
 
-/** A model is starting while it should run but no replica is ready yet: never idle then. */
-export function isStarting(deployment: ManagedDeployment): boolean {
-  return deployment.replicas > 0 && deployment.readyReplicas === 0;
-}
-
 export function decide(input: DecisionInput): Decision {
-  const { model, deployment, allocation, now } = input;
+  const { model, deployment, holding, now } = input;
   const replicas = desiredReplicas(model);
+  const allocation = holding?.allocation;
+  const idleMs = allocation && idleMsOf(allocation, input.readyAt, now);
+  const pastCooldown = idleMs !== undefined && idleMs > cooldownMsOf(model);
 
   if (!deployment) {
+    if (allocation && (replicas === 0 || pastCooldown)) return { kind: 'release-hold', idleMs: idleMs! };
     if (!model.spec.containerImage) return { kind: 'await-deployment' };
     if (replicas === 0) return { kind: 'create', replicas: 0 };
     if (input.dependenciesNotReady.length > 0) {
@@ -50,24 +60,36 @@ export function decide(input: DecisionInput): Decision {
   }
 
   if (deployment.replicas === 0) {
-    if (!allocation) return { kind: 'steady' };
+    if (!allocation) return templateDrift(model, deployment) ? { kind: 'roll-out' } : { kind: 'steady' };
     // The allocation is older than the last scale-to-zero: that scale-down stopped before releasing.
     if (deployment.scaledToZeroAt !== undefined && deployment.scaledToZeroAt >= allocation.since) {
       return { kind: 'finish-scale-down' };
     }
-    // Otherwise a warm-up allocated and stopped before scaling up.
+    // Otherwise a warm-up allocated (or claimed) and stopped before scaling up.
+    if (replicas === 0 || holding.pool !== poolOf(model)) return { kind: 'finish-scale-down' };
     if (input.dependenciesNotReady.length > 0) {
+      if (pastCooldown) return { kind: 'release-hold', idleMs: idleMs! };
       return { kind: 'await-dependencies', notReady: input.dependenciesNotReady };
     }
-    return replicas > 0 ? { kind: 'finish-warm-up', replicas } : { kind: 'finish-scale-down' };
+    return { kind: 'finish-warm-up', replicas };
   }
 
-  if (!allocation) return { kind: 'adopt' };
-  if (allocation.bytes !== input.memoryBytes) return { kind: 'resize', bytes: input.memoryBytes };
-  if (replicas === 0) return { kind: 'scale-to-zero', idleMs: idleMs(allocation, now) };
-  if (!isStarting(deployment) && !input.neededByRunningModel) {
-    const idle = idleMs(allocation, now);
-    if (idle > parseDuration(model.spec.cooldownPeriod)) return { kind: 'scale-to-zero', idleMs: idle };
+  const runsIn = podPool(model, deployment);
+  if (runsIn !== poolOf(model)) return { kind: 'move-pool', from: runsIn };
+  if (!allocation || holding.pool !== runsIn) return { kind: 'adopt' };
+  if (replicas === 0) return { kind: 'scale-to-zero', idleMs: idleMs!, reason: 'maxReplicas is 0' };
+  if (isStarting(deployment)) {
+    const startingFor = startingForMs(model, deployment, allocation, now);
+    if (startingFor > input.startDeadlineMs) return { kind: 'give-up-start', startingForMs: startingFor };
+  } else if (input.mayIdleOut && pastCooldown) {
+    return { kind: 'scale-to-zero', idleMs: idleMs!, reason: 'idle timeout' };
   }
+  if (allocation.bytes !== input.memoryBytes) return { kind: 'resize', bytes: input.memoryBytes };
+  if (templateDrift(model, deployment)) return { kind: 'roll-out' };
   return { kind: 'steady' };
+}
+
+/** A Deployment the control plane owns whose pod template no longer matches the model's spec. */
+export function templateDrift(model: InferenceModel, deployment: ManagedDeployment): boolean {
+  return ownsTemplate(model) && !sameTemplate(deployment.template, podTemplateFor(model));
 }

@@ -1,4 +1,5 @@
 import type { Ledger } from '../ledger/model.js';
+import { podTemplateFor } from './pod-template.js';
 
 /** Names from SPEC.md: the API group, the finalizer, and the labels and annotations of managed Deployments. */
 export const API_GROUP = 'inference.eh-ops.io';
@@ -10,6 +11,14 @@ export const MODEL_LABEL = `${API_GROUP}/model`;
 export const MEMORY_ANNOTATION = `${API_GROUP}/memory`;
 /** On the Deployment's own metadata (never the pod template): when the control plane scaled it to zero. */
 export const SCALED_TO_ZERO_ANNOTATION = `${API_GROUP}/scaled-to-zero-at`;
+/** On the Deployment's own metadata: when the control plane last scaled it up from zero (starts the start deadline). */
+export const SCALED_UP_ANNOTATION = `${API_GROUP}/scaled-up-at`;
+/** On the Deployment's own metadata: why the control plane gave up starting it, until the next scale-up. */
+export const START_FAILURE_ANNOTATION = `${API_GROUP}/start-failure`;
+/** On the Deployment's own metadata: the memory a refused grow asked for, so the refusal is told once. */
+export const RESIZE_REFUSED_ANNOTATION = `${API_GROUP}/resize-refused`;
+/** How long a model may take to become Ready before the control plane gives up and releases its budget. */
+export const DEFAULT_START_DEADLINE_MS = 15 * 60 * 1000;
 
 export type ConditionReason =
   'Deploying' | 'Deployed' | 'Failed' | 'InsufficientMemory' | 'ScaledToZero' | 'Pending' | 'Terminating';
@@ -30,6 +39,8 @@ export interface InferenceModelSpec {
   dependencies: string[];
   containerImage: string;
   resources: { requests?: ResourceSpec; limits?: ResourceSpec };
+  /** Overrides the control plane's start deadline for this model (a duration, e.g. `30m`). */
+  startDeadline?: string;
 }
 
 export interface Condition {
@@ -63,6 +74,18 @@ export interface InferenceModel {
   status: InferenceModelStatus;
 }
 
+/**
+ * The pod template fields the control plane sets on a Deployment it owns, in canonical form (see
+ * pod-template.ts): a difference from the model's spec is an edit that must roll out.
+ */
+export interface PodTemplate {
+  image: string;
+  modelName: string;
+  nodeSelector: Record<string, string>;
+  requests: Record<string, string>;
+  limits: Record<string, string>;
+}
+
 /** What the reconciler needs to know of a managed Deployment. */
 export interface ManagedDeployment {
   namespace: string;
@@ -71,8 +94,22 @@ export interface ManagedDeployment {
   readyReplicas: number;
   /** The Deployment reports ProgressDeadlineExceeded: pods never became ready. */
   failed: boolean;
+  /** The memory its pods were given (annotation): the size their allocation must have. */
   memoryAnnotation: string | undefined;
   scaledToZeroAt: number | undefined;
+  scaledUpAt: number | undefined;
+  /** Why the control plane gave up starting it (reason `Failed`), until the next scale-up. */
+  startFailure: string | undefined;
+  /** The memory of a grow the pool refused, told once with an Event; cleared when the size settles. */
+  resizeRefusedFor: string | undefined;
+  /** Its pod template as the cluster holds it (the `inference-server` container, or the first). */
+  template: PodTemplate;
+}
+
+/** Notes on a Deployment's own metadata: no pod restarts. A null removes the note. */
+export interface DeploymentNotes {
+  memory?: string;
+  resizeRefusedFor?: string | null;
 }
 
 export interface ModelRef {
@@ -97,8 +134,20 @@ export interface Cluster {
   removeFinalizer(model: InferenceModel): Promise<void>;
   /** Creates the model's Deployment; an existing one is left alone (the next pass sees it). */
   createDeployment(model: InferenceModel, replicas: number): Promise<void>;
-  /** Sets replicas, the memory annotation and (when scaling to zero) the scaled-to-zero time. */
-  scaleDeployment(model: InferenceModel, replicas: number, at: number): Promise<void>;
+  /**
+   * Sets replicas and the memory annotation. Scaling up stamps the scaled-up time and clears a start
+   * failure; scaling to zero stamps the scaled-to-zero time and records `startFailure` when given.
+   */
+  scaleDeployment(model: InferenceModel, replicas: number, at: number, startFailure?: string): Promise<void>;
+  /** Writes the model's pod template (podTemplateFor) to its Deployment: Kubernetes rolls the pods. */
+  rollOut(model: InferenceModel): Promise<void>;
+  annotateDeployment(ref: ModelRef, notes: DeploymentNotes): Promise<void>;
+  /**
+   * Why pods of managed Deployments are not ready, in the cluster's own words (the scheduler's reason a
+   * pod cannot be placed, an image pull error, a crash loop), by holder; one list call. With a ref, that
+   * model's pods only.
+   */
+  startProblems(ref?: ModelRef): Promise<Map<string, string>>;
   deleteDeployment(ref: ModelRef): Promise<void>;
   patchStatus(model: InferenceModel, status: InferenceModelStatus): Promise<void>;
   emitEvent(event: KubernetesEvent): Promise<void>;
@@ -136,6 +185,10 @@ export function newDeployment(model: InferenceModel, replicas: number): ManagedD
     failed: false,
     memoryAnnotation: model.spec.memory,
     scaledToZeroAt: undefined,
+    scaledUpAt: undefined,
+    startFailure: undefined,
+    resizeRefusedFor: undefined,
+    template: podTemplateFor(model),
   };
 }
 

@@ -10,7 +10,9 @@ import type {
 export type Hold =
   | { reason: 'InsufficientMemory'; message: string }
   | { reason: 'Pending'; message: string }
-  | { reason: 'Terminating'; message: string };
+  | { reason: 'Terminating'; message: string }
+  /** Starting, with the cluster's own words for why the pods are not ready yet. */
+  | { reason: 'Deploying'; message: string };
 
 /**
  * The status fields the reconciler owns. `replicas` is what the Deployment runs (or is starting), as
@@ -41,6 +43,9 @@ function explain(
   if (hold?.reason === 'Terminating') return hold;
   if (ready) return { reason: 'Deployed', message: `${model.spec.modelName} is serving` };
   if (hold) return hold;
+  if (deployment && deployment.replicas === 0 && deployment.startFailure) {
+    return { reason: 'Failed', message: deployment.startFailure };
+  }
   if (deployment?.failed) {
     return { reason: 'Failed', message: `Deployment ${deployment.name} exceeded its progress deadline` };
   }

@@ -1,7 +1,7 @@
 import { formatDuration } from '../duration.js';
 import type { BlockingAllocation, Ledger, PoolSnapshot } from '../ledger/model.js';
 import { LedgerError } from '../ledger/model.js';
-import { findBlocking } from '../ledger/rules.js';
+import { fenceOf, findBlocking } from '../ledger/rules.js';
 import { formatQuantity } from '../quantity.js';
 import type { ReconcileLog } from '../reconcile/model.js';
 import { ConflictError, type ConfigMapState, type MoeCluster } from '../moe/ports.js';
@@ -543,7 +543,8 @@ async function planScaleUp(
       try {
         await ports.cluster.scale(workload, replicas + 1, annotations);
       } catch (error) {
-        await ports.ledger.release({ pool: workload.pool, holder });
+        const held = allocation.pool.allocations.find((a) => a.holder === holder);
+        if (held) await ports.ledger.release({ pool: workload.pool, holder, fence: fenceOf(held) });
         throw new NothingWritten(error);
       }
     },
@@ -658,8 +659,12 @@ async function scaleBackDue(
         await ports.cluster.scale(workload, target, clear).catch((error: unknown) => {
           throw new NothingWritten(error);
         });
+        // Fenced to what was held right after the scale-down: nothing re-allocated since is freed.
+        const pool = await ports.ledger.readPool(workload.pool);
         for (let replica = target; replica < workload.replicas; replica++) {
-          await ports.ledger.release({ pool: workload.pool, holder: replicaHolder(workload, replica) });
+          const holder = replicaHolder(workload, replica);
+          const held = pool.allocations.find((a) => a.holder === holder);
+          if (held) await ports.ledger.release({ pool: workload.pool, holder, fence: fenceOf(held) });
         }
       },
     };

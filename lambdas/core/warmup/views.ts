@@ -2,6 +2,8 @@ import { formatDuration } from '../duration.js';
 import type { Allocation, PoolSnapshot } from '../ledger/model.js';
 import type { NodeCapacity } from '../nodes/scaler.js';
 import { idleMs } from '../ledger/rules.js';
+import { idleMsOf, readyAt } from '../reconcile/clocks.js';
+import { deriveStatus, type Hold } from '../reconcile/status.js';
 import { formatQuantity } from '../quantity.js';
 import { holderOf, poolOf, type InferenceModel, type ManagedDeployment } from '../reconcile/model.js';
 
@@ -22,26 +24,43 @@ export interface ModelView {
   waitingForNode?: { nodeGroup: string; readyNodes: number; desiredNodes: number };
 }
 
+/**
+ * The model as the API shows it, derived the way the reconciler derives its status from the same
+ * Deployment: `ready`, `replicas` and the reason never contradict each other, even between passes.
+ * Why a model waits (InsufficientMemory, Pending, the cluster's words while Deploying) comes from the
+ * last status the reconciler wrote, while the Deployment still agrees with it.
+ */
 export function modelView(
   model: InferenceModel,
   deployment: ManagedDeployment | undefined,
   allocation: Allocation | undefined,
   now: number,
 ): ModelView {
-  const ready = (deployment?.replicas ?? 0) > 0 && (deployment?.readyReplicas ?? 0) > 0;
-  const condition = model.status.conditions?.find((c) => c.type === 'Ready');
+  const status = deriveStatus(model, deployment, heldReason(model), now);
+  const condition = status.conditions?.find((c) => c.type === 'Ready');
   return {
     namespace: model.namespace,
     name: model.name,
     modelName: model.spec.modelName,
     memory: model.spec.memory,
     pool: poolOf(model),
-    ready,
-    replicas: deployment?.replicas ?? 0,
+    ready: status.ready === true,
+    replicas: status.replicas ?? 0,
     reason: condition?.reason,
     message: condition?.message,
-    ...(allocation ? { idle_for: formatDuration(idleMs(allocation, now)) } : {}),
+    ...(allocation
+      ? { idle_for: formatDuration(idleMsOf(allocation, readyAt(model, deployment, now), now)) }
+      : {}),
   };
+}
+
+function heldReason(model: InferenceModel): Hold | undefined {
+  const stored = model.status.conditions?.find((c) => c.type === 'Ready');
+  if (!stored || stored.status === 'True') return undefined;
+  const { reason, message } = stored;
+  if (reason === 'InsufficientMemory' || reason === 'Pending' || reason === 'Terminating')
+    return { reason, message };
+  return undefined;
 }
 
 export interface PoolView {

@@ -1,7 +1,13 @@
-import { formatDuration, parseDuration } from '../duration.js';
+import { formatDuration } from '../duration.js';
 import { ApiError } from '../api/errors.js';
-import { DEFAULT_COOLDOWN_MS, LedgerError, type PoolSnapshot } from '../ledger/model.js';
-import { findBlocking } from '../ledger/rules.js';
+import { LedgerError, type Allocation, type PoolSnapshot } from '../ledger/model.js';
+import { sizeMismatchAsHeld } from '../ledger/outcomes.js';
+import { isWorkloadReplica } from '../ledger/rules.js';
+import { claimAndScaleUp } from '../reconcile/actions/scale-up.js';
+import { cooldownMsOf, idleMsOf, readyAt } from '../reconcile/clocks.js';
+import { templateDrift } from '../reconcile/decide.js';
+import { isReady, resolveDependency } from '../reconcile/view.js';
+import { chooseBlockingSet, type BlockingCandidate } from './blocking.js';
 import { publishWarmUpRejection, type MetricsPorts } from '../metrics/publish.js';
 import type { NodeScalingPorts } from '../nodes/model.js';
 import { ensureNodeCapacity, type NodeCapacity } from '../nodes/scaler.js';
@@ -19,6 +25,8 @@ import { allocationOf, modelView, type ModelView } from './views.js';
 
 export interface WarmUpPorts extends ReconcilePorts {
   reconcileRequests: ReconcileRequests;
+  /** Time between scheduled passes: a 429's Retry-After waits for the pass that acts after a cooldown. */
+  reconcileIntervalMs: number;
   metrics: MetricsPorts;
   sleep: (ms: number) => Promise<void>;
   /** The pools' node groups; absent when none is configured (local mode), and nodes are not scaled. */
@@ -31,41 +39,30 @@ export type WarmUpAnswer =
 const POLL_MS = 500;
 
 /**
- * Warms a model up: a ready model answers 200; a cold one whose pool has room is allocated and scaled up
- * (202, poll `location`); one that does not fit answers 429 with the models blocking it. Every warm-up
- * counts as a request for the idle clock. With `waitSeconds`, waits for Ready (503 if it does not come).
+ * Warms a model up: a ready model answers 200; a cold one whose pool has room is allocated (or its held
+ * allocation claimed) and scaled up (202, poll `location`); one that does not fit answers 429 with the
+ * models blocking it. Every warm-up counts as a request for the idle clock. With `waitSeconds`, waits
+ * for Ready (503 if it does not come).
  */
 export async function warmUp(ports: WarmUpPorts, ref: ModelRef, waitSeconds = 0): Promise<WarmUpAnswer> {
   const now = ports.clock();
   const model = await findModel(ports, ref);
-  const pool = poolOf(model);
-  const holder = holderOf(model);
-  const deployment = await ports.cluster.getManagedDeployment(ref);
   // Refused before anything is written: a 400 leaves no trace in the ledger.
-  if (!isReady(deployment) && model.spec.maxReplicas === 0) {
+  if (model.spec.maxReplicas === 0) {
     throw new ApiError(
       'invalid_request',
       `${model.name} has maxReplicas 0: it is disabled and cannot be warmed up`,
     );
   }
+  const pool = poolOf(model);
+  const holder = holderOf(model);
   await ports.ledger.recordActivity({ pool, holder, at: now });
+  const deployment = await ports.cluster.getManagedDeployment(ref);
   if (isReady(deployment)) {
     return { status: 200, body: modelView(model, deployment, await allocation(ports, model), now) };
   }
-  const bytes = parseQuantity(model.spec.memory);
-  const result = await ports.ledger.allocate({ pool, holder, bytes, now }).catch(noBudget(pool));
-  if (result.outcome === 'insufficient')
-    throw await insufficientMemory(ports, model, result.pool, bytes, now);
-  if (result.outcome === 'allocated') {
-    ports.log.info('Memory budget allocated', {
-      model: model.name,
-      namespace: model.namespace,
-      memory: model.spec.memory,
-      nodePool: pool,
-    });
-  }
-
-  const nodes = await scaleOutFor(ports, model, result.pool);
+  const held = await holdBudget(ports, model, deployment, now);
+  const nodes = await scaleOutFor(ports, model, held.pool);
 
   const dependenciesReady = await Promise.all(
     model.spec.dependencies.map(async (name) =>
@@ -73,7 +70,7 @@ export async function warmUp(ports: WarmUpPorts, ref: ModelRef, waitSeconds = 0)
     ),
   );
   try {
-    if (dependenciesReady.every(Boolean)) await scaleUp(ports, model, deployment, now);
+    if (dependenciesReady.every(Boolean)) await scaleUp(ports, model, deployment, held, now);
     // The reconciler warms the dependencies up first, then this model (the allocation marks the intent).
     await ports.reconcileRequests.request(ref).catch((error: unknown) =>
       ports.log.warn('Could not request a reconcile', {
@@ -102,6 +99,52 @@ export async function warmUp(ports: WarmUpPorts, ref: ModelRef, waitSeconds = 0)
     body.waitingForNode = { nodeGroup, readyNodes, desiredNodes };
   }
   return { status: 202, body, location };
+}
+
+/** The allocation this warm-up starts the model on, and the pool as the ledger answered. */
+interface HeldBudget {
+  pool: PoolSnapshot;
+  allocation: Allocation;
+  /** Held at zero replicas (a scale-down in progress, or a crash): the scale-up claims it first. */
+  claimNeeded: boolean;
+}
+
+/**
+ * Allocates the model's memory, or finds what it already holds: while its pods run or start, that is
+ * theirs; at zero replicas it is claimed before the scale-up. A model whose memory was edited holds the
+ * old size until the reconciler resizes it, and starts on that.
+ */
+async function holdBudget(
+  ports: WarmUpPorts,
+  model: InferenceModel,
+  deployment: ManagedDeployment | undefined,
+  now: number,
+): Promise<HeldBudget> {
+  const pool = poolOf(model);
+  const holder = holderOf(model);
+  const bytes = parseQuantity(model.spec.memory);
+  const result = await ports.ledger
+    .allocate({ pool, holder, bytes, now })
+    .catch(noBudget(pool))
+    .catch(sizeMismatchAsHeld);
+  if (result !== 'held-at-another-size' && result.outcome === 'insufficient') {
+    throw await insufficientMemory(ports, model, result.pool, bytes, now);
+  }
+  const snapshot = result === 'held-at-another-size' ? await ports.ledger.readPool(pool) : result.pool;
+  const allocation = snapshot.allocations.find((a) => a.holder === holder);
+  if (!allocation) {
+    throw new ApiError('scale_up_failed', `${model.name} lost its budget to a concurrent release; retry`);
+  }
+  if (result !== 'held-at-another-size' && result.outcome === 'allocated') {
+    ports.log.info('Memory budget allocated', {
+      model: model.name,
+      namespace: model.namespace,
+      memory: model.spec.memory,
+      nodePool: pool,
+    });
+  }
+  const wasHeld = result === 'held-at-another-size' || result.outcome === 'already-held';
+  return { pool: snapshot, allocation, claimNeeded: wasHeld && (deployment?.replicas ?? 0) === 0 };
 }
 
 /**
@@ -143,20 +186,28 @@ export async function findModel(ports: ReconcilePorts, ref: ModelRef): Promise<I
   return model;
 }
 
-function isReady(deployment: ManagedDeployment | undefined): boolean {
-  return (deployment?.replicas ?? 0) > 0 && (deployment?.readyReplicas ?? 0) > 0;
-}
-
 async function scaleUp(
   ports: WarmUpPorts,
   model: InferenceModel,
   deployment: ManagedDeployment | undefined,
+  held: HeldBudget,
   now: number,
 ) {
   if (deployment && deployment.replicas > 0) return; // already starting
-  if (deployment) await ports.cluster.scaleDeployment(model, model.spec.maxReplicas, now);
-  else if (model.spec.containerImage) await ports.cluster.createDeployment(model, model.spec.maxReplicas);
-  else return; // the reconciler reports that it waits for a Deployment it does not own
+  if (deployment && held.claimNeeded) {
+    const holding = { pool: held.pool.name, allocation: held.allocation };
+    const claimed = await claimAndScaleUp(ports, model, deployment, holding, model.spec.maxReplicas, now);
+    if (!claimed) throw new Error('its budget was released by a concurrent scale-down; retry the warm-up');
+    return;
+  }
+  if (deployment) {
+    if (templateDrift(model, deployment)) await ports.cluster.rollOut(model);
+    await ports.cluster.scaleDeployment(model, model.spec.maxReplicas, now);
+  } else if (model.spec.containerImage) {
+    await ports.cluster.createDeployment(model, model.spec.maxReplicas);
+  } else {
+    return; // the reconciler reports that it waits for a Deployment it does not own
+  }
   ports.log.info('Triggered scale-up for deployment', {
     model: model.name,
     namespace: model.namespace,
@@ -194,7 +245,10 @@ async function waitForReady(
   }
 }
 
-/** The 429 of SPEC.md: the blocking models idlest first, each with its memory and idle time. */
+/**
+ * The 429 of SPEC.md: a minimal set of models whose release makes room soonest (blocking.ts), idlest
+ * first, and Retry-After when that room is expected: their cooldowns plus one pass to act on them.
+ */
 async function insufficientMemory(
   ports: WarmUpPorts,
   model: InferenceModel,
@@ -202,11 +256,19 @@ async function insufficientMemory(
   bytes: number,
   now: number,
 ): Promise<ApiError> {
-  // Cooldowns live on the models; one list call, only on this (rare) path.
-  const models = await ports.cluster.listModels();
-  const byHolder = Object.fromEntries(models.map((m) => [holderOf(m), cooldownMs(m)]));
-  const report = findBlocking(pool, bytes, now, { byHolder, defaultMs: DEFAULT_COOLDOWN_MS });
-  const blocking = report.blocking.map((b) => {
+  // Cooldowns, readiness and dependencies live in the cluster: two list calls, only on this (rare) path.
+  const [models, deployments] = await Promise.all([
+    ports.cluster.listModels(),
+    ports.cluster.listManagedDeployments(),
+  ]);
+  const fitsThePool = bytes <= pool.totalBytes;
+  const choice = fitsThePool
+    ? chooseBlockingSet(
+        bytes - pool.availableBytes,
+        blockingCandidates(model, pool, models, deployments, now),
+      )
+    : { blocking: [], untilRoomMs: undefined };
+  const blocking = choice.blocking.map((b) => {
     const [namespace, name] = b.holder.split('/') as [string, string];
     return { model: name, namespace, memory: formatQuantity(b.bytes), idle_for: formatDuration(b.idleMs) };
   });
@@ -220,7 +282,9 @@ async function insufficientMemory(
     blocking: blocking.length,
   });
   const headers: Record<string, string> =
-    report.retryAfterSeconds !== undefined ? { 'Retry-After': String(report.retryAfterSeconds) } : {};
+    choice.untilRoomMs !== undefined
+      ? { 'Retry-After': String(Math.ceil((choice.untilRoomMs + ports.reconcileIntervalMs) / 1000)) }
+      : {};
   return new ApiError(
     'insufficient_memory',
     `Cannot schedule ${model.name}: insufficient memory`,
@@ -233,12 +297,53 @@ async function insufficientMemory(
   );
 }
 
-function cooldownMs(model: InferenceModel): number {
-  try {
-    return parseDuration(model.spec.cooldownPeriod);
-  } catch {
-    return DEFAULT_COOLDOWN_MS;
+/**
+ * Who may be named: models of this pool that are Ready and idling towards their cooldown. Never a
+ * starting or failed model, a MoE replica, the requester, a dependency of the requester or of a running
+ * model (none of them idles out), nor budget whose model is gone (the pass releases it on its own).
+ */
+export function blockingCandidates(
+  requester: InferenceModel,
+  pool: PoolSnapshot,
+  models: InferenceModel[],
+  deployments: ManagedDeployment[],
+  now: number,
+): BlockingCandidate[] {
+  const byHolder = new Map(models.map((m) => [holderOf(m), m]));
+  const deploymentOf = new Map(deployments.map((d) => [holderOf(d), d]));
+  const protectedHolders = new Set([holderOf(requester), ...dependencyClosure(requester, models)]);
+  for (const m of models) {
+    if ((deploymentOf.get(holderOf(m))?.replicas ?? 0) > 0) {
+      for (const dependency of dependencyClosure(m, models)) protectedHolders.add(dependency);
+    }
   }
+  return pool.allocations.flatMap((allocation) => {
+    const candidate = byHolder.get(allocation.holder);
+    const deployment = deploymentOf.get(allocation.holder);
+    if (!candidate || isWorkloadReplica(allocation.holder) || protectedHolders.has(allocation.holder))
+      return [];
+    if (!isReady(deployment) || poolOf(candidate) !== pool.name || candidate.deleting) return [];
+    const idleMs = idleMsOf(allocation, readyAt(candidate, deployment, now), now);
+    const untilIdleOutMs = Math.max(0, cooldownMsOf(candidate) - idleMs);
+    return [{ holder: allocation.holder, bytes: allocation.bytes, idleMs, untilIdleOutMs }];
+  });
+}
+
+/** Every model `model` needs, directly or through others (a cycle ends the walk). */
+function dependencyClosure(model: InferenceModel, models: InferenceModel[]): Set<string> {
+  const found = new Set<string>();
+  const queue = [model];
+  while (queue.length > 0) {
+    const next = queue.pop()!;
+    for (const name of next.spec.dependencies) {
+      const dependency = resolveDependency(models, next.namespace, name);
+      if (dependency && !found.has(holderOf(dependency))) {
+        found.add(holderOf(dependency));
+        queue.push(dependency);
+      }
+    }
+  }
+  return found;
 }
 
 async function allocation(ports: ReconcilePorts, model: InferenceModel) {

@@ -170,17 +170,54 @@ describe.each(ledgerBackends)('DynamoDbLedger on %s', (_backend, endpointEnv) =>
   describe('release', () => {
     it('releases once: a second release frees nothing', async () => {
       await ledger.allocate({ pool: 'gpu-a100', holder: 'ml/llama', bytes: 48 * Gi, now });
-      await expect(ledger.release({ pool: 'gpu-a100', holder: 'ml/llama' })).resolves.toEqual({
+      const fence = { bytes: 48 * Gi, since: now };
+      await expect(ledger.release({ pool: 'gpu-a100', holder: 'ml/llama', fence })).resolves.toEqual({
         released: true,
         bytes: 48 * Gi,
       });
-      await expect(ledger.release({ pool: 'gpu-a100', holder: 'ml/llama' })).resolves.toEqual({
+      await expect(ledger.release({ pool: 'gpu-a100', holder: 'ml/llama', fence })).resolves.toEqual({
         released: false,
         bytes: 0,
       });
       await expect(ledger.readPool('gpu-a100')).resolves.toMatchObject({
         allocatedBytes: 0,
         availableBytes: 160 * Gi,
+      });
+    });
+
+    it('is fenced: an allocation re-claimed or resized since it was read is not released', async () => {
+      await ledger.allocate({ pool: 'gpu-a100', holder: 'ml/llama', bytes: 48 * Gi, now });
+      const read = { bytes: 48 * Gi, since: now };
+      await expect(
+        ledger.claim({ pool: 'gpu-a100', holder: 'ml/llama', fence: read, now: now + minute }),
+      ).resolves.toMatchObject({ claimed: true, allocation: { since: now + minute, bytes: 48 * Gi } });
+      // The scale-down that read the allocation before the warm-up claimed it frees nothing.
+      await expect(ledger.release({ pool: 'gpu-a100', holder: 'ml/llama', fence: read })).resolves.toEqual({
+        released: false,
+        bytes: 0,
+      });
+      await ledger.resize({ pool: 'gpu-a100', holder: 'ml/llama', bytes: 64 * Gi, now: now + 2 * minute });
+      const claimed = { bytes: 48 * Gi, since: now + minute };
+      await expect(ledger.release({ pool: 'gpu-a100', holder: 'ml/llama', fence: claimed })).resolves.toEqual(
+        { released: false, bytes: 0 },
+      );
+      const pool = await ledger.readPool('gpu-a100');
+      // A resize keeps `since`: it is not a request, so the idle clock does not restart.
+      expect(pool.allocations).toEqual([
+        { holder: 'ml/llama', bytes: 64 * Gi, since: now + minute, lastActivity: undefined },
+      ]);
+      expect(pool.allocatedBytes).toBe(64 * Gi);
+    });
+
+    it('claims idempotently: a retry after a lost answer claims again, a stale fence does not', async () => {
+      await ledger.allocate({ pool: 'gpu-a100', holder: 'ml/llama', bytes: 48 * Gi, now });
+      const read = { bytes: 48 * Gi, since: now };
+      const claim = { pool: 'gpu-a100', holder: 'ml/llama', fence: read, now: now + minute };
+      await expect(ledger.claim(claim)).resolves.toMatchObject({ claimed: true });
+      await expect(ledger.claim(claim)).resolves.toMatchObject({ claimed: true });
+      await expect(ledger.claim({ ...claim, now: now + 2 * minute })).resolves.toEqual({ claimed: false });
+      await expect(ledger.claim({ ...claim, holder: 'ml/ghost', now: now + 2 * minute })).resolves.toEqual({
+        claimed: false,
       });
     });
   });
@@ -230,8 +267,13 @@ describe.each(ledgerBackends)('DynamoDbLedger on %s', (_backend, endpointEnv) =>
     });
 
     it('release and activity on an unknown or invalid pool', async () => {
-      await expect(ledger.release({ pool: 'gpu-none', holder: 'ml/a' })).rejects.toMatchObject({
-        code: 'unknown_pool',
+      const fence = { bytes: Gi, since: now };
+      await expect(ledger.release({ pool: 'gpu-none', holder: 'ml/a', fence })).resolves.toEqual({
+        released: false,
+        bytes: 0,
+      });
+      await expect(ledger.release({ pool: '../x', holder: 'ml/a', fence })).rejects.toMatchObject({
+        code: 'invalid_input',
       });
       await expect(ledger.recordActivity({ pool: '../x', holder: 'ml/a', at: now })).rejects.toMatchObject({
         code: 'invalid_input',

@@ -43,8 +43,11 @@ describe.each(serializingBackends)('ledger under concurrency on %s', (_backend, 
       const bytes = (1 + Math.floor(random() * 60)) * Gi;
       const release = random() < 0.45;
       return async () => {
-        if (release) await ledger.release({ pool: 'race', holder });
-        else {
+        if (release) {
+          // A caller fences to the allocation it read; a race lost in between frees nothing.
+          const held = (await ledger.readPool('race')).allocations.find((a) => a.holder === holder);
+          if (held) await ledger.release({ pool: 'race', holder, fence: held });
+        } else {
           await ledger
             .allocate({ pool: 'race', holder, bytes, now: Date.now() })
             // A holder that already holds another size is refused: part of the race, not a failure.
@@ -66,7 +69,9 @@ describe.each(serializingBackends)('ledger under concurrency on %s', (_backend, 
     expect(final.allocatedBytes).toBe(final.allocations.reduce((sum, a) => sum + a.bytes, 0));
     expect(final.allocatedBytes).toBeLessThanOrEqual(TOTAL);
     // Everything can still be released, and then the whole pool is free again.
-    await Promise.all(final.allocations.map((a) => observer.release({ pool: 'race', holder: a.holder })));
+    await Promise.all(
+      final.allocations.map((a) => observer.release({ pool: 'race', holder: a.holder, fence: a })),
+    );
     await expect(observer.readPool('race')).resolves.toMatchObject({
       allocatedBytes: 0,
       availableBytes: TOTAL,
@@ -75,10 +80,12 @@ describe.each(serializingBackends)('ledger under concurrency on %s', (_backend, 
 
   it('concurrent releases of one holder free its bytes exactly once', async () => {
     const ledger = await ledgerWithPool('release', 160 * Gi);
-    await ledger.allocate({ pool: 'release', holder: 'ml/llama', bytes: 48 * Gi, now: Date.now() });
-    await ledger.allocate({ pool: 'release', holder: 'ml/other', bytes: 16 * Gi, now: Date.now() });
+    const now = Date.now();
+    await ledger.allocate({ pool: 'release', holder: 'ml/llama', bytes: 48 * Gi, now });
+    await ledger.allocate({ pool: 'release', holder: 'ml/other', bytes: 16 * Gi, now });
+    const held = { bytes: 48 * Gi, since: now };
     const results = await Promise.all(
-      Array.from({ length: 8 }, () => ledger.release({ pool: 'release', holder: 'ml/llama' })),
+      Array.from({ length: 8 }, () => ledger.release({ pool: 'release', holder: 'ml/llama', fence: held })),
     );
     expect(results.filter((r) => r.released)).toHaveLength(1);
     await expect(ledger.readPool('release')).resolves.toMatchObject({ allocatedBytes: 16 * Gi });

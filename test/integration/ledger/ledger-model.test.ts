@@ -10,7 +10,7 @@ const holders = ['ml/a', 'ml/b', 'ml/c', 'team/d'] as const;
 
 type Operation =
   | { kind: 'allocate' | 'resize'; pool: string; holder: string; gi: number }
-  | { kind: 'release'; pool: string; holder: string }
+  | { kind: 'release' | 'claim'; pool: string; holder: string; fence: 'as-read' | 'stale' }
   | { kind: 'activity'; pool: string; holder: string }
   | { kind: 'definePool'; pool: string; totalGi: number };
 
@@ -22,9 +22,10 @@ const operation: fc.Arbitrary<Operation> = fc.oneof(
     gi: fc.integer({ min: 1, max: 100 }),
   }),
   fc.record({
-    kind: fc.constant('release' as const),
-    pool: fc.constantFrom(...pools),
+    kind: fc.constantFrom('release' as const, 'claim' as const),
+    pool: fc.constantFrom(...pools, 'missing'),
     holder: fc.constantFrom(...holders),
+    fence: fc.constantFrom('as-read' as const, 'stale' as const),
   }),
   fc.record({
     kind: fc.constant('activity' as const),
@@ -38,8 +39,27 @@ const operation: fc.Arbitrary<Operation> = fc.oneof(
   }),
 );
 
+/**
+ * The fence a caller would send: the allocation as the reference model holds it now, or one read before
+ * something changed it (a retry after a lost answer, a decision on an old snapshot).
+ */
+async function fenceFor(model: Ledger, op: { pool: string; holder: string; fence: 'as-read' | 'stale' }) {
+  const held = (await model.readPool(op.pool).catch(() => undefined))?.allocations.find(
+    (a) => a.holder === op.holder,
+  );
+  const read = held ?? { bytes: Gi, since: 1 };
+  return op.fence === 'as-read'
+    ? { bytes: read.bytes, since: read.since }
+    : { bytes: read.bytes, since: read.since - 1 };
+}
+
 /** Runs one operation and reduces its answer to what both ledgers must agree on. */
-async function apply(ledger: Ledger, op: Operation, now: number): Promise<unknown> {
+async function apply(
+  ledger: Ledger,
+  op: Operation,
+  now: number,
+  fence: { bytes: number; since: number },
+): Promise<unknown> {
   try {
     switch (op.kind) {
       case 'allocate':
@@ -48,7 +68,9 @@ async function apply(ledger: Ledger, op: Operation, now: number): Promise<unknow
         return { ...result, pool: undefined };
       }
       case 'release':
-        return await ledger.release(op);
+        return await ledger.release({ pool: op.pool, holder: op.holder, fence });
+      case 'claim':
+        return await ledger.claim({ pool: op.pool, holder: op.holder, fence, now });
       case 'activity':
         return await ledger.recordActivity({ pool: op.pool, holder: op.holder, at: now });
       case 'definePool':
@@ -85,7 +107,8 @@ describe.each(ledgerBackends)(
           let now = 1_700_000_000_000;
           for (const op of operations) {
             now += 1_000;
-            expect(await apply(dynamo, op, now)).toEqual(await apply(model, op, now));
+            const fence = 'fence' in op ? await fenceFor(model, op) : { bytes: Gi, since: 1 };
+            expect(await apply(dynamo, op, now, fence)).toEqual(await apply(model, op, now, fence));
           }
           expect(await dynamo.listPools()).toEqual(await model.listPools());
         }),

@@ -290,7 +290,11 @@ describe('node pools on EKS node groups, Auto Scaling and Kubernetes nodes', () 
       await ledger.allocate({ pool, holder: holder(name), bytes: 60 * Gi, now: clock.now });
     }
     await ensureNodeCapacity(ports, await ledger.readPool(pool));
-    for (const name of ['x', 'y']) await ledger.release({ pool, holder: holder(name) });
+    const held = (await ledger.readPool(pool)).allocations;
+    for (const name of ['x', 'y']) {
+      const fence = held.find((a) => a.holder === holder(name))!;
+      await ledger.release({ pool, holder: holder(name), fence });
+    }
     expect((await pass())[0]).toMatchObject({ scaledIn: 0, desiredNodes: 2 });
     expect(messages(log, 'Node scale-in decision').at(-1)).toMatchObject({
       node,

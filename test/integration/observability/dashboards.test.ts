@@ -13,7 +13,7 @@ import { RemoteWriteSink } from '../../../lambdas/adapters/prometheus-remote-wri
 import type { PoolSnapshot } from '../../../lambdas/core/ledger/model.js';
 import { modelSamples, poolSamples } from '../../../lambdas/core/metrics/catalog.js';
 import { formatQuantity } from '../../../lambdas/core/quantity.js';
-import { inferenceModel } from '../../support/fake-cluster.js';
+import { inferenceModel, managedDeployment } from '../../support/fake-cluster.js';
 import type { Sample } from '../../../lambdas/core/metrics/series.js';
 import { harnessEnv } from '../../harness/service.js';
 import { OBSERVABILITY_SEED, seedFile, seedPromqlExamples } from '../../support/seeds.js';
@@ -219,13 +219,10 @@ const scenarioModels = Object.entries(MODELS).map(([name, m]) => ({
   status: { observedPeakMemory: formatQuantity(m.peak) },
 }));
 const scenarioDeployments = Object.entries(MODELS).map(([name, m]) => ({
-  namespace: NS,
-  name,
+  ...managedDeployment(name, {}, NS),
   replicas: m.replicas,
   readyReplicas: m.ready,
-  failed: false,
   memoryAnnotation: formatQuantity(m.declared),
-  scaledToZeroAt: undefined,
 }));
 const scenarioPools: PoolSnapshot[] = Object.entries(POOLS).map(([name, p]) => ({
   name,

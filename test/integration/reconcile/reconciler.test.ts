@@ -26,7 +26,7 @@ let log: RecordingLog;
 let ports: ReconcilePorts;
 const client = dynamoClient('IBCP_DYNALITE_ENDPOINT');
 
-const pass = () => reconcileAll(ports, { orphanGraceMs: 5 * minute });
+const pass = () => reconcileAll(ports, { startDeadlineMs: 15 * 60_000, orphanGraceMs: 5 * minute });
 
 const applyModel = (name: string, memory: string, pool: string) =>
   applyInferenceModel({ namespace, name }, { memory, pool });

@@ -6,7 +6,7 @@ import {
 } from '../../../../lambdas/core/metrics/publish.js';
 import { bucketIndex } from '../../../../lambdas/core/metrics/catalog.js';
 import type { PoolSnapshot } from '../../../../lambdas/core/ledger/model.js';
-import { inferenceModel } from '../../../support/fake-cluster.js';
+import { inferenceModel, managedDeployment } from '../../../support/fake-cluster.js';
 
 const Gi = 2 ** 30;
 const now = 1_700_000_000_000;
@@ -62,13 +62,7 @@ const pool: PoolSnapshot = {
   allocations: [{ holder: 'ml/a', bytes: 16 * Gi, since: now - 90_000, lastActivity: undefined }],
 };
 const deployment = {
-  namespace: 'ml',
-  name: 'a',
-  replicas: 1,
-  readyReplicas: 1,
-  failed: false,
-  memoryAnnotation: '16Gi',
-  scaledToZeroAt: undefined,
+  ...managedDeployment('a'),
 };
 
 const value = (samples: Sample[], metric: string, labels: Record<string, string> = {}) =>

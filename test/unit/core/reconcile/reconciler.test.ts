@@ -3,11 +3,16 @@ import { InMemoryLedger } from '../../../../lambdas/core/ledger/in-memory-ledger
 import { FINALIZER, type ManagedDeployment } from '../../../../lambdas/core/reconcile/model.js';
 import { reconcileAll, reconcileOne } from '../../../../lambdas/core/reconcile/reconciler.js';
 import { deriveStatus, statusUnchanged } from '../../../../lambdas/core/reconcile/status.js';
-import { FakeCluster, inferenceModel, RecordingLog } from '../../../support/fake-cluster.js';
+import {
+  FakeCluster,
+  inferenceModel,
+  managedDeployment,
+  RecordingLog,
+} from '../../../support/fake-cluster.js';
 
 const Gi = 2 ** 30;
 const minute = 60_000;
-const options = { orphanGraceMs: 5 * minute };
+const options = { orphanGraceMs: 5 * minute, startDeadlineMs: 15 * minute };
 
 async function world(totalGi = 80) {
   const cluster = new FakeCluster();
@@ -102,13 +107,14 @@ describe('reconcileAll', () => {
     const a = w.cluster.put(inferenceModel('a', { memory: '48Gi', cooldownPeriod: '10m' }));
     await w.pass();
     w.cluster.becomeReady(a);
+    await w.pass(); // Ready from now: the idle clock starts here (the status keeps whole seconds, rounded up)
     const b = w.cluster.put(inferenceModel('b', { memory: '32Gi' }));
     w.advance(9 * minute);
     await w.pass();
     expect(w.cluster.deployments.get('ml/a')?.replicas).toBe(1);
     expect(w.cluster.model(b)?.status.conditions?.[0]?.reason).toBe('InsufficientMemory');
 
-    w.advance(1 * minute + 1);
+    w.advance(1 * minute + 1_001);
     await w.pass();
     expect(w.cluster.deployments.get('ml/a')).toMatchObject({ replicas: 0, scaledToZeroAt: w.now() });
     expect(w.cluster.model(a)?.status).toMatchObject({ ready: false, replicas: 0 });
@@ -132,7 +138,7 @@ describe('reconcileAll', () => {
 
   it('idle time counts from the last request, and a model still starting is never idle', async () => {
     const w = await world();
-    const a = w.cluster.put(inferenceModel('a', { cooldownPeriod: '10m' }));
+    const a = w.cluster.put(inferenceModel('a', { cooldownPeriod: '10m', startDeadline: '1h' }));
     await w.pass();
     w.advance(30 * minute);
     await w.pass();
@@ -141,7 +147,11 @@ describe('reconcileAll', () => {
     await w.ledger.recordActivity({ pool: 'gpu-a100', holder: 'ml/a', at: w.now() - minute });
     await w.pass();
     expect(w.cluster.deployments.get('ml/a')?.replicas).toBe(1); // a request a minute ago
+    // Ready now, later than that request: the idle clock counts from Ready (whole seconds, rounded up).
     w.advance(9 * minute + 1);
+    await w.pass();
+    expect(w.cluster.deployments.get('ml/a')?.replicas).toBe(1);
+    w.advance(minute + 1_000);
     await w.pass();
     expect(w.cluster.deployments.get('ml/a')?.replicas).toBe(0);
   });
@@ -179,6 +189,7 @@ describe('reconcileAll', () => {
       const a = w.cluster.put(inferenceModel('a'));
       await w.pass();
       w.cluster.becomeReady(a);
+      await w.pass();
       w.advance(11 * minute);
       await w.pass(); // idle: scaled to zero, released
       w.advance(minute);
@@ -205,13 +216,7 @@ describe('reconcileAll', () => {
       w.cluster.put(inferenceModel('b'));
       for (const name of ['a', 'b']) {
         w.cluster.deployments.set(`ml/${name}`, {
-          namespace: 'ml',
-          name,
-          replicas: 1,
-          readyReplicas: 1,
-          failed: false,
-          memoryAnnotation: '16Gi',
-          scaledToZeroAt: undefined,
+          ...managedDeployment(name),
         });
       }
       await w.pass();
@@ -253,6 +258,7 @@ describe('reconcileAll', () => {
     const embed = w.cluster.put(inferenceModel('embedder', { memory: '8Gi' }));
     await w.pass();
     w.cluster.becomeReady(embed);
+    await w.pass();
     w.advance(11 * minute);
     await w.pass();
     expect(w.cluster.deployments.get('ml/embedder')?.replicas).toBe(0);
@@ -290,7 +296,7 @@ describe('reconcileAll', () => {
     w.cluster.becomeReady(chat);
     await w.pass();
     expect(w.cluster.deployments.get('ml/codellama')?.replicas).toBe(1);
-    await reconcileOne(w.ports, code);
+    await reconcileOne(w.ports, code, options);
     expect(w.cluster.model(code)?.status.conditions?.[0]?.reason).not.toBe('Pending');
   });
 
@@ -331,11 +337,11 @@ describe('reconcileOne', () => {
   it('deploys one model with GETs only, and never scales to zero', async () => {
     const w = await world();
     const a = w.cluster.put(inferenceModel('a'));
-    await reconcileOne(w.ports, a);
+    await reconcileOne(w.ports, a, options);
     expect(w.cluster.deployments.get('ml/a')?.replicas).toBe(1);
     w.cluster.becomeReady(a);
     w.advance(60 * minute);
-    await reconcileOne(w.ports, a);
+    await reconcileOne(w.ports, a, options);
     expect(w.cluster.deployments.get('ml/a')?.replicas).toBe(1);
     expect(w.cluster.calls.filter((c) => c.startsWith('list'))).toEqual([]);
   });
@@ -354,11 +360,8 @@ describe('deriveStatus', () => {
     fc.assert(
       fc.property(deployment, hold, (d, reason) => {
         const managed: ManagedDeployment | undefined = d && {
+          ...managedDeployment('a'),
           ...d,
-          namespace: 'ml',
-          name: 'a',
-          memoryAnnotation: '16Gi',
-          scaledToZeroAt: undefined,
         };
         const status = deriveStatus(inferenceModel('a'), managed, reason && { reason, message: 'x' }, 0);
         const ready = status.conditions?.find((c) => c.type === 'Ready');

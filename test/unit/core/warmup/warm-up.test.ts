@@ -30,6 +30,7 @@ async function ports(): Promise<{ ports: WarmUpPorts; cluster: FakeCluster; ledg
       reconcileRequests: { request: unused },
       metrics: {} as WarmUpPorts['metrics'],
       sleep: unused,
+      reconcileIntervalMs: 60_000,
     },
   };
 }

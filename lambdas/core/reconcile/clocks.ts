@@ -1,0 +1,66 @@
+import { parseDuration } from '../duration.js';
+import type { Allocation } from '../ledger/model.js';
+import { DEFAULT_COOLDOWN_MS } from '../ledger/model.js';
+import type { InferenceModel, ManagedDeployment } from './model.js';
+import { isReady } from './view.js';
+
+// The two clocks of a model's life: the idle clock (when it may be scaled to zero) and the start clock
+// (when the control plane gives up starting it). Both read what the cluster and the ledger recorded, so
+// every Lambda, and the warm-up API's answers, count alike.
+
+/** The status stores whole seconds; a Ready time is rounded up so the idle clock never starts early. */
+const STATUS_PRECISION_MS = 1000;
+
+/**
+ * When the model became Ready: the Ready condition's transition time, or now when the Deployment is
+ * ready and the status does not say so yet. Undefined while it is not ready.
+ */
+export function readyAt(model: InferenceModel, deployment: ManagedDeployment | undefined, now: number) {
+  if (!isReady(deployment)) return undefined;
+  const ready = model.status.conditions?.find((c) => c.type === 'Ready');
+  if (ready?.status !== 'True') return now;
+  const at = Date.parse(ready.lastTransitionTime);
+  return Number.isNaN(at) ? now : at + STATUS_PRECISION_MS;
+}
+
+/** Idle time counts from the latest of the allocation (or its claim), the last request and Ready. */
+export function idleMsOf(allocation: Allocation, ready: number | undefined, now: number): number {
+  const from = Math.max(allocation.since, allocation.lastActivity ?? 0, ready ?? 0);
+  return Math.max(0, now - from);
+}
+
+export function cooldownMsOf(model: InferenceModel): number {
+  try {
+    return parseDuration(model.spec.cooldownPeriod);
+  } catch {
+    return DEFAULT_COOLDOWN_MS;
+  }
+}
+
+export function startDeadlineMsOf(model: InferenceModel, defaultMs: number): number {
+  if (!model.spec.startDeadline) return defaultMs;
+  try {
+    return parseDuration(model.spec.startDeadline);
+  } catch {
+    return defaultMs;
+  }
+}
+
+/**
+ * How long a starting model has been trying: from its scale-up (or its allocation, for a Deployment the
+ * control plane did not scale), or from when it stopped being Ready, whichever is later.
+ */
+export function startingForMs(
+  model: InferenceModel,
+  deployment: ManagedDeployment,
+  allocation: Allocation | undefined,
+  now: number,
+): number {
+  const ready = model.status.conditions?.find((c) => c.type === 'Ready');
+  const lostReadiness = ready?.status === 'False' ? Date.parse(ready.lastTransitionTime) : Number.NaN;
+  const began = Math.max(
+    deployment.scaledUpAt ?? allocation?.since ?? now,
+    Number.isNaN(lostReadiness) ? 0 : lostReadiness,
+  );
+  return Math.max(0, now - began);
+}
