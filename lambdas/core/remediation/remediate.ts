@@ -675,6 +675,10 @@ async function scaleBackDue(
       workload,
       mode,
       step,
+    }).catch((error: unknown) => {
+      // Another tick is scaling this workload back: the next tick sees how it ended.
+      if (!(error instanceof ClaimHeldError)) throw error;
+      return { outcome: 'duplicate' as const, message: error.message };
     });
     results.push({
       alert: 'InferenceScaleBack',
