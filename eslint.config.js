@@ -31,4 +31,9 @@ export default tseslint.config(
     files: ['lambdas/core/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', coreBoundary] },
   },
+  // The simulated world runs the real core and nothing else: no AWS, no Kubernetes, no adapters.
+  {
+    files: ['simulation/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', coreBoundary] },
+  },
 );

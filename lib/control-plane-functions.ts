@@ -178,6 +178,8 @@ export class ControlPlaneFunctions extends Construct {
       timeout: Duration.seconds(10),
       environment: {
         LEDGER_TABLE: props.ledgerTable.tableName,
+        // Lists the namespace's InferenceModels for the dependency-cycle check (docs/webhook.md).
+        EKS_CLUSTER_NAME: props.clusterName,
         EVENT_BUS_NAME: props.eventBus.eventBusName,
         NODE_POOLS: kubernetesEnv.NODE_POOLS!,
         WEBHOOK_SECRET_ARN: props.webhookSecret.secretArn,
@@ -202,8 +204,8 @@ export class ControlPlaneFunctions extends Construct {
     });
 
     this.nodeScalers = [this.reconcileScheduled, this.reconcileModel, this.warmUpApi];
-    this.kubernetesClients = [...this.nodeScalers, this.remediation];
-    this.all = [...this.kubernetesClients, this.admissionWebhook];
+    this.kubernetesClients = [...this.nodeScalers, this.remediation, this.admissionWebhook];
+    this.all = [...this.kubernetesClients];
     const nodeGroupFindings = props.pools.map(
       (pool) =>
         `IAM5[Resource::arn:<AWS::Partition>:eks:${nagValue(stack.region, 'AWS::Region')}:${nagValue(stack.account, 'AWS::AccountId')}:nodegroup/${props.clusterName}/${pool.nodeGroup}/*]`,

@@ -9,6 +9,7 @@ import {
   type KubeConfig,
   type V1Container,
   type V1Deployment,
+  type V1DeploymentStrategy,
   type V1ObjectMeta,
   type V1Pod,
   type V1PodSpec,
@@ -166,13 +167,26 @@ export class KubernetesCluster implements Cluster {
   async rollOut(model: InferenceModel): Promise<void> {
     // A strategic merge patch keyed on the container name replaces this container's fields and leaves
     // any other container (a sidecar someone added) alone; nodeSelector is replaced whole.
+    // Resource maps are replaced whole too: a merged map would keep a request the spec no longer has, and
+    // the template would never match (a rollout every pass).
     const template = podTemplateFor(model);
+    const container = containerFor(template);
     const body = {
       spec: {
+        // Deployments made before Recreate was the rule: drop the default's rollingUpdate settings.
+        strategy: { ...RECREATE, rollingUpdate: null },
         template: {
           spec: {
             nodeSelector: { $patch: 'replace', ...template.nodeSelector },
-            containers: [containerFor(template)],
+            containers: [
+              {
+                ...container,
+                resources: {
+                  requests: { $patch: 'replace', ...template.requests },
+                  limits: { $patch: 'replace', ...template.limits },
+                },
+              },
+            ],
           },
         },
       },
@@ -446,9 +460,10 @@ export function podProblem(pod: V1Pod): string | undefined {
     const waiting = status.state?.waiting;
     if (waiting?.reason && waiting.reason !== 'ContainerCreating' && waiting.reason !== 'PodInitializing') {
       const last = status.lastState?.terminated;
+      const exit = last && `last exit code ${last.exitCode}${last.reason ? ` (${last.reason})` : ''}`;
+      // A crash loop's own message only says it backs off; how the container last ended says why.
       const detail =
-        waiting.message ??
-        (last ? `last exit code ${last.exitCode}${last.reason ? ` (${last.reason})` : ''}` : '');
+        (waiting.reason === 'CrashLoopBackOff' ? (exit ?? waiting.message) : (waiting.message ?? exit)) ?? '';
       return `pod ${pod.metadata?.name}: ${waiting.reason}${detail ? `: ${detail}` : ''}`;
     }
   }
@@ -483,6 +498,7 @@ export function deploymentFor(model: InferenceModel, replicas: number): V1Deploy
     },
     spec: {
       replicas,
+      strategy: RECREATE,
       selector: { matchLabels: selector },
       template: {
         metadata: { labels },
@@ -500,6 +516,12 @@ function containerFor(template: PodTemplate): V1Container {
     resources: { requests: template.requests, limits: template.limits },
   };
 }
+
+/**
+ * A rollout stops the old pod before it starts the new one: a surge pod would hold GPU memory that no
+ * allocation covers (the model holds one replica's worth), and on a full pool it could never schedule.
+ */
+const RECREATE: V1DeploymentStrategy = { type: 'Recreate' };
 
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 

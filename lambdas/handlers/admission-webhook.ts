@@ -13,17 +13,32 @@ import { DynamoDbLedger } from '../adapters/dynamodb-ledger.js';
 import { EventBridgeReconcileRequests } from '../adapters/eventbridge-reconcile-requests.js';
 import { ApiError } from '../core/api/errors.js';
 import { LedgerError, type PoolSnapshot } from '../core/ledger/model.js';
-import { API_GROUP, type ModelRef, type ReconcileRequests } from '../core/reconcile/model.js';
+import { KubernetesCluster } from '../adapters/kubernetes-cluster.js';
+import {
+  API_GROUP,
+  type InferenceModel,
+  type ModelRef,
+  type ReconcileRequests,
+} from '../core/reconcile/model.js';
+import {
+  closedCycle,
+  cycleMessage,
+  dependencyNodeOf,
+  mayCloseCycle,
+  type DependencyNode,
+} from '../core/validation/dependency-cycles.js';
 import {
   checkBudget,
+  checkPoolMove,
   inspectInferenceModel,
   isBeingDeleted,
+  poolOfObject,
   specUnchanged,
   type JsonPatchOperation,
 } from '../core/validation/inference-model.js';
 import { checkWorkloadBudget } from '../core/moe/workload.js';
 import { inspectWorkload } from '../core/validation/moe-workload.js';
-import { ConfigError, logger } from './runtime.js';
+import { ConfigError, KubeConfigSource, kubernetesTarget, logger, type KubernetesTarget } from './runtime.js';
 
 /**
  * The InferenceModel admission webhook behind API Gateway (REST, proxy integration); docs/webhook.md.
@@ -33,13 +48,16 @@ import { ConfigError, logger } from './runtime.js';
  * API server refuses a patch from a validating webhook, so the two are told apart by path. The secret
  * path segment is the authentication; a wrong one is a 404, as for any unknown path.
  *
- * Bad input never yields a 5xx nor touches the ledger (the webhook only ever reads one pool). When the
- * ledger cannot be read the model is denied (fail closed) with a message saying to retry.
+ * Bad input never yields a 5xx nor touches the ledger (the webhook only reads: the model's pool, and its
+ * old pool when an update moves it). When the ledger cannot be read the model is denied (fail closed)
+ * with a message saying to retry. The namespace's models are listed only when a change may close a
+ * dependency cycle; when they cannot be, the change is admitted with a warning (fail open: a cycle
+ * costs no budget, and the reconciler leaves models in one waiting).
  */
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 /** Each outside call has its own deadline so that the whole answer stays well inside the API server's 10 s. */
-export const DEADLINES_MS = { secret: 2_500, ledger: 3_000, events: 2_000 } as const;
+export const DEADLINES_MS = { secret: 2_500, ledger: 3_000, models: 3_000, events: 2_000 } as const;
 const MIN_SECRET_LENGTH = 32;
 const ROUTE = /^\/webhook\/([^/]+)(\/mutate)?$/;
 const ADMISSION_VERSION = 'admission.k8s.io/v1';
@@ -52,10 +70,13 @@ export interface WebhookConfig {
   eventBusName: string;
   /** The path secret: from Secrets Manager on AWS, or given directly in local mode and tests. */
   secret: { arn: string } | { value: string };
+  /** Where the namespace's InferenceModels are listed (the dependency-cycle check). */
+  kubernetes: KubernetesTarget;
 }
 
 /** The webhook Lambda's environment. EventBridge and Secrets Manager endpoints follow the SDK's own
- * `AWS_ENDPOINT_URL_EVENTBRIDGE` / `AWS_ENDPOINT_URL_SECRETS_MANAGER` (local mode: moto). */
+ * `AWS_ENDPOINT_URL_EVENTBRIDGE` / `AWS_ENDPOINT_URL_SECRETS_MANAGER` (local mode: moto); Kubernetes is
+ * `KUBECONFIG` (local mode), else `EKS_CLUSTER_NAME` in `AWS_REGION`. */
 export function webhookConfig(env: NodeJS.ProcessEnv = process.env): WebhookConfig {
   const ledgerTable = env.LEDGER_TABLE;
   if (!ledgerTable) throw new ConfigError('environment variable LEDGER_TABLE is required');
@@ -71,6 +92,7 @@ export function webhookConfig(env: NodeJS.ProcessEnv = process.env): WebhookConf
     dynamoDbEndpoint: env.DYNAMODB_ENDPOINT || undefined,
     eventBusName: env.EVENT_BUS_NAME || 'default',
     secret,
+    kubernetes: kubernetesTarget(env),
   };
 }
 
@@ -79,6 +101,8 @@ export interface WebhookPorts {
   /** The path secrets accepted now: the current one, and the previous one during its grace window. */
   secrets(): Promise<string[]>;
   readPool(pool: string): Promise<PoolSnapshot>;
+  /** The InferenceModels of one namespace, as stored. */
+  listModels(namespace: string): Promise<InferenceModel[]>;
   reconcileRequests: ReconcileRequests;
 }
 
@@ -101,6 +125,7 @@ export function webhookPorts(config: WebhookConfig, clock: () => number = Date.n
     config.ledgerTable,
   );
   const reconcileRequests = new EventBridgeReconcileRequests(new EventBridgeClient(sdk), config.eventBusName);
+  const kubeConfigs = new KubeConfigSource(config.kubernetes);
   let loaded: { secrets: Promise<string[]>; until: number } | undefined;
   return {
     secrets: () => {
@@ -115,6 +140,8 @@ export function webhookPorts(config: WebhookConfig, clock: () => number = Date.n
       return loaded.secrets;
     },
     readPool: (pool) => ledger.readPool(pool),
+    listModels: async (namespace) =>
+      new KubernetesCluster(await kubeConfigs.current(), { namespace }).listModels(),
     reconcileRequests,
   };
 }
@@ -377,21 +404,73 @@ async function decide(review: Review, mode: Mode, ports: WebhookPorts): Promise<
   if (mode === 'mutate') return { uid, allowed: true, ...patchOf(inspection.patch) };
   if (!inspection.demand) return deny(uid, 422, 'Invalid', inspection.messages.join('; '));
 
-  let pool: PoolSnapshot | undefined;
-  try {
-    pool = await within(DEADLINES_MS.ledger, 'ledger read', ports.readPool(inspection.demand.pool));
-  } catch (error) {
-    if (!(error instanceof LedgerError && error.code === 'unknown_pool')) {
-      logger.error('Budget ledger unreachable', { pool: inspection.demand.pool, error: String(error) });
-      return deny(uid, 503, 'ServiceUnavailable', 'budget ledger unreachable; retry');
-    }
+  const { demand } = inspection;
+  const from = review.operation === 'UPDATE' ? poolOfObject(review.oldObject) : undefined;
+  const moving = from !== undefined && from !== demand.pool;
+  const admitted = dependencyNodeOf(review.object, demand.name ?? GENERATED_NAME);
+  const old = review.operation === 'UPDATE' ? dependencyNodeOf(review.oldObject, admitted.name) : undefined;
+  // Every read at once: the answer waits for the slowest, not for their sum.
+  const [pool, fromPool, models] = await Promise.all([
+    readPool(ports, demand.pool),
+    moving ? readPool(ports, from) : undefined,
+    mayCloseCycle(admitted, old) ? listModels(ports, demand.namespace) : undefined,
+  ]);
+  if (pool === UNREACHABLE || fromPool === UNREACHABLE) {
+    return deny(uid, 503, 'ServiceUnavailable', 'budget ledger unreachable; retry');
   }
-  const budget = checkBudget(inspection.demand, pool);
-  if (budget.messages.length > 0) return deny(uid, 403, 'Forbidden', budget.messages.join('; '));
+  const budget = checkBudget(demand, pool);
+  const refusals = [...budget.messages, ...(moving ? checkPoolMove(demand, from, fromPool) : [])];
+  if (refusals.length > 0) return deny(uid, 403, 'Forbidden', refusals.join('; '));
+  const warnings = [...budget.warnings];
+  if (models === UNREACHABLE) warnings.push(CYCLES_UNCHECKED);
+  else if (models) {
+    const cycle = closedCycle(models, admitted);
+    if (cycle) return deny(uid, 422, 'Invalid', cycleMessage(cycle));
+  }
 
-  const { namespace, name } = inspection.demand;
+  const { namespace, name } = demand;
   if (!review.dryRun && name !== undefined) await requestReconcile(ports, { namespace, name });
-  return { uid, allowed: true, ...(budget.warnings.length > 0 ? { warnings: budget.warnings } : {}) };
+  return { uid, allowed: true, ...(warnings.length > 0 ? { warnings } : {}) };
+}
+
+/** A create by generateName has no name yet: this one matches no dependency by name, as none can. */
+const GENERATED_NAME = '(generated name)';
+const UNREACHABLE = Symbol('unreachable');
+const CYCLES_UNCHECKED =
+  'dependencies not checked for cycles: the InferenceModels could not be listed; reapply to check';
+
+/** The pool, undefined when the ledger has no such pool. */
+async function readPool(
+  ports: WebhookPorts,
+  pool: string,
+): Promise<PoolSnapshot | undefined | typeof UNREACHABLE> {
+  try {
+    return await within(DEADLINES_MS.ledger, 'ledger read', ports.readPool(pool));
+  } catch (error) {
+    if (error instanceof LedgerError && error.code === 'unknown_pool') return undefined;
+    logger.error('Budget ledger unreachable', { pool, error: String(error) });
+    return UNREACHABLE;
+  }
+}
+
+async function listModels(
+  ports: WebhookPorts,
+  namespace: string,
+): Promise<DependencyNode[] | typeof UNREACHABLE> {
+  try {
+    const models = await within(DEADLINES_MS.models, 'InferenceModel list', ports.listModels(namespace));
+    return models.map((m) => ({
+      name: m.name,
+      modelName: m.spec.modelName,
+      dependencies: m.spec.dependencies,
+    }));
+  } catch (error) {
+    logger.warn('InferenceModels not listed: dependency cycles not checked', {
+      namespace,
+      error: String(error),
+    });
+    return UNREACHABLE;
+  }
 }
 
 /** A Deployment declared as an MoE workload (docs/moe-workloads.md); undeclared ones always pass. */

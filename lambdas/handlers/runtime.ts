@@ -31,7 +31,7 @@ export interface RuntimeConfig {
   ledgerTable: string;
   /** Local mode: a DynamoDB-compatible endpoint (dynalite); unset on AWS. */
   dynamoDbEndpoint: string | undefined;
-  kubernetes: { kubeconfig: string } | { eksCluster: string; region: string };
+  kubernetes: KubernetesTarget;
   /** The EventBridge bus that carries reconcile requests to the single-model reconcile Lambda. */
   eventBusName: string;
   /** Amazon Managed Prometheus remote-write URL (or a local Prometheus); unset: CloudWatch only. */
@@ -64,9 +64,7 @@ export function runtimeConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConf
   const ledgerTable = required(env, 'LEDGER_TABLE');
   const graceSeconds = wholeSeconds(env, 'ORPHAN_GRACE_SECONDS', 300);
   const nodePools = nodePoolsOf(env);
-  const kubernetes = env.KUBECONFIG
-    ? { kubeconfig: env.KUBECONFIG }
-    : { eksCluster: required(env, 'EKS_CLUSTER_NAME'), region: required(env, 'AWS_REGION') };
+  const kubernetes = kubernetesTarget(env);
   return {
     ledgerTable,
     dynamoDbEndpoint: env.DYNAMODB_ENDPOINT || undefined,
@@ -87,6 +85,48 @@ export function runtimeConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConf
     scaleInStabilisationMs:
       wholeSeconds(env, 'SCALE_IN_STABILISATION_SECONDS', DEFAULT_STABILISATION_MS / 1000) * 1000,
   };
+}
+
+/** Which Kubernetes API a Lambda calls: a kubeconfig file (local mode, tests), else its EKS cluster. */
+export type KubernetesTarget = { kubeconfig: string } | { eksCluster: string; region: string };
+
+export function kubernetesTarget(env: NodeJS.ProcessEnv = process.env): KubernetesTarget {
+  return env.KUBECONFIG
+    ? { kubeconfig: env.KUBECONFIG }
+    : { eksCluster: required(env, 'EKS_CLUSTER_NAME'), region: required(env, 'AWS_REGION') };
+}
+
+/**
+ * The KubeConfig of a target, built once per execution environment; on EKS rebuilt only when the
+ * (cached, 14-minute) token changes, so a caller may keep clients made from it while it is the same.
+ */
+export class KubeConfigSource {
+  private readonly tokens: EksTokenProvider | undefined;
+  private config: { token: string; kubeConfig: KubeConfig } | undefined;
+  private eksAccess: Promise<{ endpoint: string; certificateAuthorityData: string }> | undefined;
+
+  constructor(private readonly target: KubernetesTarget) {
+    if ('eksCluster' in target) this.tokens = new EksTokenProvider({ region: target.region });
+  }
+
+  async current(): Promise<KubeConfig> {
+    const target = this.target;
+    if ('kubeconfig' in target) {
+      this.config ??= { token: '', kubeConfig: kubeConfigFromFile(target.kubeconfig) };
+      return this.config.kubeConfig;
+    }
+    const token = await this.tokens!.token(target.eksCluster);
+    if (this.config?.token !== token) {
+      const access = await (this.eksAccess ??= describeCluster(target.eksCluster, target.region).catch(
+        (error: unknown) => {
+          this.eksAccess = undefined; // a failed DescribeCluster is retried by the next call
+          throw error;
+        },
+      ));
+      this.config = { token, kubeConfig: kubeConfigForEks({ name: target.eksCluster, token, ...access }) };
+    }
+    return this.config.kubeConfig;
+  }
 }
 
 function nodePoolsOf(env: NodeJS.ProcessEnv): NodePoolConfig[] {
@@ -119,20 +159,18 @@ function required(env: NodeJS.ProcessEnv, name: string): string {
  */
 export class Runtime {
   private readonly ledger: DynamoDbLedger;
-  private readonly tokens: EksTokenProvider | undefined;
+  private readonly kubeConfigs: KubeConfigSource;
   private cluster: ClusterAccess | undefined;
   private nodeGroups: EksNodeGroups | undefined;
   private reconcileRequests: EventBridgeReconcileRequests | undefined;
   private metrics: MetricsPorts | undefined;
   private peaks: PrometheusPeakMemory | undefined;
   private readonly dynamoDb: DynamoDBClient;
-  private eksAccess: Promise<{ endpoint: string; certificateAuthorityData: string }> | undefined;
 
   constructor(readonly config: RuntimeConfig) {
     this.dynamoDb = ledgerClient(config.dynamoDbEndpoint ? { endpoint: config.dynamoDbEndpoint } : {});
     this.ledger = new DynamoDbLedger(this.dynamoDb, config.ledgerTable);
-    if ('eksCluster' in config.kubernetes)
-      this.tokens = new EksTokenProvider({ region: config.kubernetes.region });
+    this.kubeConfigs = new KubeConfigSource(config.kubernetes);
   }
 
   /** The ledger table's client, shared by the adapters that keep their items there. */
@@ -218,26 +256,12 @@ export class Runtime {
   }
 
   private async clusterAccess(): Promise<ClusterAccess> {
-    const target = this.config.kubernetes;
-    if ('kubeconfig' in target) {
-      this.cluster ??= { token: '', ...this.clients(kubeConfigFromFile(target.kubeconfig)) };
-      return this.cluster;
-    }
-    const token = await this.tokens!.token(target.eksCluster);
-    if (this.cluster?.token !== token) {
-      // A failed DescribeCluster (a throttle, the cluster still CREATING) is asked again next time.
-      this.eksAccess ??= describeCluster(target.eksCluster, target.region).catch((error: unknown) => {
-        this.eksAccess = undefined;
-        throw error;
-      });
-      const access = await this.eksAccess;
-      const config: KubeConfig = kubeConfigForEks({ name: target.eksCluster, token, ...access });
-      this.cluster = { token, ...this.clients(config) };
-    }
+    const config = await this.kubeConfigs.current();
+    if (this.cluster?.config !== config) this.cluster = { config, ...this.clients(config) };
     return this.cluster;
   }
 
-  private clients(config: KubeConfig): Omit<ClusterAccess, 'token'> {
+  private clients(config: KubeConfig): Omit<ClusterAccess, 'config'> {
     return {
       cluster: new KubernetesCluster(config, this.scope()),
       moe: new KubernetesMoeWorkloads(config, this.scope()),
@@ -247,7 +271,7 @@ export class Runtime {
 }
 
 interface ClusterAccess {
-  token: string;
+  config: KubeConfig;
   cluster: KubernetesCluster;
   moe: KubernetesMoeWorkloads;
   nodes: KubernetesPoolNodes;

@@ -37,6 +37,16 @@ export class InMemoryLedger implements Ledger {
   private readonly pools = new Map<string, PoolRecord>();
   private readonly activity = new Map<string, number>();
 
+  /** An independent copy with the same pools, allocations and activity. */
+  copy(): InMemoryLedger {
+    const copy = new InMemoryLedger();
+    for (const [name, record] of this.pools) {
+      copy.pools.set(name, { definition: { ...record.definition }, allocations: new Map(record.allocations) });
+    }
+    for (const [key, at] of this.activity) copy.activity.set(key, at);
+    return copy;
+  }
+
   async definePool(definition: PoolDefinition): Promise<PoolSnapshot> {
     validatePoolDefinition(definition);
     const existing = this.pools.get(definition.name);

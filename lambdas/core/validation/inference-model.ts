@@ -87,12 +87,16 @@ const SPEC_FIELDS = [
   'dependencies',
   'containerImage',
   'resources',
+  'startDeadline',
 ];
 const RESOURCE_FIELDS = ['cpu', 'memory', 'gpu'];
 
 // The CRD's own patterns (deploy/crd/inferencemodels.inference.eh-ops.io.yaml).
 const MEMORY_PATTERN = /^[0-9]+(Ki|Mi|Gi|Ti)$/;
 const COOLDOWN_PATTERN = /^([0-9]+h)?([0-9]+m)?([0-9]+s)?$/;
+// Digits bounded so the CRD's CEL rule never parses a duration that overflows.
+const START_DEADLINE_PATTERN = /^([0-9]{1,4}h)?([0-9]{1,6}m)?([0-9]{1,8}s)?$/;
+const MAX_START_DEADLINE_MS = 24 * 3600 * 1000;
 const RESOURCE_QUANTITY_PATTERN =
   /^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$/;
 const GPU_COUNT_PATTERN = /^[0-9]+$/;
@@ -146,6 +150,7 @@ export function inspectInferenceModel(object: unknown, context: ObjectContext = 
   checkBackendUrl(field(spec, 'backendUrl'), problems);
   const pool = checkNodeSelector(field(spec, 'nodeSelector'), problems);
   checkCooldown(field(spec, 'cooldownPeriod'), problems);
+  checkStartDeadline(field(spec, 'startDeadline'), problems);
   const maxReplicas = checkMaxReplicas(field(spec, 'maxReplicas'), problems);
   checkDependencies(field(spec, 'dependencies'), name, problems);
   const image = field(spec, 'containerImage');
@@ -203,11 +208,7 @@ export function checkBudget(demand: ModelDemand, pool: PoolSnapshot | undefined)
     );
   }
   // What the model holds already (an update) is room it keeps.
-  const holder = demand.name === undefined ? undefined : `${demand.namespace}/${demand.name}`;
-  const held = pool.allocations
-    .filter((a) => holder !== undefined && (a.holder === holder || a.holder.startsWith(`${holder}#`)))
-    .reduce((sum, a) => sum + a.bytes, 0);
-  const free = pool.availableBytes + held;
+  const free = pool.availableBytes + heldBy(demand, pool);
   if (needed > free) {
     warnings.push(
       warning(
@@ -217,6 +218,54 @@ export function checkBudget(demand: ModelDemand, pool: PoolSnapshot | undefined)
     );
   }
   return { messages: [], warnings };
+}
+
+/**
+ * An update that moves the model to another pool (`from` is the old spec's) while it holds budget in the
+ * old one is denied: its pods run there on that budget, and moving them would leave them unbudgeted or
+ * the budget behind. At zero replicas the model holds nothing and may move. `fromPool` undefined: the
+ * ledger has no such pool, so nothing is held there.
+ */
+export function checkPoolMove(
+  demand: ModelDemand,
+  from: string,
+  fromPool: PoolSnapshot | undefined,
+): string[] {
+  if (from === demand.pool || !fromPool) return [];
+  const held = heldBy(demand, fromPool);
+  if (held === 0) return [];
+  return [
+    `spec.nodeSelector.${POOL_LABEL} cannot change from ${from} to ${demand.pool} while ` +
+      `${demand.namespace}/${demand.name} holds ${formatQuantity(held)} of ${from} (running or starting): ` +
+      'scale it to zero first (maxReplicas: 0, or let it idle out), then change the pool',
+  ];
+}
+
+/**
+ * The pool a stored object's spec names: its `inference-pool` label, else `default`; undefined when the
+ * label is no valid pool name (then the model never held budget anywhere by it).
+ */
+export function poolOfObject(object: unknown): string | undefined {
+  const spec = isObject(object) ? field(object, 'spec') : undefined;
+  const selector = isObject(spec) ? field(spec, 'nodeSelector') : undefined;
+  const pool = isObject(selector) ? field(selector, POOL_LABEL) : undefined;
+  if (pool === undefined || pool === null) return DEFAULT_POOL;
+  try {
+    validatePoolName(pool as string);
+  } catch (error) {
+    if (!(error instanceof LedgerError)) throw error;
+    return undefined;
+  }
+  return pool as string;
+}
+
+/** Bytes the model (and its MoE replicas, `holder#n`) holds in the pool. */
+function heldBy(demand: ModelDemand, pool: PoolSnapshot): number {
+  if (demand.name === undefined) return 0;
+  const holder = `${demand.namespace}/${demand.name}`;
+  return pool.allocations
+    .filter((a) => a.holder === holder || a.holder.startsWith(`${holder}#`))
+    .reduce((sum, a) => sum + a.bytes, 0);
 }
 
 /** Both layers at once, the pool looked up by name: what the webhook decides for this object. */
@@ -415,6 +464,28 @@ function checkCooldown(value: unknown, problems: string[]): void {
   } catch (error) {
     if (!(error instanceof DurationError)) throw error;
     problems.push(invalid('spec.cooldownPeriod', value, 'must be at most a year'));
+  }
+}
+
+/** Optional; no default in the CRD, so an unset deadline follows the control plane's (15m). */
+function checkStartDeadline(value: unknown, problems: string[]): void {
+  if (value === undefined || value === null) return;
+  const path = 'spec.startDeadline';
+  if (typeof value !== 'string' || value === '' || !START_DEADLINE_PATTERN.test(value)) {
+    problems.push(invalid(path, value, 'must be hours, minutes and seconds up to 24h, e.g. 15m, 1h or 90s'));
+    return;
+  }
+  const ms = parseDuration(value);
+  if (ms === 0) {
+    problems.push(invalid(path, value, 'must be more than zero: pods need time to start'));
+  } else if (ms > MAX_START_DEADLINE_MS) {
+    problems.push(
+      invalid(
+        path,
+        value,
+        'must be at most 24h: a model that has not started by then holds its budget for nothing',
+      ),
+    );
   }
 }
 

@@ -5,13 +5,16 @@ import {
   INFERENCE_MODELS,
   KubernetesCluster,
   labelValue,
+  toManagedDeployment,
 } from '../../../lambdas/adapters/kubernetes-cluster.js';
 import {
   FINALIZER,
   MANAGED_LABEL,
   type InferenceModel,
+  type InferenceModelSpec,
   type InferenceModelStatus,
 } from '../../../lambdas/core/reconcile/model.js';
+import { podTemplateFor, sameTemplate } from '../../../lambdas/core/reconcile/pod-template.js';
 import { createGpuNode, deleteGpuNode } from '../../harness/gpu-nodes.js';
 import { runCommand, sleep } from '../../harness/processes.js';
 import { harnessEnv } from '../../harness/service.js';
@@ -58,6 +61,35 @@ describe('KubernetesCluster on kube-apiserver', () => {
   async function readDeployment(name: string): Promise<V1Deployment> {
     return apps.readNamespacedDeployment({ namespace, name });
   }
+  /** Polls until `check` holds for the value `read` returns, and returns that value. */
+  async function eventually<T>(
+    what: string,
+    read: () => Promise<T>,
+    check: (value: T) => boolean,
+  ): Promise<T> {
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      const value = await read();
+      if (check(value)) return value;
+      if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(value)} after 90s`);
+      await sleep(500);
+    }
+  }
+  const edited = (model: InferenceModel, spec: Partial<InferenceModelSpec>): InferenceModel => ({
+    ...model,
+    spec: { ...model.spec, ...spec },
+  });
+  /** Rolled out and ready: the new ReplicaSet's pod runs and no old pod is left. */
+  const settled = () =>
+    eventually(
+      'rollout',
+      () => readDeployment('llama'),
+      (d) =>
+        d.status?.observedGeneration === d.metadata?.generation &&
+        d.status?.updatedReplicas === 1 &&
+        d.status?.readyReplicas === 1 &&
+        d.status?.replicas === 1,
+    );
   async function replicaSetHashes(): Promise<string[]> {
     const { items } = await apps.listNamespacedReplicaSet({
       namespace,
@@ -206,6 +238,8 @@ describe('KubernetesCluster on kube-apiserver', () => {
     expect(template?.metadata?.labels).toEqual(labels);
     expect(template?.spec?.nodeSelector).toEqual({ 'inference-pool': pool });
     const [container] = template?.spec?.containers ?? [];
+    // Old pod out before the new one starts: a surge pod would hold unbudgeted GPU memory.
+    expect(deployment.spec?.strategy).toEqual({ type: 'Recreate' });
     expect(container).toMatchObject({
       name: 'inference-server',
       image: 'example.invalid/vllm:1',
@@ -232,7 +266,18 @@ describe('KubernetesCluster on kube-apiserver', () => {
       failed: false,
       memoryAnnotation: '16Gi',
       scaledToZeroAt: undefined,
+      scaledUpAt: undefined,
+      startFailure: undefined,
+      resizeRefusedFor: undefined,
+      template: {
+        image: 'example.invalid/vllm:1',
+        modelName: 'meta-llama/Llama-2-7b',
+        nodeSelector: { 'inference-pool': pool },
+        requests: { cpu: '2', memory: '8Gi', 'nvidia.com/gpu': '1' },
+        limits: { cpu: '4', memory: '16Gi', 'nvidia.com/gpu': '1' },
+      },
     });
+    expect(sameTemplate(seen!.template, podTemplateFor(await listed('llama')))).toBe(true);
     await expect(cluster.getManagedDeployment({ namespace, name: 'absent' })).resolves.toBeUndefined();
   });
 
@@ -261,6 +306,132 @@ describe('KubernetesCluster on kube-apiserver', () => {
     expect(after.spec?.template).toEqual(templateBefore);
     // A changed template would have rolled out a new ReplicaSet.
     await expect(replicaSetHashes()).resolves.toEqual(hashesBefore);
+  });
+
+  it('reads back the scale-up time, start failure and refused grow it wrote on the Deployment', async () => {
+    const model = await listed('llama');
+    const ref = { namespace, name: 'llama' };
+    const up = Date.parse('2030-01-02T04:00:00.000Z');
+    await cluster.scaleDeployment(model, 1, up);
+    await expect(cluster.getManagedDeployment(ref)).resolves.toMatchObject({
+      scaledUpAt: up,
+      scaledToZeroAt: undefined,
+      startFailure: undefined,
+    });
+
+    // Given up on: scaled to zero with the reason, which the next scale-up clears.
+    const failure =
+      "pod llama-x cannot be scheduled: 0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector.";
+    await cluster.scaleDeployment(model, 0, up + 1_000, failure);
+    await expect(cluster.getManagedDeployment(ref)).resolves.toMatchObject({
+      replicas: 0,
+      scaledToZeroAt: up + 1_000,
+      scaledUpAt: undefined,
+      startFailure: failure,
+    });
+    await cluster.scaleDeployment(model, 1, up + 2_000);
+    await expect(cluster.getManagedDeployment(ref)).resolves.toMatchObject({
+      replicas: 1,
+      scaledUpAt: up + 2_000,
+      startFailure: undefined,
+    });
+
+    // Notes touch only what they name; null removes one.
+    await cluster.annotateDeployment(ref, { resizeRefusedFor: '32Gi' });
+    await expect(cluster.getManagedDeployment(ref)).resolves.toMatchObject({
+      memoryAnnotation: '16Gi',
+      resizeRefusedFor: '32Gi',
+      scaledUpAt: up + 2_000,
+    });
+    await cluster.annotateDeployment(ref, { memory: '20Gi', resizeRefusedFor: null });
+    await expect(cluster.getManagedDeployment(ref)).resolves.toMatchObject({
+      memoryAnnotation: '20Gi',
+      resizeRefusedFor: undefined,
+    });
+    await cluster.annotateDeployment(ref, { memory: '16Gi' });
+    await settled();
+    // The list reads the same as the get.
+    const listedDeployment = (await cluster.listManagedDeployments()).find(
+      (d) => d.namespace === namespace && d.name === 'llama',
+    );
+    expect(listedDeployment).toEqual(await cluster.getManagedDeployment(ref));
+    expect(toManagedDeployment(await readDeployment('llama'))).toEqual(listedDeployment);
+  });
+
+  it('rolls out a changed image, resources and node selector, and an unchanged spec rolls out nothing', async () => {
+    const model = await listed('llama');
+    const ref = { namespace, name: 'llama' };
+    const hashesBefore = await replicaSetHashes();
+
+    // 0.5 cpu: the apiserver stores 500m, which must still compare equal.
+    const changed = edited(model, {
+      containerImage: 'example.invalid/vllm:2',
+      nodeSelector: { 'inference-pool': pool, 'kubernetes.io/os': 'linux' },
+      resources: { requests: { cpu: '0.5', memory: '8Gi' }, limits: { cpu: '1', memory: '16Gi', gpu: 1 } },
+    });
+    await cluster.rollOut(changed);
+    const rolled = await settled();
+    const hashesAfter = await replicaSetHashes();
+    expect(hashesAfter).toHaveLength(hashesBefore.length + 1);
+    const read = await cluster.getManagedDeployment(ref);
+    expect(read?.template).toEqual({
+      image: 'example.invalid/vllm:2',
+      modelName: 'meta-llama/Llama-2-7b',
+      nodeSelector: { 'inference-pool': pool, 'kubernetes.io/os': 'linux' },
+      requests: { cpu: '500m', memory: '8Gi', 'nvidia.com/gpu': '1' },
+      limits: { cpu: '1', memory: '16Gi', 'nvidia.com/gpu': '1' },
+    });
+    expect(sameTemplate(read!.template, podTemplateFor(changed))).toBe(true);
+    expect(rolled.spec?.strategy).toEqual({ type: 'Recreate' });
+
+    // The same spec again: nothing changes, no new ReplicaSet, no new generation.
+    await cluster.rollOut(changed);
+    const again = await readDeployment('llama');
+    expect(again.metadata?.generation).toBe(rolled.metadata?.generation);
+    await expect(replicaSetHashes()).resolves.toEqual(hashesAfter);
+
+    // Keys the spec drops are dropped from the template too (a merged map would keep them forever).
+    const trimmed = edited(changed, {
+      nodeSelector: { 'inference-pool': pool },
+      resources: { requests: { memory: '8Gi' }, limits: { memory: '16Gi', gpu: 1 } },
+    });
+    await cluster.rollOut(trimmed);
+    await settled();
+    const trimmedRead = await cluster.getManagedDeployment(ref);
+    expect(trimmedRead?.template).toMatchObject({
+      nodeSelector: { 'inference-pool': pool },
+      requests: { memory: '8Gi', 'nvidia.com/gpu': '1' },
+      limits: { memory: '16Gi', 'nvidia.com/gpu': '1' },
+    });
+    expect(sameTemplate(trimmedRead!.template, podTemplateFor(trimmed))).toBe(true);
+    // Metadata the control plane wrote survives a rollout.
+    expect(trimmedRead).toMatchObject({ memoryAnnotation: '16Gi', scaledUpAt: expect.any(Number) });
+  });
+
+  it('says why pods do not start in the scheduler’s words, and nothing for a ready pod', async () => {
+    const model = await listed('llama');
+    const ref = { namespace, name: 'llama' };
+    await expect(cluster.startProblems(ref)).resolves.toEqual(new Map());
+
+    const nowhere = edited(model, { nodeSelector: { 'inference-pool': `nowhere-${suffix}` } });
+    await cluster.rollOut(nowhere);
+    const problems = await eventually(
+      'an unschedulable pod',
+      () => cluster.startProblems(ref),
+      (found) => found.size > 0,
+    );
+    expect([...problems.keys()]).toEqual([`${namespace}/llama`]);
+    expect(problems.get(`${namespace}/llama`)).toMatch(
+      /^pod llama-[a-z0-9]+-[a-z0-9]+ cannot be scheduled: 0\/\d+ nodes are available: .*didn't match Pod's node affinity\/selector/,
+    );
+    // The namespace-wide form finds the same.
+    const scoped = new KubernetesCluster(config, { namespace });
+    await expect(scoped.startProblems()).resolves.toEqual(problems);
+
+    // Back on the pool: the pod runs, and there is nothing to say.
+    await cluster.rollOut(model);
+    await settled();
+    await expect(cluster.startProblems(ref)).resolves.toEqual(new Map());
   });
 
   it('writes status through the status subresource and reads it back', async () => {

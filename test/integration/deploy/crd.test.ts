@@ -123,6 +123,21 @@ describe('deploy/: InferenceModel CRD and control-plane RBAC on a real apiserver
     ],
     ['an empty cooldown', { ...minimal, cooldownPeriod: '' }, /spec\.cooldownPeriod: Invalid value: ""/],
     [
+      'a start deadline of zero',
+      { ...minimal, startDeadline: '0s' },
+      /spec\.startDeadline: Invalid value: "[^"]*": must be more than zero and at most 24h/,
+    ],
+    [
+      'a start deadline over a day',
+      { ...minimal, startDeadline: '24h1s' },
+      /spec\.startDeadline: Invalid value: "[^"]*": must be more than zero and at most 24h/,
+    ],
+    [
+      'a start deadline in Go fractions',
+      { ...minimal, startDeadline: '1.5h' },
+      /spec\.startDeadline: Invalid value: "1.5h"/,
+    ],
+    [
       'a backendUrl without scheme',
       { ...minimal, backendUrl: 'vllm:8000' },
       /spec\.backendUrl: Invalid value: "vllm:8000": must be an absolute http or https URL/,
@@ -148,6 +163,20 @@ describe('deploy/: InferenceModel CRD and control-plane RBAC on a real apiserver
     expect(result.stderr).toMatch(message);
     const lookup = await kubectl(['get', 'inferencemodel', name, '-n', namespace]);
     expect(lookup.stderr).toMatch(/NotFound/);
+  });
+
+  it('keeps a start deadline as written and adds none when it is unset', async () => {
+    const name = `deadline-${Math.random().toString(36).slice(2, 8)}`;
+    const body = {
+      apiVersion: 'inference.eh-ops.io/v1alpha1',
+      kind: 'InferenceModel',
+      metadata: { name },
+      spec: { ...minimal, startDeadline: '1h30m' },
+    };
+    await kubectlOk(['apply', '-n', namespace, '-f', '-'], JSON.stringify(body));
+    expect((await getModel(name)).spec.startDeadline).toBe('1h30m');
+    await kubectlOk(['delete', 'inferencemodel', name, '-n', namespace]);
+    expect((await getModel('mistral-7b')).spec).not.toHaveProperty('startDeadline');
   });
 
   it('lists models with NAME, READY, REPLICAS, MEMORY, POOL and AGE columns', async () => {

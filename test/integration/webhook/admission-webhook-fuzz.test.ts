@@ -61,6 +61,7 @@ beforeAll(async () => {
     dynamoDbEndpoint: harnessEnv('IBCP_DYNALITE_ENDPOINT'),
     eventBusName: busName,
     secret: { value: secret },
+    kubernetes: { kubeconfig: harnessEnv('IBCP_KUBECONFIG') },
   });
 });
 

@@ -3,7 +3,8 @@
 // WebhookConfiguration; the ledger on dynalite, reconcile events on moto's EventBridge (rule -> SQS).
 // The configurations only select this file's namespace, so parallel test files never meet them.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -187,6 +188,7 @@ beforeAll(async () => {
     dynamoDbEndpoint: harnessEnv('IBCP_DYNALITE_ENDPOINT'),
     eventBusName: busName,
     secret: { value: secret },
+    kubernetes: { kubeconfig: harnessEnv('IBCP_KUBECONFIG') },
   };
   const tls = await localTls();
   api = await serveApiGateway(createWebhookHandler(config), { https: { key: tls.key, cert: tls.cert } });
@@ -366,6 +368,79 @@ describe('kubectl apply through the API server and the webhooks', () => {
       '{"metadata":{"finalizers":null}}',
     ]);
     await kubectlOk(['wait', '--for=delete', 'inferencemodel/phi-3', '-n', namespace, '--timeout=30s']);
+  });
+});
+
+describe('pool moves and dependency cycles, against the ledger and the namespace', () => {
+  async function patchSpec(name: string, spec: object) {
+    return kubectl([
+      'patch',
+      'inferencemodel',
+      name,
+      '-n',
+      namespace,
+      '--type=merge',
+      '-p',
+      JSON.stringify({ spec }),
+    ]);
+  }
+
+  it('refuses a pool move while the model holds budget in its old pool, and allows it at zero', async () => {
+    await kubectlOk(
+      ['apply', '-f', '-'],
+      JSON.stringify(manifest('mover', { nodeSelector: { 'inference-pool': 'gpu-a100' } })),
+    );
+    // Running or starting: the reconciler has allocated its memory in gpu-a100.
+    const now = Date.now();
+    await ledger.allocate({ pool: 'gpu-a100', holder: `${namespace}/mover`, bytes: 16 * Gi, now });
+    try {
+      const refused = await patchSpec('mover', { nodeSelector: { 'inference-pool': 'default' } });
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toContain('Error from server (Forbidden)');
+      expect(refused.stderr).toContain(
+        `admission webhook "${VALIDATING_WEBHOOK}" denied the request: ` +
+          `spec.nodeSelector.inference-pool cannot change from gpu-a100 to default while ${namespace}/mover ` +
+          'holds 16Gi of gpu-a100 (running or starting): scale it to zero first (maxReplicas: 0, or let it ' +
+          'idle out), then change the pool',
+      );
+      // Other spec changes of a running model stay allowed.
+      expect((await patchSpec('mover', { cooldownPeriod: '20m' })).code).toBe(0);
+    } finally {
+      const fence = { bytes: 16 * Gi, since: now };
+      await ledger.release({ pool: 'gpu-a100', holder: `${namespace}/mover`, fence });
+    }
+    // Scaled to zero, it holds nothing: the move is allowed, and no budget is left behind.
+    const moved = await patchSpec('mover', { nodeSelector: { 'inference-pool': 'default' } });
+    expect(moved.stderr).toBe('');
+    expect(moved.code).toBe(0);
+    expect(await ledger.listPools()).toEqual(poolsBefore);
+  });
+
+  it('refuses a change that closes a dependency cycle, naming it, through names and modelNames', async () => {
+    await kubectlOk(['apply', '-f', '-'], JSON.stringify(manifest('cycle-a', { dependencies: ['cycle-b'] })));
+    await kubectlOk(['apply', '-f', '-'], JSON.stringify(manifest('cycle-b', { dependencies: ['cycle-c'] })));
+    const refused = await apply(manifest('cycle-c', { dependencies: ['cycle-a'] }));
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('The request is invalid');
+    expect(refused.stderr).toContain(
+      `admission webhook "${VALIDATING_WEBHOOK}" denied the request: ` +
+        'spec.dependencies forms a cycle: cycle-c -> cycle-a -> cycle-b -> cycle-c',
+    );
+    expect((await kubectl(['get', 'inferencemodel', 'cycle-c', '-n', namespace])).code).not.toBe(0);
+    // Without the edge back, the chain is fine.
+    await kubectlOk(['apply', '-f', '-'], JSON.stringify(manifest('cycle-c', { dependencies: [] })));
+
+    // A dependency may name a modelName; an update closing the cycle that way is refused too.
+    await kubectlOk(
+      ['apply', '-f', '-'],
+      JSON.stringify(manifest('by-model-name', { modelName: 'shared-llm', dependencies: [] })),
+    );
+    await kubectlOk(['apply', '-f', '-'], JSON.stringify(manifest('user', { dependencies: ['shared-llm'] })));
+    const closing = await patchSpec('by-model-name', { dependencies: ['user'] });
+    expect(closing.code).not.toBe(0);
+    expect(closing.stderr).toContain(
+      'spec.dependencies forms a cycle: by-model-name -> user -> by-model-name',
+    );
   });
 });
 
@@ -890,6 +965,53 @@ describe('the handler, called directly with bad input', () => {
       status: { code: 503, reason: 'ServiceUnavailable', message: 'budget ledger unreachable; retry' },
     });
     expect(Date.now() - started).toBeLessThan(DEADLINES_MS.ledger + 1_000);
+  });
+
+  it('denies a pool move, failing closed, when the ledger is unreachable', async () => {
+    const down = createWebhookHandler({ ...config, dynamoDbEndpoint: 'http://127.0.0.1:9' });
+    const old = manifest('x', { nodeSelector: { 'inference-pool': 'gpu-a100' } });
+    const request = createRequest(manifest('x', {}), { operation: 'UPDATE', oldObject: old });
+    expect(await review(event({ body: reviewBody(request) }), down)).toMatchObject({
+      allowed: false,
+      status: { code: 503, reason: 'ServiceUnavailable', message: 'budget ledger unreachable; retry' },
+    });
+  });
+
+  it('admits with a warning, failing open, when the InferenceModels cannot be listed for the cycle check', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ibcp-webhook-'));
+    const unreachable = join(dir, 'kubeconfig.yaml');
+    await writeFile(
+      unreachable,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'clusters: [{name: gone, cluster: {server: "https://127.0.0.1:9"}}]',
+        'users: [{name: gone, user: {token: x}}]',
+        'contexts: [{name: gone, context: {cluster: gone, user: gone}}]',
+        'current-context: gone',
+      ].join('\n'),
+    );
+    try {
+      const blind = createWebhookHandler({ ...config, kubernetes: { kubeconfig: unreachable } });
+      const request = createRequest(manifest('x', { dependencies: ['mistral-7b'] }));
+      const started = Date.now();
+      expect(await review(event({ body: reviewBody(request) }), blind)).toEqual({
+        uid: request.uid,
+        allowed: true,
+        warnings: [
+          'dependencies not checked for cycles: the InferenceModels could not be listed; reapply to check',
+        ],
+      });
+      expect(Date.now() - started).toBeLessThan(DEADLINES_MS.models + 1_000);
+      // A model without dependencies never needs the list: no warning.
+      const plain = createRequest(manifest('y', {}));
+      expect(await review(event({ body: reviewBody(plain) }), blind)).toEqual({
+        uid: plain.uid,
+        allowed: true,
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('answers within its deadlines when the ledger or EventBridge hangs', async () => {

@@ -35,8 +35,14 @@ afterAll(() => {
 });
 
 function configFor(arn: string): WebhookConfig {
-  // No request below reaches the ledger or the bus: the secret decides first.
-  return { ledgerTable: 'unused', dynamoDbEndpoint: undefined, eventBusName: 'unused', secret: { arn } };
+  // No request below reaches the ledger, the bus or the cluster: the secret decides first.
+  return {
+    ledgerTable: 'unused',
+    dynamoDbEndpoint: undefined,
+    eventBusName: 'unused',
+    secret: { arn },
+    kubernetes: { kubeconfig: harnessEnv('IBCP_KUBECONFIG') },
+  };
 }
 
 /**

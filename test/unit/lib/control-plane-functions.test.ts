@@ -121,7 +121,8 @@ describe('ControlPlaneFunctions', () => {
       EVENT_BUS_NAME: { Ref: busId },
       WEBHOOK_SECRET_ARN: { Ref: secretId },
     });
-    expect(env(fns.admissionWebhook).EKS_CLUSTER_NAME).toBeUndefined();
+    expect(env(fns.admissionWebhook).EKS_CLUSTER_NAME).toBe('gpu-inference');
+    expect(env(fns.admissionWebhook).WATCH_NAMESPACE).toBeUndefined();
     for (const fn of fns.all) {
       expect(JSON.parse(env(fn).NODE_POOLS as string)).toEqual(BASE_CONTEXT.pools);
     }
@@ -141,7 +142,7 @@ describe('ControlPlaneFunctions', () => {
   });
 
   it('scopes eks:DescribeCluster to the one cluster, for the functions that talk to Kubernetes', () => {
-    for (const fn of [fns.reconcileScheduled, fns.reconcileModel, fns.warmUpApi]) {
+    for (const fn of [fns.reconcileScheduled, fns.reconcileModel, fns.warmUpApi, fns.admissionWebhook]) {
       const [statement] = allowed(fn, 'eks:DescribeCluster');
       expect(statement?.Resource).toEqual({
         'Fn::Join': [
@@ -150,7 +151,6 @@ describe('ControlPlaneFunctions', () => {
         ],
       });
     }
-    expect(allowed(fns.admissionWebhook, 'eks:DescribeCluster')).toEqual([]);
   });
 
   it('lets only the warm-up API and the webhook put events, on the control plane bus', () => {

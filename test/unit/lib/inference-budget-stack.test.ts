@@ -13,7 +13,7 @@ describe('InferenceBudgetStack', () => {
     template.resourceCountIs('AWS::SNS::Topic', 1);
     template.resourceCountIs('AWS::ApiGateway::RestApi', 2);
     template.resourceCountIs('AWS::APS::Workspace', 1);
-    template.resourceCountIs('AWS::EKS::AccessEntry', 4);
+    template.resourceCountIs('AWS::EKS::AccessEntry', 5);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm')).length).toBeGreaterThan(10);
   });

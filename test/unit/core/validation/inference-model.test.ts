@@ -2,11 +2,13 @@ import fc from 'fast-check';
 import type { PoolSnapshot } from '../../../../lambdas/core/ledger/model.js';
 import {
   checkBudget,
+  checkPoolMove,
   inspectInferenceModel,
   isBeingDeleted,
   isHttpUrl,
   jsonPointer,
   MAX_WARNING_LENGTH,
+  poolOfObject,
   specUnchanged,
   validateInferenceModel,
   type JsonPatchOperation,
@@ -166,6 +168,30 @@ describe('inspectInferenceModel: the CRD rules', () => {
       { cooldownPeriod: '9000h' },
       'spec.cooldownPeriod: Invalid value: "9000h": must be at most a year',
     ],
+    // startDeadline: optional, h/m/s pattern, more than zero, at most 24h
+    [
+      'start deadline empty',
+      { startDeadline: '' },
+      'spec.startDeadline: Invalid value: "": must be hours, minutes and seconds',
+    ],
+    ['start deadline in words', { startDeadline: 'soon' }, 'spec.startDeadline: Invalid value: "soon"'],
+    ['start deadline Go fraction', { startDeadline: '1.5h' }, 'spec.startDeadline: Invalid value: "1.5h"'],
+    ['start deadline a number', { startDeadline: 900 }, 'spec.startDeadline: Invalid value: 900'],
+    [
+      'start deadline zero',
+      { startDeadline: '0m' },
+      'spec.startDeadline: Invalid value: "0m": must be more than zero',
+    ],
+    [
+      'start deadline over a day',
+      { startDeadline: '24h0m1s' },
+      'spec.startDeadline: Invalid value: "24h0m1s": must be at most 24h',
+    ],
+    [
+      'start deadline over a year',
+      { startDeadline: '99999999h' },
+      'spec.startDeadline: Invalid value: "99999999h": must be hours, minutes and seconds up to 24h',
+    ],
     // maxReplicas: integer 0..1
     [
       'maxReplicas 5',
@@ -275,6 +301,11 @@ describe('inspectInferenceModel: the CRD rules', () => {
     ['cooldown 1h30m', { cooldownPeriod: '1h30m' }],
     ['cooldown 1h0m0s', { cooldownPeriod: '1h0m0s' }],
     ['cooldown 0s', { cooldownPeriod: '0s' }],
+    ['start deadline 15m', { startDeadline: '15m' }],
+    ['start deadline 90s', { startDeadline: '90s' }],
+    ['start deadline 24h', { startDeadline: '24h' }],
+    ['start deadline 23h59m60s', { startDeadline: '23h59m60s' }],
+    ['start deadline 86400s', { startDeadline: '86400s' }],
     ['maxReplicas 0', { maxReplicas: 0 }],
     ['https URL with path and query', { backendUrl: 'https://vllm.example.com:8443/v1?x=1' }],
     ['IPv6 backend', { backendUrl: 'http://[fd00::1]:8000' }],
@@ -608,6 +639,49 @@ describe('checkBudget: the ledger rules', () => {
     expect(check.warnings).toHaveLength(2);
     for (const w of check.warnings) expect(w.length).toBeLessThanOrEqual(MAX_WARNING_LENGTH);
   });
+});
+
+describe('checkPoolMove: a model moves pool only when it holds nothing in the old one', () => {
+  const toDefault = () => {
+    const inspection = inspectInferenceModel(model({ nodeSelector: undefined, memory: '16Gi' }));
+    if (!inspection.demand) throw new Error(inspection.messages.join('; '));
+    return inspection.demand;
+  };
+
+  it('denies a move while the model holds budget in its old pool, saying what to do', () => {
+    expect(
+      checkPoolMove(toDefault(), 'gpu-a100', pool('gpu-a100', 160, { 'models/llama-2-70b': 16 })),
+    ).toEqual([
+      'spec.nodeSelector.inference-pool cannot change from gpu-a100 to default while models/llama-2-70b ' +
+        'holds 16Gi of gpu-a100 (running or starting): scale it to zero first (maxReplicas: 0, or let it ' +
+        'idle out), then change the pool',
+    ]);
+  });
+
+  it('counts MoE replica allocations of the model too', () => {
+    const held = pool('gpu-a100', 160, { 'models/llama-2-70b#0': 16, 'models/llama-2-70b#1': 16 });
+    expect(checkPoolMove(toDefault(), 'gpu-a100', held)[0]).toContain('holds 32Gi of gpu-a100');
+  });
+
+  it.each<[string, string, PoolSnapshot | undefined]>([
+    ['nothing is held there', 'gpu-a100', pool('gpu-a100', 160, { 'models/llama-2-70b-chat': 16 })],
+    ['the old pool is not in the ledger', 'gpu-h100', undefined],
+    ['the pool does not change', 'default', pool('default', 160, { 'models/llama-2-70b': 16 })],
+  ])('allows the move when %s', (_case, from, fromPool) => {
+    expect(checkPoolMove(toDefault(), from, fromPool)).toEqual([]);
+  });
+});
+
+describe('poolOfObject', () => {
+  it.each<[string, unknown, string | undefined]>([
+    ['the label', model({ nodeSelector: { 'inference-pool': 'gpu-a100' } }), 'gpu-a100'],
+    ['no label', model({ nodeSelector: { 'gpu-type': 'a100' } }), 'default'],
+    ['no nodeSelector', model({ nodeSelector: undefined }), 'default'],
+    ['no spec', { metadata: {} }, 'default'],
+    ['not an object', null, 'default'],
+    ['a label that is no pool name', model({ nodeSelector: { 'inference-pool': 'gpu a100' } }), undefined],
+    ['a label that is no string', model({ nodeSelector: { 'inference-pool': 7 } }), undefined],
+  ])('%s', (_case, object, expected) => expect(poolOfObject(object)).toBe(expected));
 });
 
 describe('validateInferenceModel', () => {

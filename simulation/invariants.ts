@@ -1,0 +1,284 @@
+import type { PoolSnapshot } from '../lambdas/core/ledger/model.js';
+import { checkInvariants, isWorkloadReplica } from '../lambdas/core/ledger/rules.js';
+import { cooldownMsOf, startDeadlineMsOf } from '../lambdas/core/reconcile/clocks.js';
+import { holderOf, type InferenceModel } from '../lambdas/core/reconcile/model.js';
+import { resolveDependency } from '../lambdas/core/reconcile/view.js';
+import { parseQuantity } from '../lambdas/core/quantity.js';
+import type { SimulatedDeployment } from './simulated-cluster.js';
+import type { LogLine, WarmUpRecord, World } from './world.js';
+
+/** A broken rule, named as the lifecycle issue names it (I1..I6). */
+export interface Violation {
+  rule: string;
+  at: number;
+  detail: string;
+}
+
+/**
+ * Watches a world and checks the budget and lifecycle rules: the safety rules after every step, the
+ * rules about time when told to (`checkLiveness`) once faults have stopped.
+ */
+export class InvariantChecker {
+  readonly violations: Violation[] = [];
+  private scalesSeen = 0;
+  private warmUpsSeen = 0;
+  /** Since when each holder has held budget with no pods running or starting (liveness, I2). */
+  private readonly heldIdleSince = new Map<string, number>();
+
+  constructor(private readonly world: World) {
+    world.onLog((line) => this.onLog(line));
+  }
+
+  /** The rules that hold at every step, whatever runs and whatever failed. */
+  async checkStep(): Promise<void> {
+    const pools = await this.world.ledger.listPools();
+    this.budget(pools);
+    this.statuses();
+    this.startOrder();
+    this.warmUpAnswers();
+  }
+
+  /** I2: with no faults and passes on schedule, nothing holds budget it does not use for long. */
+  async checkLiveness(): Promise<void> {
+    const { world } = this;
+    const now = world.now;
+    const slack = 2 * world.config.passIntervalMs;
+    const pools = await world.ledger.listPools();
+    const held = new Set<string>();
+    for (const pool of pools) {
+      for (const allocation of pool.allocations) {
+        if (isWorkloadReplica(allocation.holder)) continue;
+        held.add(allocation.holder);
+        const deployment = world.cluster.deployments.get(allocation.holder);
+        const model = world.cluster.models.get(allocation.holder);
+        if (deployment && deployment.replicas > 0) {
+          this.heldIdleSince.delete(allocation.holder);
+          if (!model) continue;
+          const startingFor = now - (lastScaleUp(world, allocation.holder) ?? now);
+          const deadline = startDeadlineMsOf(model, world.config.startDeadlineMs);
+          if (world.cluster.readyPods(deployment) === 0 && startingFor > deadline + slack) {
+            this.fail(
+              'I2',
+              `${allocation.holder} has been starting for ${startingFor} ms, past its start deadline`,
+            );
+          }
+          continue;
+        }
+        const since = this.heldIdleSince.get(allocation.holder) ?? now;
+        this.heldIdleSince.set(allocation.holder, since);
+        const limit = (model ? cooldownMsOf(model) : world.config.orphanGraceMs) + slack;
+        const from = Math.max(since, allocation.since, allocation.lastActivity ?? 0);
+        if (now - from > limit) {
+          this.fail(
+            'I2',
+            `${allocation.holder} holds ${allocation.bytes} B in ${pool.name} with no pods for ${now - from} ms`,
+          );
+        }
+      }
+    }
+    for (const holder of this.heldIdleSince.keys()) if (!held.has(holder)) this.heldIdleSince.delete(holder);
+  }
+
+  /** At rest (nothing running, passes done): every running model holds exactly its pods' size, once. */
+  async checkAtRest(): Promise<void> {
+    const pools = await this.world.ledger.listPools();
+    const holdings = new Map<string, string[]>();
+    for (const pool of pools)
+      for (const a of pool.allocations)
+        holdings.set(a.holder, [...(holdings.get(a.holder) ?? []), pool.name]);
+    for (const [holder, where] of holdings) {
+      if (where.length > 1) this.fail('I1', `${holder} holds budget in ${where.join(' and ')}`);
+    }
+    for (const deployment of this.world.cluster.deployments.values()) {
+      if (deployment.replicas === 0) continue;
+      const allocation = this.allocationOf(pools, deployment);
+      if (allocation && allocation.bytes !== this.world.cluster.givenBytes(deployment)) {
+        this.fail(
+          'I1',
+          `${holderOf(deployment)} holds ${allocation.bytes} B but its pods were given ${deployment.memory}`,
+        );
+      }
+    }
+  }
+
+  // I1: the pool's counters, and every running Deployment budgeted where its pods run, never below their size.
+  private budget(pools: PoolSnapshot[]): void {
+    for (const pool of pools)
+      for (const problem of checkInvariants(pool)) this.fail('I1', `pool ${pool.name}: ${problem}`);
+    for (const deployment of this.world.cluster.deployments.values()) {
+      if (deployment.replicas === 0) continue;
+      const allocation = this.allocationOf(pools, deployment);
+      const given = this.world.cluster.givenBytes(deployment);
+      if (!allocation) {
+        this.fail(
+          'I1',
+          `${holderOf(deployment)} runs ${deployment.replicas} replica(s) in ${this.world.cluster.poolOfPods(deployment)} with no allocation there`,
+        );
+      } else if (allocation.bytes < given) {
+        this.fail(
+          'I1',
+          `${holderOf(deployment)} holds ${allocation.bytes} B, less than the ${given} B its pods were given`,
+        );
+      }
+    }
+  }
+
+  // I5: ready, the Ready condition and replicas never contradict.
+  private statuses(): void {
+    for (const model of this.world.cluster.models.values()) {
+      const { ready, replicas, conditions } = model.status;
+      if (conditions === undefined) continue;
+      const condition = conditions.find((c) => c.type === 'Ready');
+      if ((condition?.status === 'True') !== (ready === true)) {
+        this.fail(
+          'I5',
+          `${holderOf(model)}: ready=${ready} but Ready=${condition?.status} (${condition?.reason})`,
+        );
+      }
+      if (ready && !(replicas && replicas > 0))
+        this.fail('I5', `${holderOf(model)}: ready with ${replicas} replicas`);
+      if ((condition?.reason === 'Deployed') !== (ready === true)) {
+        this.fail('I5', `${holderOf(model)}: reason ${condition?.reason} with ready=${ready}`);
+      }
+    }
+  }
+
+  // I6: a model starts only after its dependencies (each ready now, or until the last pass).
+  private startOrder(): void {
+    const { scales, models, deployments } = this.world.cluster;
+    for (; this.scalesSeen < scales.length; this.scalesSeen++) {
+      const scale = scales[this.scalesSeen]!;
+      if (scale.from !== 0 || scale.to === 0) continue;
+      const model = models.get(scale.holder);
+      for (const name of model?.spec.dependencies ?? []) {
+        const dependency = resolveDependency(models.values(), model!.namespace, name);
+        const deployment = dependency && deployments.get(holderOf(dependency));
+        const recentlyReady =
+          deployment &&
+          (deployment.readySince !== undefined ||
+            (deployment.readyEndedAt ?? -Infinity) >= scale.at - this.world.config.passIntervalMs);
+        if (!recentlyReady)
+          this.fail('I6', `${scale.holder} started before its dependency ${name} was ready`);
+      }
+    }
+  }
+
+  // I4 and I5 on the warm-up API's answers; no answer is a 5xx when nothing failed underneath.
+  private warmUpAnswers(): void {
+    const records = this.world.warmUps;
+    for (; this.warmUpsSeen < records.length; this.warmUpsSeen++) {
+      const record = records[this.warmUpsSeen]!;
+      if (!record.answer && !record.error && !record.failure) {
+        // Still running: look again next step.
+        break;
+      }
+      this.warmUpAnswer(record);
+    }
+  }
+
+  private warmUpAnswer(record: WarmUpRecord): void {
+    if (record.failure) {
+      if (this.world.interleaver.faults.lostAnswer === 0 && this.world.interleaver.faults.crash === 0) {
+        this.fail('I4', `warm-up of ${holderOf(record.ref)} failed: ${record.failure.message}`);
+      }
+      return;
+    }
+    if (record.answer) {
+      const { body } = record.answer;
+      if (body.ready !== (body.reason === 'Deployed') || (body.ready && body.replicas === 0)) {
+        this.fail(
+          'I5',
+          `warm-up view of ${holderOf(record.ref)}: ready=${body.ready}, reason ${body.reason}, replicas ${body.replicas}`,
+        );
+      }
+      return;
+    }
+    if (record.error?.body.error.code !== 'insufficient_memory') return;
+    const details = record.error.body.error.details as {
+      requested: { memory: string };
+      available: string;
+      blocking: { model: string; namespace: string; memory: string }[];
+    };
+    const requester = this.world.cluster.models.get(holderOf(record.ref));
+    const needed =
+      parseQuantity(details.requested.memory) -
+      (details.available === '0' ? 0 : parseQuantity(details.available));
+    const sizes = details.blocking.map((b) => parseQuantity(b.memory));
+    const freed = sizes.reduce((a, b) => a + b, 0);
+    const retryAfter = record.error.headers['Retry-After'];
+    if (retryAfter !== undefined && sizes.some((size) => freed - size >= needed)) {
+      this.fail(
+        'I4',
+        `429 for ${holderOf(record.ref)} names more than it needs: ${JSON.stringify(details.blocking)}`,
+      );
+    }
+    for (const b of details.blocking) {
+      const holder = `${b.namespace}/${b.model}`;
+      const named = this.world.cluster.models.get(holder);
+      if (holder === holderOf(record.ref) || isWorkloadReplica(holder))
+        this.fail('I4', `429 names ${holder}`);
+      if (requester && named && dependsOn(this.world, requester, holder)) {
+        this.fail('I4', `429 for ${holderOf(record.ref)} names its own dependency ${holder}`);
+      }
+    }
+  }
+
+  private onLog(line: LogLine): void {
+    if (line.message !== 'Scaled deployment to zero replicas' || !line.task) return;
+    const holder = `${String(line.fields.namespace)}/${String(line.fields.model)}`;
+    const model = this.world.cluster.models.get(holder);
+    const deployment = this.world.cluster.deployments.get(holder);
+    if (!model || !deployment) return;
+    if (line.fields.reason === 'idle timeout') {
+      // I3: the request the pass last read and the moment the model became Ready are both a cooldown ago.
+      const read = this.world.reads.get(line.task.id)?.get(holder);
+      const lastRequest = Math.max(read?.since ?? 0, read?.lastActivity ?? 0);
+      const cooldown = cooldownMsOf(model);
+      if (line.at - lastRequest <= cooldown || line.at - (deployment.lastReadySince ?? line.at) <= cooldown) {
+        this.fail(
+          'I3',
+          `${holder} scaled to zero within its cooldown (last request ${line.at - lastRequest} ms ago, Ready ${line.at - (deployment.lastReadySince ?? line.at)} ms ago)`,
+        );
+      }
+    }
+    if (line.fields.reason === 'start deadline exceeded') {
+      const startedAt = lastScaleUp(this.world, holder, true) ?? line.at;
+      if (line.at - startedAt <= startDeadlineMsOf(model, this.world.config.startDeadlineMs)) {
+        this.fail(
+          'I3',
+          `${holder} given up ${line.at - startedAt} ms after it started, within its start deadline`,
+        );
+      }
+    }
+  }
+
+  private allocationOf(pools: PoolSnapshot[], deployment: SimulatedDeployment) {
+    const pool = pools.find((p) => p.name === this.world.cluster.poolOfPods(deployment));
+    return pool?.allocations.find((a) => a.holder === holderOf(deployment));
+  }
+
+  private fail(rule: string, detail: string): void {
+    this.violations.push({ rule, at: this.world.now, detail });
+  }
+}
+
+/** When the holder's Deployment last went from zero to running (before its latest scale-down, if asked). */
+function lastScaleUp(world: World, holder: string, beforeLastScaleDown = false): number | undefined {
+  const scales = world.cluster.scales.filter((s) => s.holder === holder);
+  if (beforeLastScaleDown) {
+    const down = scales.findLastIndex((s) => s.to === 0 && s.from > 0);
+    scales.splice(down === -1 ? scales.length : down);
+  }
+  return scales.findLast((s) => s.from === 0 && s.to > 0)?.at;
+}
+
+function dependsOn(world: World, model: InferenceModel, holder: string, seen = new Set<string>()): boolean {
+  for (const name of model.spec.dependencies) {
+    const dependency = resolveDependency(world.cluster.models.values(), model.namespace, name);
+    if (!dependency || seen.has(holderOf(dependency))) continue;
+    if (holderOf(dependency) === holder) return true;
+    seen.add(holderOf(dependency));
+    if (dependsOn(world, dependency, holder, seen)) return true;
+  }
+  return false;
+}

@@ -1,0 +1,137 @@
+import fc from 'fast-check';
+import type { NodePoolConfig } from '../../../lambdas/core/nodes/node-pools.js';
+import {
+  playHistory,
+  tailFor,
+  type HistoryStep,
+  type HistoryOptions,
+} from '../../../simulation/lifecycle-history.js';
+import { DEFAULT_WORLD } from '../../../simulation/world.js';
+import { inferenceModel } from '../../support/fake-cluster.js';
+
+const Gi = 2 ** 30;
+const minute = 60_000;
+
+const pools: NodePoolConfig[] = [
+  { name: 'gpu-a100', nodeGroup: 'ng-a100', bytesPerNode: 80 * Gi, minNodes: 0, maxNodes: 2 },
+  { name: 'gpu-l4', nodeGroup: 'ng-l4', bytesPerNode: 24 * Gi, minNodes: 0, maxNodes: 3 },
+];
+
+// A small catalogue that crowds both pools: a chain of dependencies (rag -> embedder -> tokenizer),
+// models that fit alone but not together, and short cooldowns so they come and go within a history.
+const models = [
+  inferenceModel('llama-70b', { memory: '80Gi', pool: 'gpu-a100', cooldownPeriod: '4m' }),
+  inferenceModel('mixtral', { memory: '48Gi', pool: 'gpu-a100', cooldownPeriod: '3m' }),
+  inferenceModel('tokenizer', { memory: '8Gi', pool: 'gpu-l4', cooldownPeriod: '2m' }),
+  inferenceModel('embedder', {
+    memory: '16Gi',
+    pool: 'gpu-l4',
+    cooldownPeriod: '2m',
+    dependencies: ['tokenizer'],
+  }),
+  inferenceModel('rag', {
+    memory: '40Gi',
+    pool: 'gpu-a100',
+    cooldownPeriod: '5m',
+    dependencies: ['embedder'],
+  }),
+  inferenceModel('phi', { memory: '24Gi', pool: 'gpu-l4', cooldownPeriod: '3m', startDeadline: '6m' }),
+];
+
+const config = { ...DEFAULT_WORLD, pools, startDeadlineMs: 8 * minute };
+const options: HistoryOptions = {
+  config,
+  models,
+  faults: { crash: 0.01, lostAnswer: 0.03 },
+  tailMs: tailFor(models, config),
+};
+
+const model = fc.nat({ max: models.length - 1 });
+const step: fc.Arbitrary<HistoryStep> = fc.oneof(
+  { weight: 6, arbitrary: fc.record({ kind: fc.constant('warm-up' as const), model }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('activity' as const), model }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('reconcile' as const), model }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constant('interleave' as const),
+      steps: fc.integer({ min: 1, max: 12 }),
+    }),
+  },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      kind: fc.constant('advance' as const),
+      ms: fc.integer({ min: 1_000, max: 4 * minute }),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('edit' as const),
+      model,
+      edit: fc.oneof(
+        fc.record({ memoryGi: fc.constantFrom(8, 16, 24, 40, 48, 80) }),
+        fc.record({ image: fc.constantFrom('vllm/vllm-openai:v0.6.0', 'vllm/vllm-openai:v0.6.3') }),
+        fc.record({ gpu: fc.integer({ min: 1, max: 2 }) }),
+        fc.record({ pool: fc.constantFrom('gpu-a100', 'gpu-l4') }),
+        fc.record({ maxReplicas: fc.integer({ min: 0, max: 1 }) }),
+        fc.record({ cooldown: fc.constantFrom('1m', '3m', '6m') }),
+      ),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('delete' as const), model }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('recreate' as const), model }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('fault' as const),
+      model,
+      fault: fc.constantFrom(
+        'none' as const,
+        'crash-loop' as const,
+        'image-pull' as const,
+        'unschedulable' as const,
+        'slow' as const,
+      ),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('probe' as const), model }) },
+);
+
+const RUNS = Number(process.env.SIMULATION_RUNS ?? 500);
+// A failing history of 200 steps shrinks slowly: by default the report is the first failure with its
+// seed and path (fast-check replays it with `{ seed, path }`); SIMULATION_SHRINK=1 shrinks it.
+const assertOptions = { endOnFailure: process.env.SIMULATION_SHRINK !== '1', verbose: 1 } as const;
+const TEN_MINUTES = 600_000;
+
+describe('the model lifecycle in the simulated world', () => {
+  it(`keeps every budget and lifecycle rule over ${RUNS} generated histories of 200+ steps`, async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+        fc.array(step, { minLength: 200, maxLength: 240 }),
+        async (seed, steps) => {
+          const violations = await playHistory(seed, steps, options);
+          expect(violations).toEqual([]);
+        },
+      ),
+      { numRuns: RUNS, ...assertOptions },
+    );
+  }, TEN_MINUTES);
+
+  it('with simulated nodes: pods wait for nodes that boot, and the rules still hold', async () => {
+    const withNodes = { ...options, config: { ...config, nodes: true } };
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+        fc.array(step, { minLength: 200, maxLength: 240 }),
+        async (seed, steps) => {
+          const violations = await playHistory(seed, steps, withNodes);
+          expect(violations).toEqual([]);
+        },
+      ),
+      { numRuns: Math.max(1, Math.floor(RUNS / 5)), ...assertOptions },
+    );
+  }, TEN_MINUTES);
+});
