@@ -62,6 +62,12 @@ export interface ControlPlaneConfig {
   webhookSecretArn: string | undefined;
   /** Unset, the Lambdas run outside any VPC (the cluster endpoint must then be public). */
   vpc: VpcConfig | undefined;
+  /**
+   * `private` (default): the webhook is a private API reached through an execute-api VPC endpoint in `vpc`,
+   * which the EKS control plane reaches and the internet does not. `public`: a regional API behind a WAF
+   * rate limit, for clusters whose VPC cannot host the endpoint (docs/webhook.md#endpoint).
+   */
+  webhookEndpoint: WebhookEndpointType;
   /** The remediation Lambda's settings as environment variables (docs/remediation.md); empty: its defaults. */
   remediationEnvironment: Record<string, string>;
   /** How long a GPU node must run no budgeted workload before it is scaled in (SCALE_IN_STABILISATION_SECONDS). */
@@ -71,6 +77,8 @@ export interface ControlPlaneConfig {
   /** Alarm descriptions link `<runbookBaseUrl><alarm>.md`; unset, they name `docs/runbooks/<alarm>.md`. */
   runbookBaseUrl: string | undefined;
 }
+
+export type WebhookEndpointType = 'private' | 'public';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -92,6 +100,7 @@ const FIELDS = [
   'ampWorkspaceArn',
   'webhookSecretArn',
   'vpc',
+  'webhookEndpoint',
   'runbookBaseUrl',
   'scaleInStabilisationSeconds',
   'startDeadlineSeconds',
@@ -222,6 +231,7 @@ export function parseConfig(raw: unknown): ControlPlaneConfig {
   const webhookSecretArn = text('webhookSecretArn', SECRET_ARN, 'a Secrets Manager secret ARN');
   const pools = parsePools(input.pools, fail, (problem) => problems.push(problem));
   const vpc = parseVpc(input.vpc, fail);
+  const webhookEndpoint = parseWebhookEndpoint(input.webhookEndpoint, input.vpc, vpc, fail);
   const scaleInStabilisationSeconds = whole(
     'scaleInStabilisationSeconds',
     60,
@@ -264,6 +274,7 @@ export function parseConfig(raw: unknown): ControlPlaneConfig {
     ampWorkspaceArn,
     webhookSecretArn,
     vpc,
+    webhookEndpoint,
     runbookBaseUrl,
     scaleInStabilisationSeconds,
     startDeadlineSeconds,
@@ -300,6 +311,7 @@ function parsePools(value: unknown, fail: Fail, report: (problem: string) => voi
 const REMEDIATION_SETTINGS: Record<string, string> = {
   ...MODE_VARIABLES,
   maxActionsPerHour: 'REMEDIATION_MAX_ACTIONS_PER_HOUR',
+  maxActionsPerHourTotal: 'REMEDIATION_MAX_ACTIONS_PER_HOUR_TOTAL',
   batchSizeFloor: 'REMEDIATION_BATCH_SIZE_FLOOR',
   loadBalanceLossCoefMax: 'REMEDIATION_LOAD_BALANCE_LOSS_COEF_MAX',
   latencyScaleBackAfter: 'REMEDIATION_LATENCY_SCALE_BACK_AFTER',
@@ -366,6 +378,37 @@ function parseVpc(value: unknown, fail: Fail): VpcConfig | undefined {
         clusterSecurityGroupId: clusterSecurityGroupId as string | undefined,
       }
     : undefined;
+}
+
+/**
+ * The private endpoint lives in the cluster's VPC and admits the cluster security group (the group of the
+ * EKS control plane's network interfaces), so both must be configured; `public` is the explicit opt-out.
+ */
+function parseWebhookEndpoint(
+  value: unknown,
+  rawVpc: unknown,
+  vpc: VpcConfig | undefined,
+  fail: Fail,
+): WebhookEndpointType {
+  if (value === undefined || value === null || value === '') value = 'private';
+  if (value !== 'private' && value !== 'public') {
+    fail('webhookEndpoint', `must be "private" or "public", got ${JSON.stringify(value)}`);
+    return 'private';
+  }
+  // An invalid `vpc` has been reported already.
+  const vpcGiven = rawVpc !== undefined && rawVpc !== null && rawVpc !== '';
+  if (value === 'private' && !vpcGiven) {
+    fail(
+      'vpc',
+      `is required for the private webhook endpoint (the default): the cluster's VPC, private subnets and cluster security group; or set "${CONTEXT_KEY}.webhookEndpoint" to "public" (docs/webhook.md#endpoint)`,
+    );
+  } else if (value === 'private' && vpc && !vpc.clusterSecurityGroupId) {
+    fail(
+      'vpc.clusterSecurityGroupId',
+      'is required for the private webhook endpoint (the default): the EKS control plane reaches the endpoint from that group',
+    );
+  }
+  return value;
 }
 
 function isAmpUrl(url: string): boolean {

@@ -3,7 +3,7 @@ import { EventBus } from 'aws-cdk-lib/aws-events';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { AdmissionWebhookEndpoint } from './admission-webhook-endpoint.js';
+import { AdmissionWebhookEndpoint, WEBHOOK_RATE_RULE } from './admission-webhook-endpoint.js';
 import { ClusterAccess, kubernetesInstallCommands } from './cluster-access.js';
 import type { ControlPlaneConfig } from './config.js';
 import { ControlPlaneAlarms } from './control-plane-alarms.js';
@@ -114,6 +114,16 @@ export class InferenceBudgetStack extends Stack {
     this.warmUpApi = new WarmUpRestApi(this, 'WarmUpApi', { handler: this.functions.warmUpApi });
     this.webhookEndpoint = new AdmissionWebhookEndpoint(this, 'WebhookEndpoint', {
       handler: this.functions.admissionWebhook,
+      // config.ts has checked that the private endpoint has its VPC and cluster security group.
+      access:
+        config.webhookEndpoint === 'private' && network && config.vpc?.clusterSecurityGroupId
+          ? {
+              type: 'private',
+              vpc: network.vpc,
+              subnets: network.subnets,
+              clusterSecurityGroupId: config.vpc.clusterSecurityGroupId,
+            }
+          : { type: 'public' },
     });
 
     const pools = config.pools.map((pool) => pool.name);
@@ -124,6 +134,11 @@ export class InferenceBudgetStack extends Stack {
       functions: this.functions.all,
       reconcileFailures: this.functions.reconcileFailures,
       apis,
+      webhook: {
+        api: this.webhookEndpoint.api,
+        webAcl: this.webhookEndpoint.webAcl,
+        rateRule: WEBHOOK_RATE_RULE,
+      },
       ledgerTable: this.ledger.table,
       onCallTopic: this.onCall.topic,
       runbookBaseUrl: config.runbookBaseUrl,
@@ -145,7 +160,7 @@ export class InferenceBudgetStack extends Stack {
     });
     new CfnOutput(this, 'WebhookBaseUrl', {
       description: 'Admission webhook URL before its secret: <this>webhook/<secret> (docs/webhook.md)',
-      value: this.webhookEndpoint.api.url,
+      value: this.webhookEndpoint.baseUrl,
     });
     new CfnOutput(this, 'KubernetesInstall', {
       description:

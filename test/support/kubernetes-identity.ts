@@ -150,7 +150,7 @@ let firstCalls: Promise<unknown> = Promise.resolve();
 
 /**
  * `handler` signing in as `identity`, as its Lambda does with its role's access entry. A handler reads
- * `KUBECONFIG` once, at its first invocation (lambdas/handlers/runtime.ts): that call runs with the
+ * `KUBECONFIG` once, at its first invocation (its wiring, lambdas/handlers/wiring/): that call runs with the
  * identity's kubeconfig set and after every other wrapped handler's first call, so handlers of several
  * roles can share one test file's environment.
  */

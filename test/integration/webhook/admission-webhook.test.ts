@@ -1101,14 +1101,14 @@ describe('the handler, called directly with bad input', () => {
     expect((await call(event({ path, body }), fromArn)).statusCode).toBe(404);
   });
 
-  it('refuses to run with a weak secret (an error, logged, not a way in)', async () => {
+  it('refuses to run with a weak secret: every path is unknown (404), and the reason is logged', async () => {
     const weak = createWebhookHandler({ ...config, secret: { value: 'short' } });
     const result = await call(
       event({ path: '/webhook/short', body: reviewBody(createRequest(manifest('x', {}))) }),
       weak,
     );
-    expect(result.statusCode).toBe(500);
-    expect(JSON.parse(result.body).error.code).toBe('internal_error');
+    expect(result.statusCode).toBe(404);
+    expect(JSON.parse(result.body).error.code).toBe('not_found');
   });
 });
 

@@ -7,8 +7,13 @@ const POOL = {
   minNodes: 0,
   maxNodes: 4,
 };
-/** The required settings: each test adds its own. */
-const REQUIRED = { clusterName: 'c', pools: [POOL] };
+const VPC = {
+  vpcId: 'vpc-0123456789abcdef0',
+  subnetIds: ['subnet-0123456789abcdef0'],
+  clusterSecurityGroupId: 'sg-0123456789abcdef0',
+};
+/** The required settings (the private webhook endpoint, the default, needs the VPC): each test adds its own. */
+const REQUIRED = { clusterName: 'c', pools: [POOL], vpc: VPC };
 
 function problems(raw: unknown): string {
   try {
@@ -22,7 +27,7 @@ function problems(raw: unknown): string {
 
 describe('parseConfig', () => {
   it('fills defaults around the required fields', () => {
-    expect(parseConfig({ clusterName: 'gpu-inference', pools: [POOL] })).toEqual({
+    expect(parseConfig({ clusterName: 'gpu-inference', pools: [POOL], vpc: VPC })).toEqual({
       clusterName: 'gpu-inference',
       pools: [POOL],
       scheduleMinutes: 1,
@@ -36,7 +41,8 @@ describe('parseConfig', () => {
       prometheusQueryUrl: undefined,
       ampWorkspaceArn: undefined,
       webhookSecretArn: undefined,
-      vpc: undefined,
+      vpc: VPC,
+      webhookEndpoint: 'private',
       runbookBaseUrl: undefined,
       scaleInStabilisationSeconds: undefined,
       remediationEnvironment: {},
@@ -240,15 +246,41 @@ describe('contextObject', () => {
   });
 });
 
+describe('parseConfig webhookEndpoint', () => {
+  it('is private by default, which needs the cluster VPC and its security group', () => {
+    expect(problems({ clusterName: 'c', pools: [POOL] })).toContain(
+      'context "inferenceBudget.vpc" is required for the private webhook endpoint (the default)',
+    );
+    const { clusterSecurityGroupId: _, ...withoutGroup } = VPC;
+    expect(problems({ ...REQUIRED, vpc: withoutGroup })).toContain(
+      'context "inferenceBudget.vpc.clusterSecurityGroupId" is required for the private webhook endpoint',
+    );
+  });
+
+  it('is public only when asked, and then needs no VPC', () => {
+    const config = parseConfig({ clusterName: 'c', pools: [POOL], webhookEndpoint: 'public' });
+    expect(config).toMatchObject({ webhookEndpoint: 'public', vpc: undefined });
+    expect(problems({ ...REQUIRED, webhookEndpoint: 'internet' })).toContain(
+      'context "inferenceBudget.webhookEndpoint" must be "private" or "public", got "internet"',
+    );
+  });
+});
+
 describe('parseConfig remediation', () => {
   it('turns the settings into the remediation Lambda environment', () => {
     const config = parseConfig({
       ...REQUIRED,
-      remediation: { GPUMemoryUsageHigh: 'dry-run', maxActionsPerHour: 2, trainingLossRestart: true },
+      remediation: {
+        GPUMemoryUsageHigh: 'enabled',
+        maxActionsPerHour: 2,
+        maxActionsPerHourTotal: 5,
+        trainingLossRestart: true,
+      },
     });
     expect(config.remediationEnvironment).toEqual({
-      REMEDIATION_GPU_MEMORY_USAGE_HIGH: 'dry-run',
+      REMEDIATION_GPU_MEMORY_USAGE_HIGH: 'enabled',
       REMEDIATION_MAX_ACTIONS_PER_HOUR: '2',
+      REMEDIATION_MAX_ACTIONS_PER_HOUR_TOTAL: '5',
       REMEDIATION_TRAINING_LOSS_RESTART: 'true',
     });
   });

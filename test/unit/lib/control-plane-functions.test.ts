@@ -70,7 +70,7 @@ describe('ControlPlaneFunctions', () => {
     expect(props(fns.reconcileScheduled)).toMatchObject({ Timeout: 300, ReservedConcurrentExecutions: 1 });
     expect(props(fns.reconcileModel)).toMatchObject({ Timeout: 300 });
     expect(props(fns.reconcileModel).ReservedConcurrentExecutions).toBeUndefined();
-    expect(props(fns.warmUpApi)).toMatchObject({ Timeout: 30 });
+    expect(props(fns.warmUpApi)).toMatchObject({ Timeout: 28 });
     expect(props(fns.admissionWebhook)).toMatchObject({ Timeout: 10 });
   });
 
@@ -87,6 +87,11 @@ describe('ControlPlaneFunctions', () => {
         DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [queueId, 'Arn'] } } },
       });
     }
+    // A scheduled pass that waited in the async queue longer than the interval is replaced by the next one.
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: logicalId(fns.reconcileScheduled) },
+      MaximumEventAgeInSeconds: 60,
+    });
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
       FunctionName: { Ref: logicalId(fns.remediation) },
       MaximumRetryAttempts: 2,
@@ -203,8 +208,12 @@ describe('ControlPlaneFunctions', () => {
       expect(allowed(fn, 'eks:UpdateNodegroupConfig')).toEqual([]);
     }
     const [terminate] = allowed(fns.reconcileScheduled, 'autoscaling:TerminateInstanceInAutoScalingGroup');
+    // Only the configured pools' groups: EKS tags each managed node group's Auto Scaling group with its name.
     expect(terminate?.Condition).toEqual({
-      StringEquals: { 'autoscaling:ResourceTag/eks:cluster-name': 'gpu-inference' },
+      StringEquals: {
+        'autoscaling:ResourceTag/eks:cluster-name': 'gpu-inference',
+        'autoscaling:ResourceTag/eks:nodegroup-name': BASE_CONTEXT.pools.map((pool) => pool.nodeGroup),
+      },
     });
     for (const fn of [fns.reconcileModel, fns.warmUpApi, fns.admissionWebhook, fns.remediation]) {
       expect(allowed(fn, 'autoscaling:TerminateInstanceInAutoScalingGroup')).toEqual([]);
