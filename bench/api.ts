@@ -106,7 +106,7 @@ try {
   while ((await warmUp('warm', 200).catch(() => undefined)) === undefined) await sleep(200);
 
   const kubeConfig = kubeConfigFromFile(kubeconfig);
-  const cluster = new KubernetesCluster(kubeConfig, { namespace: NAMESPACE });
+  const cluster = new KubernetesCluster(kubeConfig, { namespaces: [NAMESPACE] });
   const apps = kubeConfig.makeApiClient(AppsV1Api);
   const timed = async (work: () => Promise<unknown>): Promise<number> => {
     const started = performance.now();

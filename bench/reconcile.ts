@@ -55,7 +55,7 @@ try {
   await ensureLedgerTable(client, 'bench-ledger');
   const ledger = new DynamoDbLedger(client, 'bench-ledger');
   const kubeConfig = kubeConfigFromFile(kubeconfig);
-  const cluster = new KubernetesCluster(kubeConfig, { namespace: NAMESPACE });
+  const cluster = new KubernetesCluster(kubeConfig, { namespaces: [NAMESPACE] });
   const ports: ReconcilePorts = { cluster, ledger, log: silent, clock: Date.now };
 
   progress(`creating ${POOLS} pools with KWOK GPU nodes and ${POOLS * MODELS_PER_POOL} InferenceModels`);

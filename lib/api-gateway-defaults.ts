@@ -2,6 +2,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import {
   AccessLogFormat,
   EndpointType,
+  type EndpointConfiguration,
   LogGroupLogDestination,
   MethodLoggingLevel,
   RequestValidator,
@@ -9,6 +10,7 @@ import {
   RestApi,
   type MethodOptions,
 } from 'aws-cdk-lib/aws-apigateway';
+import type { PolicyDocument } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { acknowledge } from './nag-acknowledgements.js';
@@ -79,22 +81,30 @@ function acknowledgeApiFindings(api: RestApi): void {
   );
   acknowledge(
     api.deploymentStage,
-    'No WAF by default: IAM auth (warm-up) or the secret path (webhook) and stage throttling guard the APIs; docs/deploy.md shows how to attach a web ACL.',
+    'The warm-up API is guarded by IAM auth and stage throttling; the webhook by its private endpoint (default) or, when public, by a web ACL with a rate-based rule (docs/security.md).',
     'APIG3',
   );
 }
 
 export interface ControlPlaneRestApiProps {
+  /** The API's name, which its CloudWatch metrics are keyed by (`ApiName`); default the construct id. */
+  name?: string;
   description: string;
   stageName: string;
   throttle: { rateLimit: number; burstLimit: number };
   defaultMethodOptions?: MethodOptions;
   logRetention?: RetentionDays;
+  /** Default: regional. */
+  endpointConfiguration?: EndpointConfiguration;
+  /** The API's resource policy; default none. */
+  policy?: PolicyDocument;
+  /** X-Ray traces of the stage; default on. They record each request's full URL. */
+  tracing?: boolean;
 }
 
 /**
- * A regional REST API as both of the control plane's are: JSON access logs (`AccessLogs`), a throttled
- * stage with X-Ray and metrics, errors in the envelope, the shared cdk-nag acknowledgements, and a
+ * A REST API as both of the control plane's are: JSON access logs (`AccessLogs`), a throttled stage with
+ * metrics (and X-Ray unless turned off), errors in the envelope, the shared cdk-nag acknowledgements, and a
  * validator of declared parameters (bodies are the handlers' to check).
  */
 export function controlPlaneRestApi(
@@ -106,8 +116,10 @@ export function controlPlaneRestApi(
     removalPolicy: RemovalPolicy.DESTROY,
   });
   const api = new RestApi(scope, 'Api', {
+    ...(props.name && { restApiName: props.name }),
     description: props.description,
-    endpointTypes: [EndpointType.REGIONAL],
+    endpointConfiguration: props.endpointConfiguration ?? { types: [EndpointType.REGIONAL] },
+    ...(props.policy && { policy: props.policy }),
     // Execution logs would need the account-wide API Gateway role; access logs are enough here.
     cloudWatchRole: false,
     deployOptions: {
@@ -116,7 +128,7 @@ export function controlPlaneRestApi(
       accessLogFormat: ACCESS_LOG_FORMAT,
       throttlingRateLimit: props.throttle.rateLimit,
       throttlingBurstLimit: props.throttle.burstLimit,
-      tracingEnabled: true,
+      tracingEnabled: props.tracing ?? true,
       metricsEnabled: true,
       loggingLevel: MethodLoggingLevel.OFF,
     },

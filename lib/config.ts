@@ -43,8 +43,11 @@ export interface ControlPlaneConfig {
   onCallEmails: string[];
   /** HTTPS endpoints (a paging service's webhook) subscribed to the on-call topic. */
   onCallUrls: string[];
-  /** Limits the control plane to one namespace; unset, it governs the whole cluster. */
-  watchNamespace: string | undefined;
+  /**
+   * The namespaces the control plane governs (namespaced mode: Roles in each, deploy/rbac/namespace/);
+   * empty, it governs the whole cluster (cluster-wide mode, deploy/rbac/cluster/).
+   */
+  namespaces: string[];
   /** The `control_plane` label on the control plane's own series. */
   controlPlaneName: string | undefined;
   orphanGraceSeconds: number | undefined;
@@ -62,6 +65,12 @@ export interface ControlPlaneConfig {
   webhookSecretArn: string | undefined;
   /** Unset, the Lambdas run outside any VPC (the cluster endpoint must then be public). */
   vpc: VpcConfig | undefined;
+  /**
+   * `private` (default): the webhook is a private API reached through an execute-api VPC endpoint in `vpc`,
+   * which the EKS control plane reaches and the internet does not. `public`: a regional API behind a WAF
+   * rate limit, for clusters whose VPC cannot host the endpoint (docs/webhook.md#endpoint).
+   */
+  webhookEndpoint: WebhookEndpointType;
   /** The remediation Lambda's settings as environment variables (docs/remediation.md); empty: its defaults. */
   remediationEnvironment: Record<string, string>;
   /** How long a GPU node must run no budgeted workload before it is scaled in (SCALE_IN_STABILISATION_SECONDS). */
@@ -71,6 +80,8 @@ export interface ControlPlaneConfig {
   /** Alarm descriptions link `<runbookBaseUrl><alarm>.md`; unset, they name `docs/runbooks/<alarm>.md`. */
   runbookBaseUrl: string | undefined;
 }
+
+export type WebhookEndpointType = 'private' | 'public';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -82,6 +93,7 @@ const FIELDS = [
   'scheduleMinutes',
   'onCallEmails',
   'onCallUrls',
+  'namespaces',
   'watchNamespace',
   'controlPlaneName',
   'orphanGraceSeconds',
@@ -91,6 +103,7 @@ const FIELDS = [
   'ampWorkspaceArn',
   'webhookSecretArn',
   'vpc',
+  'webhookEndpoint',
   'runbookBaseUrl',
   'scaleInStabilisationSeconds',
   'startDeadlineSeconds',
@@ -195,7 +208,18 @@ export function parseConfig(raw: unknown): ControlPlaneConfig {
   const scheduleMinutes = whole('scheduleMinutes', 1, 60, 'a whole number of minutes from 1 to 60') ?? 1;
   const onCallEmails = list('onCallEmails', (item) => EMAIL.test(item), 'email addresses');
   const onCallUrls = list('onCallUrls', (item) => /^https:\/\/\S+$/.test(item), 'https:// URLs');
+  const listed = list('namespaces', (item) => DNS_LABEL.test(item), 'Kubernetes namespace names');
+  // cdk.json files written before `namespaces` hold `watchNamespace`, one namespace: it still means that.
   const watchNamespace = text('watchNamespace', DNS_LABEL, 'a Kubernetes namespace name');
+  if (watchNamespace !== undefined && listed.length > 0)
+    fail(
+      'watchNamespace',
+      'is the older spelling of "namespaces" (one namespace): set one of them, not both',
+    );
+  const namespaces = watchNamespace === undefined ? listed : [watchNamespace];
+  const repeated = namespaces.filter((item, i) => namespaces.indexOf(item) !== i);
+  if (repeated.length > 0)
+    fail('namespaces', `lists ${JSON.stringify([...new Set(repeated)])} more than once`);
   const controlPlaneName = text('controlPlaneName', /^[A-Za-z0-9_.:-]{1,128}$/, 'a short label value');
   const orphanGraceSeconds = whole('orphanGraceSeconds', 0, 86_400, 'a whole number of seconds up to 86400');
   const recommendationWindowSeconds = whole(
@@ -210,6 +234,7 @@ export function parseConfig(raw: unknown): ControlPlaneConfig {
   const webhookSecretArn = text('webhookSecretArn', SECRET_ARN, 'a Secrets Manager secret ARN');
   const pools = parsePools(input.pools, fail, (problem) => problems.push(problem));
   const vpc = parseVpc(input.vpc, fail);
+  const webhookEndpoint = parseWebhookEndpoint(input.webhookEndpoint, input.vpc, vpc, fail);
   const scaleInStabilisationSeconds = whole(
     'scaleInStabilisationSeconds',
     60,
@@ -243,7 +268,7 @@ export function parseConfig(raw: unknown): ControlPlaneConfig {
     scheduleMinutes,
     onCallEmails,
     onCallUrls,
-    watchNamespace,
+    namespaces,
     controlPlaneName,
     orphanGraceSeconds,
     recommendationWindowSeconds,
@@ -252,6 +277,7 @@ export function parseConfig(raw: unknown): ControlPlaneConfig {
     ampWorkspaceArn,
     webhookSecretArn,
     vpc,
+    webhookEndpoint,
     runbookBaseUrl,
     scaleInStabilisationSeconds,
     startDeadlineSeconds,
@@ -288,6 +314,7 @@ function parsePools(value: unknown, fail: Fail, report: (problem: string) => voi
 const REMEDIATION_SETTINGS: Record<string, string> = {
   ...MODE_VARIABLES,
   maxActionsPerHour: 'REMEDIATION_MAX_ACTIONS_PER_HOUR',
+  maxActionsPerHourTotal: 'REMEDIATION_MAX_ACTIONS_PER_HOUR_TOTAL',
   batchSizeFloor: 'REMEDIATION_BATCH_SIZE_FLOOR',
   loadBalanceLossCoefMax: 'REMEDIATION_LOAD_BALANCE_LOSS_COEF_MAX',
   latencyScaleBackAfter: 'REMEDIATION_LATENCY_SCALE_BACK_AFTER',
@@ -354,6 +381,37 @@ function parseVpc(value: unknown, fail: Fail): VpcConfig | undefined {
         clusterSecurityGroupId: clusterSecurityGroupId as string | undefined,
       }
     : undefined;
+}
+
+/**
+ * The private endpoint lives in the cluster's VPC and admits the cluster security group (the group of the
+ * EKS control plane's network interfaces), so both must be configured; `public` is the explicit opt-out.
+ */
+function parseWebhookEndpoint(
+  value: unknown,
+  rawVpc: unknown,
+  vpc: VpcConfig | undefined,
+  fail: Fail,
+): WebhookEndpointType {
+  if (value === undefined || value === null || value === '') value = 'private';
+  if (value !== 'private' && value !== 'public') {
+    fail('webhookEndpoint', `must be "private" or "public", got ${JSON.stringify(value)}`);
+    return 'private';
+  }
+  // An invalid `vpc` has been reported already.
+  const vpcGiven = rawVpc !== undefined && rawVpc !== null && rawVpc !== '';
+  if (value === 'private' && !vpcGiven) {
+    fail(
+      'vpc',
+      `is required for the private webhook endpoint (the default): the cluster's VPC, private subnets and cluster security group; or set "${CONTEXT_KEY}.webhookEndpoint" to "public" (docs/webhook.md#endpoint)`,
+    );
+  } else if (value === 'private' && vpc && !vpc.clusterSecurityGroupId) {
+    fail(
+      'vpc.clusterSecurityGroupId',
+      'is required for the private webhook endpoint (the default): the EKS control plane reaches the endpoint from that group',
+    );
+  }
+  return value;
 }
 
 function isAmpUrl(url: string): boolean {

@@ -12,6 +12,7 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Operation, type ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import type { CfnWebACL } from 'aws-cdk-lib/aws-wafv2';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
@@ -30,6 +31,8 @@ export const ALARM_KINDS = [
   'LambdaErrors',
   'LambdaThrottles',
   'ApiServerErrors',
+  'WebhookClientErrors',
+  'WebhookRateLimited',
   'LedgerThrottled',
 ] as const;
 export type AlarmKind = (typeof ALARM_KINDS)[number];
@@ -41,6 +44,8 @@ export interface ControlPlaneAlarmsProps {
   functions: IFunction[];
   reconcileFailures: IQueue;
   apis: RestApi[];
+  /** The admission webhook: its 4xx (wrong paths, throttling) and, when public, its WAF blocks page too. */
+  webhook: { api: RestApi; webAcl: CfnWebACL | undefined; rateRule: string };
   ledgerTable: ITable;
   onCallTopic: ITopic;
   runbookBaseUrl: string | undefined;
@@ -54,6 +59,9 @@ export const LEDGER_OPERATIONS = [
   Operation.QUERY,
   Operation.SCAN,
 ];
+
+/** More webhook 4xx than this in five minutes pages: a few stray probes do not. */
+export const WEBHOOK_CLIENT_ERRORS_THRESHOLD = 10;
 
 /** Utilisation above this share of a pool's budget, for five minutes, pages. */
 export const POOL_UTILIZATION_THRESHOLD_PERCENT = 90;
@@ -184,6 +192,38 @@ export class ControlPlaneAlarms extends Construct {
         metric: api.metricServerError({ period: fiveMinutes, statistic: 'Sum' }),
         threshold: 0,
       });
+    }
+    // The API server only calls the URL it was given: 4xx mean a wrong URL (an unfinished secret rotation),
+    // a prober, or the stage throttle (429), which refuses the API server's calls as well.
+    add(
+      'WebhookClientErrors',
+      '',
+      `The admission webhook answered more than ${WEBHOOK_CLIENT_ERRORS_THRESHOLD} 4xx (unknown path, wrong secret or throttled) in 5 minutes.`,
+      {
+        metric: props.webhook.api.metricClientError({ period: fiveMinutes, statistic: 'Sum' }),
+        threshold: WEBHOOK_CLIENT_ERRORS_THRESHOLD,
+      },
+    );
+    if (props.webhook.webAcl) {
+      add(
+        'WebhookRateLimited',
+        '',
+        "WAF blocked requests to the public admission webhook by its rate-based rule in 5 minutes: someone floods it, or the API server's own calls are over the limit.",
+        {
+          metric: new Metric({
+            namespace: 'AWS/WAFV2',
+            metricName: 'BlockedRequests',
+            dimensionsMap: {
+              WebACL: props.webhook.webAcl.name!,
+              Rule: props.webhook.rateRule,
+              Region: Stack.of(this).region,
+            },
+            statistic: 'Sum',
+            period: fiveMinutes,
+          }),
+          threshold: 0,
+        },
+      );
     }
     add('LedgerThrottled', '', 'DynamoDB throttled requests to the ledger table in the last 5 minutes.', {
       metric: props.ledgerTable.metricThrottledRequestsForOperations({

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { Duration, Stack, Token } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack, Token } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { ISecurityGroup, ISubnet, IVpc } from 'aws-cdk-lib/aws-ec2';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
@@ -27,7 +27,10 @@ export interface ControlPlaneFunctionsProps {
   pools: NodePoolConfig[];
   /** `SCALE_IN_STABILISATION_SECONDS` (docs/node-pools.md); unset, the handlers' default. */
   scaleInStabilisationSeconds?: number;
-  /** Minutes between scheduled passes: the warm-up API's Retry-After waits for the pass after a cooldown. */
+  /**
+   * Minutes between scheduled passes: the warm-up API's Retry-After waits for the pass after a cooldown,
+   * and a pass that waited longer than one interval is dropped.
+   */
   scheduleMinutes: number;
   /** `START_DEADLINE_SECONDS` (docs/reconciler.md); unset, 15 minutes. */
   startDeadlineSeconds?: number;
@@ -43,7 +46,8 @@ export interface ControlPlaneFunctionsProps {
   remediationEnvironment?: Record<string, string>;
   /** Prefix of the runbook links in remediation announcements. */
   runbookBaseUrl?: string;
-  watchNamespace?: string;
+  /** The governed namespaces (namespaced mode), passed as `WATCH_NAMESPACE`; empty: the whole cluster. */
+  namespaces?: string[];
   controlPlaneName?: string;
   orphanGraceSeconds?: number;
   recommendationWindowSeconds?: number;
@@ -53,6 +57,9 @@ export interface ControlPlaneFunctionsProps {
   ampWorkspaceArn?: string;
   logRetention?: RetentionDays;
 }
+
+/** The warm-up Lambda's timeout: `?wait` (at most 25 s) plus the handler's reserve for its answer. */
+export const WARM_UP_TIMEOUT_SECONDS = 28;
 
 const handlers = fileURLToPath(new URL('../lambdas/handlers/', import.meta.url));
 
@@ -122,7 +129,7 @@ export class ControlPlaneFunctions extends Construct {
       EKS_CLUSTER_NAME: props.clusterName,
       EVENT_BUS_NAME: props.eventBus.eventBusName,
       NODE_POOLS: JSON.stringify(props.pools),
-      ...optional('WATCH_NAMESPACE', props.watchNamespace),
+      ...optional('WATCH_NAMESPACE', props.namespaces?.length ? props.namespaces.join(',') : undefined),
       ...optional('CONTROL_PLANE_NAME', props.controlPlaneName),
       ...optional('ORPHAN_GRACE_SECONDS', props.orphanGraceSeconds),
       ...optional('SCALE_IN_STABILISATION_SECONDS', props.scaleInStabilisationSeconds),
@@ -163,6 +170,9 @@ export class ControlPlaneFunctions extends Construct {
       reservedConcurrentExecutions: 1,
       // A failed pass is not retried: the next scheduled pass starts fresh.
       retryAttempts: 0,
+      // Behind reserved concurrency 1 a slow pass makes the next ticks wait in Lambda's async queue (for up
+      // to six hours by default); one older than the interval is dropped, since the next tick replaces it.
+      maxEventAge: Duration.minutes(props.scheduleMinutes),
       onFailure: new SqsDestination(this.reconcileFailures),
       environment: { ...kubernetesEnv, ...metricsEnv },
     });
@@ -175,7 +185,8 @@ export class ControlPlaneFunctions extends Construct {
     });
     this.warmUpApi = make('WarmUpApi', 'warmup-api.ts', {
       description: 'Warm-up API: scales cold models up or answers 429',
-      timeout: Duration.seconds(30),
+      // Below API Gateway's 29 s integration timeout: `?wait` ends in the handler's own 503, not a 504.
+      timeout: Duration.seconds(WARM_UP_TIMEOUT_SECONDS),
       environment: { ...kubernetesEnv, ...optional('AMP_REMOTE_WRITE_URL', props.remoteWriteUrl) },
     });
     this.admissionWebhook = make('AdmissionWebhook', 'admission-webhook.ts', {
@@ -193,12 +204,16 @@ export class ControlPlaneFunctions extends Construct {
 
     this.remediation = make('Remediation', 'remediation.ts', {
       description: 'Runbook automation for the MoE playbook alerts (docs/remediation.md)',
+      // Below the claims' lease (CLAIM_LEASE_MS): an attempt never outlives the claim it holds.
       timeout: Duration.minutes(1),
       // Duplicate deliveries are absorbed by the claims in the ledger (docs/remediation.md).
       retryAttempts: 2,
+      // A delivery that failed its retries is kept for on-call, not lost.
+      onFailure: new SqsDestination(this.reconcileFailures),
       environment: {
         ...kubernetesEnv,
         ON_CALL_TOPIC_ARN: props.onCallTopic.topicArn,
+        REMEDIATION_ALARM_ARN_PREFIX: remediationAlarmArnPrefix(stack),
         ...props.remediationEnvironment,
         ...optional('REMEDIATION_RUNBOOK_BASE_URL', props.runbookBaseUrl),
       },
@@ -265,7 +280,14 @@ export class ControlPlaneFunctions extends Construct {
         effect: Effect.ALLOW,
         actions: ['autoscaling:TerminateInstanceInAutoScalingGroup'],
         resources: ['*'],
-        conditions: { StringEquals: { 'autoscaling:ResourceTag/eks:cluster-name': props.clusterName } },
+        // EKS tags a managed node group's Auto Scaling group with the cluster and the node group's name:
+        // only the configured pools' groups, not every group of the cluster.
+        conditions: {
+          StringEquals: {
+            'autoscaling:ResourceTag/eks:cluster-name': props.clusterName,
+            'autoscaling:ResourceTag/eks:nodegroup-name': props.pools.map((pool) => pool.nodeGroup),
+          },
+        },
       }),
     );
 
@@ -309,7 +331,7 @@ function acknowledgeFunctionFindings(fn: NodejsFunction, inVpc: boolean): void {
   const policy = fn.role!.node.tryFindChild('DefaultPolicy')!;
   acknowledge(
     policy,
-    'xray:PutTraceSegments, xray:PutTelemetryRecords and autoscaling:DescribeAutoScalingGroups support no resource-level permissions; autoscaling:TerminateInstanceInAutoScalingGroup is limited to the cluster by its eks:cluster-name tag condition.',
+    "xray:PutTraceSegments, xray:PutTelemetryRecords and autoscaling:DescribeAutoScalingGroups support no resource-level permissions; autoscaling:TerminateInstanceInAutoScalingGroup is limited to the configured pools' node groups by their eks:cluster-name and eks:nodegroup-name tag conditions.",
     'IAM5[Resource::*]',
   );
   acknowledge(
@@ -318,6 +340,19 @@ function acknowledgeFunctionFindings(fn: NodejsFunction, inVpc: boolean): void {
     'IAM5[Action::kms:ReEncrypt*]',
     'IAM5[Action::kms:GenerateDataKey*]',
   );
+}
+
+/**
+ * The CloudWatch alarms the remediation Lambda acts on: this account and region, named after the stack
+ * (`<stack>-GPUMemoryUsageHigh-…`), so no alarm of another stack or person is an alert (docs/remediation.md).
+ */
+export function remediationAlarmArnPrefix(stack: Stack): string {
+  return stack.formatArn({
+    service: 'cloudwatch',
+    resource: 'alarm',
+    resourceName: `${stack.stackName}-`,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
 }
 
 /** How cdk-nag prints a stack attribute in a finding: its value, or the pseudo parameter it stands for. */

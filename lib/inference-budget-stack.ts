@@ -3,8 +3,8 @@ import { EventBus } from 'aws-cdk-lib/aws-events';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { AdmissionWebhookEndpoint } from './admission-webhook-endpoint.js';
-import { ClusterAccess } from './cluster-access.js';
+import { AdmissionWebhookEndpoint, WEBHOOK_RATE_RULE } from './admission-webhook-endpoint.js';
+import { ClusterAccess, kubernetesInstallCommands } from './cluster-access.js';
 import type { ControlPlaneConfig } from './config.js';
 import { ControlPlaneAlarms } from './control-plane-alarms.js';
 import { ControlPlaneFunctions } from './control-plane-functions.js';
@@ -81,9 +81,9 @@ export class InferenceBudgetStack extends Stack {
       remoteWriteUrl: config.remoteWriteUrl ?? `${this.prometheus.endpoint}api/v1/remote_write`,
       prometheusQueryUrl: config.prometheusQueryUrl ?? this.prometheus.endpoint,
       ampWorkspaceArn: this.prometheus.workspaceArn,
+      namespaces: config.namespaces,
       ...(network && { network }),
       ...defined({
-        watchNamespace: config.watchNamespace,
         controlPlaneName: config.controlPlaneName,
         orphanGraceSeconds: config.orphanGraceSeconds,
         recommendationWindowSeconds: config.recommendationWindowSeconds,
@@ -104,11 +104,26 @@ export class InferenceBudgetStack extends Stack {
     });
     new ClusterAccess(this, 'ClusterAccess', {
       clusterName: config.clusterName,
-      functions: this.functions.kubernetesClients,
+      functions: {
+        reconcile: [this.functions.reconcileScheduled, this.functions.reconcileModel],
+        warmUp: [this.functions.warmUpApi],
+        remediation: [this.functions.remediation],
+        webhook: [this.functions.admissionWebhook],
+      },
     });
     this.warmUpApi = new WarmUpRestApi(this, 'WarmUpApi', { handler: this.functions.warmUpApi });
     this.webhookEndpoint = new AdmissionWebhookEndpoint(this, 'WebhookEndpoint', {
       handler: this.functions.admissionWebhook,
+      // config.ts has checked that the private endpoint has its VPC and cluster security group.
+      access:
+        config.webhookEndpoint === 'private' && network && config.vpc?.clusterSecurityGroupId
+          ? {
+              type: 'private',
+              vpc: network.vpc,
+              subnets: network.subnets,
+              clusterSecurityGroupId: config.vpc.clusterSecurityGroupId,
+            }
+          : { type: 'public' },
     });
 
     const pools = config.pools.map((pool) => pool.name);
@@ -119,6 +134,11 @@ export class InferenceBudgetStack extends Stack {
       functions: this.functions.all,
       reconcileFailures: this.functions.reconcileFailures,
       apis,
+      webhook: {
+        api: this.webhookEndpoint.api,
+        webAcl: this.webhookEndpoint.webAcl,
+        rateRule: WEBHOOK_RATE_RULE,
+      },
       ledgerTable: this.ledger.table,
       onCallTopic: this.onCall.topic,
       runbookBaseUrl: config.runbookBaseUrl,
@@ -140,7 +160,12 @@ export class InferenceBudgetStack extends Stack {
     });
     new CfnOutput(this, 'WebhookBaseUrl', {
       description: 'Admission webhook URL before its secret: <this>webhook/<secret> (docs/webhook.md)',
-      value: this.webhookEndpoint.api.url,
+      value: this.webhookEndpoint.baseUrl,
+    });
+    new CfnOutput(this, 'KubernetesInstall', {
+      description:
+        'Run from the repository folder: the CRD, RBAC and admission policy this stack needs (docs/deploy.md)',
+      value: kubernetesInstallCommands(config.namespaces).join(' && '),
     });
     new CfnOutput(this, 'WebhookSecretArn', { value: this.webhookSecret.secretArn });
     new CfnOutput(this, 'OnCallTopicArn', { value: this.onCall.topic.topicArn });

@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
@@ -6,6 +6,7 @@ import { SubscriptionFilter, type ITopic } from 'aws-cdk-lib/aws-sns';
 import { LambdaSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { AUTOMATED_ALERTS } from '../lambdas/core/remediation/targets.js';
+import { remediationAlarmArnPrefix } from './control-plane-functions.js';
 import { ALERT_SOURCE_ATTRIBUTE } from './prometheus-workspace.js';
 
 export interface RemediationTriggersProps {
@@ -16,7 +17,7 @@ export interface RemediationTriggersProps {
 
 /**
  * What wakes the remediation Lambda (docs/remediation.md): AMP alerts from the topic (only those, not the
- * alarms and announcements that share it), CloudWatch alarms named after a playbook alert, and a
+ * alarms and announcements that share it), this stack's CloudWatch alarms named after a playbook alert, and a
  * one-minute tick that scales inference back once latency has stayed low.
  */
 export class RemediationTriggers extends Construct {
@@ -35,11 +36,14 @@ export class RemediationTriggers extends Construct {
       }),
     );
     this.alarmRule = new Rule(this, 'PlaybookAlarms', {
-      description: 'CloudWatch alarms named after a MoE playbook alert change state',
+      description: "This stack's CloudWatch alarms named after a MoE playbook alert change state",
       eventPattern: {
         source: ['aws.cloudwatch'],
         detailType: ['CloudWatch Alarm State Change'],
-        detail: { alarmName: Object.keys(AUTOMATED_ALERTS).map((alert) => ({ prefix: alert })) },
+        // Only this stack's alarms named after a playbook alert; the handler checks the same prefix.
+        resources: Object.keys(AUTOMATED_ALERTS).map((alert) => ({
+          prefix: `${remediationAlarmArnPrefix(Stack.of(this))}${alert}`,
+        })) as unknown as string[],
       },
       targets: [new LambdaFunction(props.remediation, { retryAttempts: 2 })],
     });

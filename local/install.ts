@@ -1,6 +1,6 @@
 // What `kubectl apply -k deploy/` and the webhook templates' `envsubst | kubectl apply` do, through the
 // Kubernetes API, so local mode needs no kubectl of its own when it governs an existing cluster.
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -24,12 +24,7 @@ const CRD_NAME = `${PLURAL}.${GROUP}`;
  * listed: the CRD Established, and its storage past the "(re)initializing" 429s that follow.
  */
 export async function installDeploy(config: KubeConfig, timeoutMs = 60_000): Promise<void> {
-  const kustomization = loadYaml<{ resources: string[] }>(
-    await readFile(join(deployDir, 'kustomization.yaml'), 'utf8'),
-  );
-  for (const resource of kustomization.resources) {
-    await apply(config, loadAllYaml(await readFile(join(deployDir, resource), 'utf8')) as KubernetesObject[]);
-  }
+  await apply(config, await kustomizationObjects(deployDir));
   const extensions = config.makeApiClient(ApiextensionsV1Api);
   const custom = config.makeApiClient(CustomObjectsApi);
   const deadline = Date.now() + timeoutMs;
@@ -48,6 +43,23 @@ export async function installDeploy(config: KubeConfig, timeoutMs = 60_000): Pro
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+}
+
+/** The manifests a kustomization lists, in order; a folder it lists is a kustomization of its own. */
+async function kustomizationObjects(dir: string): Promise<KubernetesObject[]> {
+  const kustomization = loadYaml<{ resources: string[] }>(
+    await readFile(join(dir, 'kustomization.yaml'), 'utf8'),
+  );
+  const objects: KubernetesObject[] = [];
+  for (const resource of kustomization.resources) {
+    const path = join(dir, resource);
+    objects.push(
+      ...((await stat(path)).isDirectory()
+        ? await kustomizationObjects(path)
+        : (loadAllYaml(await readFile(path, 'utf8')) as KubernetesObject[])),
+    );
+  }
+  return objects;
 }
 
 /**

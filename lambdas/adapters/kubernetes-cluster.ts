@@ -61,13 +61,13 @@ const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const STRATEGIC_MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
 
 export interface KubernetesClusterOptions {
-  /** List in this namespace only (tests sharing one apiserver, a namespaced install); default: all. */
-  namespace?: string;
+  /** These namespaces only (namespaced mode, tests sharing one apiserver); default: the whole cluster. */
+  namespaces?: readonly string[];
 }
 
 /**
- * The Cluster on a real kube-apiserver. Reads are one list per kind per pass (cluster-wide unless a
- * namespace is given); writes are merge patches, finalizer changes guarded by resourceVersion.
+ * The Cluster on a real kube-apiserver. Reads are one list per kind per pass (cluster-wide, or one per
+ * namespace when namespaces are given, so namespaced RBAC suffices); writes are merge patches, finalizer changes guarded by resourceVersion.
  * `apiCalls` counts HTTP requests, retries included.
  */
 export class KubernetesCluster implements Cluster {
@@ -88,13 +88,14 @@ export class KubernetesCluster implements Cluster {
   }
 
   async listModels(): Promise<InferenceModel[]> {
-    const { namespace } = this.options;
-    const list = (await this.call(() =>
-      namespace === undefined
-        ? this.custom.listClusterCustomObject({ ...INFERENCE_MODELS })
-        : this.custom.listNamespacedCustomObject({ ...INFERENCE_MODELS, namespace }),
-    )) as { items?: RawInferenceModel[] };
-    return (list.items ?? []).map((raw) => this.toModel(raw));
+    const lists = (await inNamespaces(this.options.namespaces, (namespace) =>
+      this.call(() =>
+        namespace === undefined
+          ? this.custom.listClusterCustomObject({ ...INFERENCE_MODELS })
+          : this.custom.listNamespacedCustomObject({ ...INFERENCE_MODELS, namespace }),
+      ),
+    )) as { items?: RawInferenceModel[] }[];
+    return lists.flatMap((list) => list.items ?? []).map((raw) => this.toModel(raw));
   }
 
   async getModel(ref: ModelRef): Promise<InferenceModel | undefined> {
@@ -104,14 +105,15 @@ export class KubernetesCluster implements Cluster {
   }
 
   async listManagedDeployments(): Promise<ManagedDeployment[]> {
-    const { namespace } = this.options;
     const labelSelector = `${MANAGED_LABEL}=true`;
-    const list = await this.call(() =>
-      namespace === undefined
-        ? this.apps.listDeploymentForAllNamespaces({ labelSelector })
-        : this.apps.listNamespacedDeployment({ namespace, labelSelector }),
+    const lists = await inNamespaces(this.options.namespaces, (namespace) =>
+      this.call(() =>
+        namespace === undefined
+          ? this.apps.listDeploymentForAllNamespaces({ labelSelector })
+          : this.apps.listNamespacedDeployment({ namespace, labelSelector }),
+      ),
     );
-    return list.items.map(toManagedDeployment);
+    return lists.flatMap((list) => list.items).map(toManagedDeployment);
   }
 
   async getManagedDeployment(ref: ModelRef): Promise<ManagedDeployment | undefined> {
@@ -191,15 +193,16 @@ export class KubernetesCluster implements Cluster {
   }
 
   async startProblems(ref?: ModelRef): Promise<Map<string, string>> {
-    const namespace = ref?.namespace ?? this.options.namespace;
     const labelSelector = `${MANAGED_LABEL}=true` + (ref ? `,${NAME_LABEL}=${labelValue(ref.name)}` : '');
-    const list = await this.call(() =>
-      namespace === undefined
-        ? this.core.listPodForAllNamespaces({ labelSelector })
-        : this.core.listNamespacedPod({ namespace, labelSelector }),
+    const lists = await inNamespaces(ref ? [ref.namespace] : this.options.namespaces, (namespace) =>
+      this.call(() =>
+        namespace === undefined
+          ? this.core.listPodForAllNamespaces({ labelSelector })
+          : this.core.listNamespacedPod({ namespace, labelSelector }),
+      ),
     );
     const problems = new Map<string, string>();
-    for (const pod of list.items) {
+    for (const pod of lists.flatMap((list) => list.items)) {
       const owner = pod.metadata?.labels?.[NAME_LABEL];
       const problem = podProblem(pod);
       if (!owner || !problem || !pod.metadata?.namespace) continue;
@@ -273,9 +276,9 @@ export class KubernetesCluster implements Cluster {
     return request();
   }
 
-  /** With a namespace option, objects elsewhere do not exist for the control plane, as in the lists. */
+  /** With a namespaces option, objects elsewhere do not exist for the control plane, as in the lists. */
   private inScope(ref: ModelRef): boolean {
-    return this.options.namespace === undefined || ref.namespace === this.options.namespace;
+    return this.options.namespaces === undefined || this.options.namespaces.includes(ref.namespace);
   }
 
   private async readModel(ref: ModelRef): Promise<RawInferenceModel | undefined> {
@@ -559,6 +562,17 @@ function sameList(a: string[], b: string[]): boolean {
 
 function statusCode(error: unknown): number | undefined {
   return error instanceof ApiException ? error.code : undefined;
+}
+
+/**
+ * One request per namespace, or one for the whole cluster (`undefined`) when no namespaces are given:
+ * namespaced mode's RBAC (deploy/rbac/namespace/) grants no cluster-wide list.
+ */
+export function inNamespaces<T>(
+  namespaces: readonly string[] | undefined,
+  request: (namespace: string | undefined) => Promise<T>,
+): Promise<T[]> {
+  return Promise.all(namespaces === undefined ? [request(undefined)] : namespaces.map(request));
 }
 
 /** A catch handler that turns the given HTTP status into `undefined` and rethrows anything else. */

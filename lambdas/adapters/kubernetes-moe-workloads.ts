@@ -21,6 +21,7 @@ import {
   type ScaleBack,
 } from '../core/moe/workload.js';
 import type { ModelRef } from '../core/reconcile/model.js';
+import { inNamespaces } from './kubernetes-cluster.js';
 
 const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 /** Containers and their env are merged by name, as `kubectl rollout restart` and `kubectl set env` do. */
@@ -39,22 +40,24 @@ export class KubernetesMoeWorkloads implements MoeCluster {
 
   constructor(
     config: KubeConfig,
-    private readonly options: { namespace?: string } = {},
+    /** These namespaces only (namespaced mode); default: the whole cluster. */
+    private readonly options: { namespaces?: readonly string[] } = {},
   ) {
     this.apps = config.makeApiClient(AppsV1Api);
     this.core = config.makeApiClient(CoreV1Api);
   }
 
   async listWorkloads(): Promise<WorkloadListing> {
-    const { namespace } = this.options;
     const labelSelector = MOE_ROLE_LABEL;
-    const list = await this.call(() =>
-      namespace === undefined
-        ? this.apps.listDeploymentForAllNamespaces({ labelSelector })
-        : this.apps.listNamespacedDeployment({ namespace, labelSelector }),
+    const lists = await inNamespaces(this.options.namespaces, (namespace) =>
+      this.call(() =>
+        namespace === undefined
+          ? this.apps.listDeploymentForAllNamespaces({ labelSelector })
+          : this.apps.listNamespacedDeployment({ namespace, labelSelector }),
+      ),
     );
     const listing: WorkloadListing = { workloads: [], invalid: [] };
-    for (const deployment of list.items) {
+    for (const deployment of lists.flatMap((list) => list.items)) {
       const read = toWorkload(deployment);
       if ('problems' in read) listing.invalid.push(read);
       else listing.workloads.push(read);
@@ -134,7 +137,7 @@ export class KubernetesMoeWorkloads implements MoeCluster {
   }
 
   private inScope(namespace: string): boolean {
-    return this.options.namespace === undefined || this.options.namespace === namespace;
+    return this.options.namespaces === undefined || this.options.namespaces.includes(namespace);
   }
 
   private async call<T>(request: () => Promise<T>): Promise<T> {

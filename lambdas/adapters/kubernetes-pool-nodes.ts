@@ -8,6 +8,7 @@ import {
 } from '@kubernetes/client-node';
 import type { PoolNode, PoolNodes } from '../core/nodes/model.js';
 import { API_GROUP, MANAGED_LABEL, POOL_LABEL } from '../core/reconcile/model.js';
+import { inNamespaces } from './kubernetes-cluster.js';
 
 /** When the node scaler first saw the node run no budgeted workload; removed when one lands on it. */
 export const EMPTY_SINCE_ANNOTATION = `${API_GROUP}/empty-since`;
@@ -22,23 +23,27 @@ const BUDGETED_PODS = `${MANAGED_LABEL}=true`;
 
 /**
  * A pool's nodes on a real kube-apiserver: nodes labelled `inference-pool=<pool>`, the budgeted pods
- * bound to them (all namespaces: a node runs whatever lands on it), and the scaler's marks as node
- * annotations, so they live and die with the node.
+ * bound to them (all namespaces, or the governed ones in namespaced mode: budgeted pods run nowhere
+ * else), and the scaler's marks as node annotations, so they live and die with the node.
  */
 export class KubernetesPoolNodes implements PoolNodes {
   private readonly core: CoreV1Api;
 
-  constructor(config: KubeConfig) {
+  constructor(
+    config: KubeConfig,
+    /** These namespaces' pods only (namespaced mode); default: the whole cluster's. */
+    private readonly options: { namespaces?: readonly string[] } = {},
+  ) {
     this.core = config.makeApiClient(CoreV1Api);
   }
 
   async list(pool: string): Promise<PoolNode[]> {
     const [nodes, pods] = await Promise.all([
       this.core.listNode({ labelSelector: `${POOL_LABEL}=${pool}` }),
-      this.core.listPodForAllNamespaces({ labelSelector: BUDGETED_PODS }),
+      this.budgetedPods(),
     ]);
     const podsByNode = new Map<string, number>();
-    for (const pod of pods.items.filter(isRunningOrStarting)) {
+    for (const pod of pods.filter(isRunningOrStarting)) {
       const node = pod.spec?.nodeName;
       if (node) podsByNode.set(node, (podsByNode.get(node) ?? 0) + 1);
     }
@@ -66,11 +71,17 @@ export class KubernetesPoolNodes implements PoolNodes {
   }
 
   async budgetedPodsOn(node: string): Promise<number> {
-    const pods = await this.core.listPodForAllNamespaces({
-      labelSelector: BUDGETED_PODS,
-      fieldSelector: `spec.nodeName=${node}`,
-    });
-    return pods.items.filter(isRunningOrStarting).length;
+    return (await this.budgetedPods(`spec.nodeName=${node}`)).filter(isRunningOrStarting).length;
+  }
+
+  private async budgetedPods(fieldSelector?: string): Promise<V1Pod[]> {
+    const query = { labelSelector: BUDGETED_PODS, ...(fieldSelector && { fieldSelector }) };
+    const lists = await inNamespaces(this.options.namespaces, (namespace) =>
+      namespace === undefined
+        ? this.core.listPodForAllNamespaces(query)
+        : this.core.listNamespacedPod({ namespace, ...query }),
+    );
+    return lists.flatMap((list) => list.items);
   }
 
   private async patch(name: string, body: object): Promise<void> {

@@ -4,7 +4,11 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  GetSecretValueCommand,
+  ResourceNotFoundException,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { DynamoDbLedger } from '../adapters/dynamodb-ledger.js';
 import { EventBridgeReconcileRequests } from '../adapters/eventbridge-reconcile-requests.js';
@@ -97,19 +101,24 @@ export function webhookConfig(env: NodeJS.ProcessEnv = process.env): WebhookConf
 
 /** What the webhook needs from outside; built once per execution environment. */
 export interface WebhookPorts {
-  /** The expected path secret. */
-  secret(): Promise<string>;
+  /** The path secrets accepted now: the current one, and the previous one during its grace window. */
+  secrets(): Promise<string[]>;
   readPool(pool: string): Promise<PoolSnapshot>;
   /** The InferenceModels of one namespace, as stored. */
   listModels(namespace: string): Promise<InferenceModel[]>;
   reconcileRequests: ReconcileRequests;
 }
 
+/** How long a loaded secret is used before Secrets Manager is asked again, so a rotation reaches warm Lambdas. */
+export const SECRET_REFRESH_MS = 60_000;
+/** After a rotation the previous secret is still accepted this long (docs/webhook.md#rotating-the-secret). */
+export const SECRET_GRACE_MS = 24 * 3600_000;
+
 /**
  * Adapters with short SDK timeouts and one retry: a slow dependency must not outlast the API server's
  * wait. (Without `throwOnRequestTimeout` the SDK only warns when a request runs past its timeout.)
  */
-export function webhookPorts(config: WebhookConfig): WebhookPorts {
+export function webhookPorts(config: WebhookConfig, clock: () => number = Date.now): WebhookPorts {
   const sdk = {
     maxAttempts: 2,
     requestHandler: { connectionTimeout: 1_000, requestTimeout: 1_200, throwOnRequestTimeout: true },
@@ -120,39 +129,62 @@ export function webhookPorts(config: WebhookConfig): WebhookPorts {
   );
   const reconcileRequests = new EventBridgeReconcileRequests(new EventBridgeClient(sdk), config.eventBusName);
   const kubeConfigs = new KubeConfigSource(config.kubernetes);
-  let secret: Promise<string> | undefined;
+  let loaded: { secrets: Promise<string[]>; until: number } | undefined;
   return {
-    secret: () => {
-      secret ??= loadSecret(config, sdk).catch((error: unknown) => {
-        secret = undefined; // a failed fetch is retried by the next request
-        throw error;
-      });
-      return secret;
+    secrets: () => {
+      const now = clock();
+      if (!loaded || now >= loaded.until) {
+        const entry = { secrets: loadSecrets(config, sdk, now), until: now + SECRET_REFRESH_MS };
+        loaded = entry;
+        entry.secrets.catch(() => {
+          if (loaded === entry) loaded = undefined; // a failed fetch is retried by the next request
+        });
+      }
+      return loaded.secrets;
     },
     readPool: (pool) => ledger.readPool(pool),
     listModels: async (namespace) =>
-      new KubernetesCluster(await kubeConfigs.current(), { namespace }).listModels(),
+      new KubernetesCluster(await kubeConfigs.current(), { namespaces: [namespace] }).listModels(),
     reconcileRequests,
   };
 }
 
-async function loadSecret(config: WebhookConfig, sdk: object): Promise<string> {
-  let value: string;
-  if ('value' in config.secret) {
-    value = config.secret.value;
-  } else {
-    const client = new SecretsManagerClient(sdk);
-    try {
-      const answer = await client.send(new GetSecretValueCommand({ SecretId: config.secret.arn }), {
+/**
+ * The current secret (`AWSCURRENT`) and, for SECRET_GRACE_MS after the current one was stored, the previous
+ * one (`AWSPREVIOUS`): the API server keeps calling the old URL until its configurations are re-applied.
+ */
+async function loadSecrets(config: WebhookConfig, sdk: object, now: number): Promise<string[]> {
+  if ('value' in config.secret) return [checkedSecret(config.secret.value)];
+  const client = new SecretsManagerClient(sdk);
+  const read = (stage: 'AWSCURRENT' | 'AWSPREVIOUS') =>
+    client.send(
+      new GetSecretValueCommand({ SecretId: (config.secret as { arn: string }).arn, VersionStage: stage }),
+      {
         abortSignal: AbortSignal.timeout(DEADLINES_MS.secret),
+      },
+    );
+  try {
+    const current = await read('AWSCURRENT');
+    const accepted = [checkedSecret(current.SecretString ?? '')];
+    const storedAt = current.CreatedDate?.getTime();
+    if (storedAt !== undefined && now < storedAt + SECRET_GRACE_MS) {
+      const previous = await read('AWSPREVIOUS').catch((error: unknown) => {
+        // A secret never rotated has no previous version.
+        if (error instanceof ResourceNotFoundException) return undefined;
+        throw error;
       });
-      value = answer.SecretString ?? '';
-    } finally {
-      client.destroy();
+      const value = previous?.SecretString?.trim();
+      if (value && isStrongSecret(value)) accepted.push(value);
     }
+    return accepted;
+  } finally {
+    client.destroy();
   }
-  value = value.trim();
-  if (value.length < MIN_SECRET_LENGTH || !/^[A-Za-z0-9_-]+$/.test(value)) {
+}
+
+function checkedSecret(raw: string): string {
+  const value = raw.trim();
+  if (!isStrongSecret(value)) {
     throw new ConfigError(
       `the webhook secret must be at least ${MIN_SECRET_LENGTH} characters of A-Z, a-z, 0-9, '_' or '-' (it is a URL path segment)`,
     );
@@ -160,11 +192,18 @@ async function loadSecret(config: WebhookConfig, sdk: object): Promise<string> {
   return value;
 }
 
+function isStrongSecret(value: string): boolean {
+  return value.length >= MIN_SECRET_LENGTH && /^[A-Za-z0-9_-]+$/.test(value);
+}
+
 /** A handler over the given configuration (default: the environment, read on first use). */
-export function createWebhookHandler(config?: WebhookConfig | (() => WebhookConfig)) {
+export function createWebhookHandler(
+  config?: WebhookConfig | (() => WebhookConfig),
+  clock: () => number = Date.now,
+) {
   let ports: WebhookPorts | undefined;
   const portsNow = (): WebhookPorts =>
-    (ports ??= webhookPorts(typeof config === 'function' ? config() : (config ?? webhookConfig())));
+    (ports ??= webhookPorts(typeof config === 'function' ? config() : (config ?? webhookConfig()), clock));
   return middy(async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
     try {
       return await answer(event, portsNow);
@@ -174,7 +213,8 @@ export function createWebhookHandler(config?: WebhookConfig | (() => WebhookConf
       const failure = new ApiError('internal_error', 'The admission webhook failed to answer; retry later');
       return json(failure.status, failure.body);
     }
-  }).use(injectLambdaContext(logger));
+    // The event is never logged, whatever POWERTOOLS_LOGGER_LOG_EVENT says: its path is the secret.
+  }).use(injectLambdaContext(logger, { logEvent: false }));
 }
 
 export const handler = createWebhookHandler();
@@ -188,11 +228,7 @@ async function answer(
   // The path holds the secret: it is never logged, and a wrong one looks like any unknown path.
   const route = typeof event?.path === 'string' ? ROUTE.exec(event.path) : null;
   const ports = route ? portsNow() : undefined;
-  if (
-    !route ||
-    !ports ||
-    !sameSecret(route[1]!, await within(DEADLINES_MS.secret, 'secret', ports.secret()))
-  ) {
+  if (!route || !ports || !(await knownSecret(ports, route[1]!))) {
     throw new ApiError('not_found', 'Not found');
   }
   const mode: Mode = route[2] ? 'mutate' : 'validate';
@@ -512,6 +548,24 @@ function patchOf(patch: JsonPatchOperation[]): Pick<AdmissionResponse, 'patch' |
 }
 
 // ---- helpers ---------------------------------------------------------------------------------------
+
+/**
+ * Whether the path's secret is one accepted now. A secret that cannot be loaded accepts nothing: the
+ * answer is the 404 of any unknown path, never a 500 that would tell a prober something is there.
+ */
+async function knownSecret(ports: WebhookPorts, given: string): Promise<boolean> {
+  let accepted: string[];
+  try {
+    accepted = await within(DEADLINES_MS.secret, 'secret', ports.secrets());
+  } catch (error) {
+    logger.error('Webhook secret could not be loaded', {
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    });
+    return false;
+  }
+  // Every candidate is compared, so the time taken does not say which one matched.
+  return accepted.map((secret) => sameSecret(given, secret)).some(Boolean);
+}
 
 /** Compares digests so that neither the content nor the length of the secret leaks through timing. */
 function sameSecret(given: string, expected: string): boolean {

@@ -66,7 +66,7 @@ export const handler = middy(
           clock: ports.clock,
         },
         pools,
-        { orphanGraceMs: config.reconcile.orphanGraceMs, namespace: config.watchNamespace },
+        { orphanGraceMs: config.reconcile.orphanGraceMs, namespaces: config.watchNamespaces },
       );
       if (workloads.allocated.length + workloads.resized.length + workloads.released.length > 0)
         pools = undefined;

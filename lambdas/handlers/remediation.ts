@@ -30,13 +30,14 @@ const MODES: readonly ActionMode[] = ['enabled', 'dry-run', 'disabled'];
 /** The remediation settings from the environment, with the defaults docs/remediation.md lists. */
 export function remediationConfig(
   env: NodeJS.ProcessEnv = process.env,
-): RemediationConfig & { topicArn: string } {
+): RemediationConfig & { topicArn: string; alarmArnPrefix: string | undefined } {
   const topicArn = env.ON_CALL_TOPIC_ARN;
   if (!topicArn) throw new ConfigError('environment variable ON_CALL_TOPIC_ARN is required');
   const modes = Object.fromEntries(
     (Object.keys(AUTOMATED_ALERTS) as AutomatedAlert[]).map((alert) => {
       const name = MODE_VARIABLES[alert];
-      const value = env[name] || 'enabled';
+      // Changing a workload is an explicit choice: unset, an action only says what it would do.
+      const value = env[name] || 'dry-run';
       if (!MODES.includes(value as ActionMode)) {
         throw new ConfigError(`${name} must be one of ${MODES.join(', ')}, got "${value}"`);
       }
@@ -47,6 +48,8 @@ export function remediationConfig(
     topicArn,
     modes,
     maxActionsPerHour: wholeNumber(env, 'REMEDIATION_MAX_ACTIONS_PER_HOUR', 3, 1),
+    maxActionsPerHourTotal: wholeNumber(env, 'REMEDIATION_MAX_ACTIONS_PER_HOUR_TOTAL', 10, 1),
+    alarmArnPrefix: env.REMEDIATION_ALARM_ARN_PREFIX || undefined,
     batchSizeFloor: wholeNumber(env, 'REMEDIATION_BATCH_SIZE_FLOOR', 1, 1),
     loadBalanceLossCoefMax: positiveNumber(env, 'REMEDIATION_LOAD_BALANCE_LOSS_COEF_MAX', 0.1),
     latencyScaleBackMs: duration(env, 'REMEDIATION_LATENCY_SCALE_BACK_AFTER', '30m'),
@@ -105,7 +108,7 @@ export const handler = middy(async (event: unknown): Promise<RemediationReport> 
   sns ??= new SNSClient({});
   let parsed;
   try {
-    parsed = parseRemediationEvent(event);
+    parsed = parseRemediationEvent(event, { alarmArnPrefix: settings.alarmArnPrefix });
   } catch (error) {
     if (!(error instanceof AlertPayloadError)) throw error;
     logger.error('Alert payload rejected', { reason: error.message });

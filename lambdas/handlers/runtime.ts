@@ -25,8 +25,8 @@ export interface RuntimeConfig {
   recommendationWindowSeconds: number;
   /** The `control_plane` label on the control plane's own series. */
   controlPlaneName: string;
-  /** Limits the control plane to one namespace; unset, it governs the whole cluster. */
-  watchNamespace: string | undefined;
+  /** Limits the control plane to these namespaces (`WATCH_NAMESPACE`, comma-separated); unset, the whole cluster. */
+  watchNamespaces: string[] | undefined;
   reconcile: ReconcileOptions;
   /** Time between scheduled passes (RECONCILE_INTERVAL_SECONDS), for the 429's Retry-After. */
   reconcileIntervalMs: number;
@@ -57,7 +57,7 @@ export function runtimeConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConf
     prometheusQueryUrl: env.PROMETHEUS_QUERY_URL || undefined,
     recommendationWindowSeconds: wholeSeconds(env, 'RECOMMENDATION_WINDOW_SECONDS', 7 * 24 * 3600),
     controlPlaneName: env.CONTROL_PLANE_NAME || 'inference-budget-control-plane',
-    watchNamespace: env.WATCH_NAMESPACE || undefined,
+    watchNamespaces: namespacesOf(env),
     reconcileIntervalMs: wholeSeconds(env, 'RECONCILE_INTERVAL_SECONDS', 60) * 1000,
     reconcile: {
       orphanGraceMs: graceSeconds * 1000,
@@ -68,6 +68,20 @@ export function runtimeConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConf
     scaleInStabilisationMs:
       wholeSeconds(env, 'SCALE_IN_STABILISATION_SECONDS', DEFAULT_STABILISATION_MS / 1000) * 1000,
   };
+}
+
+const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+function namespacesOf(env: NodeJS.ProcessEnv): string[] | undefined {
+  if (!env.WATCH_NAMESPACE) return undefined;
+  const namespaces = env.WATCH_NAMESPACE.split(',').map((namespace) => namespace.trim());
+  const bad = namespaces.filter((namespace) => !NAMESPACE.test(namespace));
+  if (bad.length > 0) {
+    throw new ConfigError(
+      `WATCH_NAMESPACE must be namespace names separated by commas; not valid: ${JSON.stringify(bad)}`,
+    );
+  }
+  return namespaces;
 }
 
 /** Which Kubernetes API a Lambda calls: a kubeconfig file (local mode, tests), else its EKS cluster. */

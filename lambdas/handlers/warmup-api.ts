@@ -1,7 +1,7 @@
 import './source-mapped-stacks.js';
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { ApiError } from '../core/api/errors.js';
 import { parseRequest, type ParsedRequest } from '../core/api/routes.js';
 import type { PoolSnapshot } from '../core/ledger/model.js';
@@ -45,26 +45,42 @@ function wire(): () => Promise<WarmUpPorts> {
 const MODEL_CACHE_MS = 60_000;
 const modelCache = new Map<string, { model: InferenceModel; until: number }>();
 
+/**
+ * Time kept back from `?wait` for the answer after the last poll (reads of the deployment and the pool),
+ * so the invocation ends with a 503 of its own, never with a Lambda or gateway timeout.
+ */
+export const ANSWER_RESERVE_MS = 3_000;
+
+/** The wait a request asked for, cut to what the invocation has left before its timeout. */
+export function boundedWaitSeconds(requested: number, remainingMs: number): number {
+  return Math.max(0, Math.min(requested, Math.floor((remainingMs - ANSWER_RESERVE_MS) / 1000)));
+}
+
 /** The warm-up API behind API Gateway (REST proxy integration, IAM auth). */
-export const handler = middy(async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
-  try {
-    const request = parseRequest({
-      method: event.httpMethod,
-      path: event.path,
-      query: event.queryStringParameters,
-      body:
-        event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString('utf8') : event.body,
-    });
-    if (request.operation === 'getUsage') return await usage(request.since);
-    ports ??= wire();
-    return await answer(await ports(), { ...request, operation: request.operation });
-  } catch (error) {
-    if (error instanceof ApiError) return json(error.status, error.body, error.headers);
-    logger.error('Warm-up API request failed', { path: event.path, error: String(error) });
-    const failure = new ApiError('internal_error', 'The control plane failed to answer; retry later');
-    return json(failure.status, failure.body);
-  }
-}).use(injectLambdaContext(logger));
+export const handler = middy(
+  async (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> => {
+    try {
+      const request = parseRequest({
+        method: event.httpMethod,
+        path: event.path,
+        query: event.queryStringParameters,
+        body:
+          event.isBase64Encoded && event.body
+            ? Buffer.from(event.body, 'base64').toString('utf8')
+            : event.body,
+      });
+      if (request.operation === 'getUsage') return await usage(request.since);
+      const waitSeconds = boundedWaitSeconds(request.waitSeconds, context.getRemainingTimeInMillis());
+      ports ??= wire();
+      return await answer(await ports(), { ...request, operation: request.operation, waitSeconds });
+    } catch (error) {
+      if (error instanceof ApiError) return json(error.status, error.body, error.headers);
+      logger.error('Warm-up API request failed', { path: event.path, error: String(error) });
+      const failure = new ApiError('internal_error', 'The control plane failed to answer; retry later');
+      return json(failure.status, failure.body);
+    }
+  },
+).use(injectLambdaContext(logger));
 
 /** The routes that read the cluster; usage needs only the ledger table. */
 type ClusterRequest = ParsedRequest & { operation: Exclude<ParsedRequest['operation'], 'getUsage'> };

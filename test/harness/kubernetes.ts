@@ -4,6 +4,7 @@ import { request } from 'node:https';
 import { join } from 'node:path';
 import { KWOK_NODE_LABEL, kwokStagesConfig } from './gpu-nodes.js';
 import { goBuild, goModFile } from './go-build.js';
+import { ADMIN_USER, createClientCa, writeAuditPolicy } from './kubernetes-identities.js';
 import { freePort } from './ports.js';
 import { HarnessError, httpOk, progress, startProcess, type RunningProcess } from './processes.js';
 import type { StartedService } from './service.js';
@@ -57,7 +58,10 @@ async function startControlPlane(
 
   const token = randomBytes(24).toString('hex');
   const tokenFile = join(pki, 'tokens.csv');
-  await writeFile(tokenFile, `${token},ibcp-admin,ibcp-admin,"system:masters"\n`, { mode: 0o600 });
+  await writeFile(tokenFile, `${token},${ADMIN_USER},${ADMIN_USER},"system:masters"\n`, { mode: 0o600 });
+  const clientCa = await createClientCa(pki);
+  const auditPolicy = await writeAuditPolicy(pki);
+  const auditLog = join(logDir, 'kube-apiserver-audit.log');
   const saKey = join(pki, 'service-account.key');
   const saPub = join(pki, 'service-account.pub');
   const { privateKey, publicKey } = generateKeyPairSync('rsa', {
@@ -107,7 +111,13 @@ async function startControlPlane(
         `--secure-port=${apiPort}`,
         `--cert-dir=${apiCertDir}`,
         `--token-auth-file=${tokenFile}`,
+        `--client-ca-file=${clientCa.cert}`,
+        `--audit-policy-file=${auditPolicy}`,
+        `--audit-log-path=${auditLog}`,
+        '--audit-log-format=json',
         '--authorization-mode=Node,RBAC',
+        // As on EKS: privileged pods are allowed, so only admission policies (deploy/admission-policy/) refuse them.
+        '--allow-privileged=true',
         '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
         `--service-account-key-file=${saPub}`,
         `--service-account-signing-key-file=${saKey}`,
@@ -213,6 +223,9 @@ async function startControlPlane(
       IBCP_KUBE_SERVER: server,
       IBCP_KUBE_TOKEN: token,
       IBCP_KUBECTL: bin.kubectl,
+      IBCP_KUBE_CLIENT_CA_CERT: clientCa.cert,
+      IBCP_KUBE_CLIENT_CA_KEY: clientCa.key,
+      IBCP_KUBE_AUDIT_LOG: auditLog,
     },
     stop,
   };

@@ -105,3 +105,6 @@ export function alarmEvent(spec: {
     },
   };
 }
+
+/** The trusted alarm ARN prefix the payloads above match: any alarm of their account and region. */
+export const TRUSTED_ALARMS = { alarmArnPrefix: 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:' };

@@ -16,7 +16,7 @@ export interface WorkloadBudgetOptions {
   /** An allocation younger than this is a scale-up in flight (allocate, then scale), never drift. */
   orphanGraceMs: number;
   /** Holders of other namespaces are none of this control plane's business (WATCH_NAMESPACE). */
-  namespace: string | undefined;
+  namespaces: readonly string[] | undefined;
 }
 
 export interface WorkloadPassReport {
@@ -72,7 +72,7 @@ export async function reconcileWorkloads(
   for (const [key, holdings] of held) {
     if (declared.has(key)) continue;
     const [namespace] = key.split('/');
-    if (options.namespace !== undefined && namespace !== options.namespace) continue;
+    if (options.namespaces !== undefined && !options.namespaces.includes(namespace!)) continue;
     for (const holding of holdings) {
       if (now - holding.allocation.since < options.orphanGraceMs) continue;
       await release(ports, holding, 'no declared MoE workload holds it', report);

@@ -30,7 +30,10 @@ const MAX_MESSAGE_BYTES = 256 * 1024;
  * Parses a Lambda event. An event that is not one of the three kinds throws AlertPayloadError; inside an
  * SNS batch each bad message is reported in `rejected` and the good ones are still acted on.
  */
-export function parseRemediationEvent(event: unknown): RemediationEvent {
+export function parseRemediationEvent(
+  event: unknown,
+  trust: { alarmArnPrefix: string | undefined },
+): RemediationEvent {
   if (!isObject(event)) throw new AlertPayloadError('the event must be a JSON object');
   if (Array.isArray(event.Records)) return parseSnsRecords(event.Records);
   const detailType = event['detail-type'];
@@ -45,7 +48,7 @@ export function parseRemediationEvent(event: unknown): RemediationEvent {
         `a CloudWatch alarm state change must come from aws.cloudwatch, not ${String(event.source)}`,
       );
     }
-    const alert = parseAlarmChange(event);
+    const alert = parseAlarmChange(event, trust.alarmArnPrefix);
     return { kind: 'alerts', alerts: alert ? [alert] : [], rejected: [] };
   }
   throw new AlertPayloadError(
@@ -149,25 +152,41 @@ function alertTime(value: unknown, where: string): number | undefined {
   return ms <= 0 ? undefined : ms;
 }
 
-/** Alarm names start with the alert they stand for: `GPUMemoryUsageHigh` or `GPUMemoryUsageHigh-ml-moe-trainer`. */
-function parseAlarmChange(event: Record<string, unknown>): Alert | undefined {
+/**
+ * Only alarms whose ARN starts with the trusted prefix (this stack's account, region and alarm name
+ * prefix) are alerts; none without one. After the prefix, the alarm name starts with the alert it stands
+ * for: `<prefix>GPUMemoryUsageHigh` or `<prefix>GPUMemoryUsageHigh-ml-moe-trainer`.
+ */
+function parseAlarmChange(event: Record<string, unknown>, arnPrefix: string | undefined): Alert | undefined {
   const detail = event.detail;
   if (!isObject(detail)) throw new AlertPayloadError('the alarm state change has no "detail"');
   const { alarmName, state, configuration, alarmTags } = detail;
   if (typeof alarmName !== 'string' || alarmName === '') {
     throw new AlertPayloadError('detail.alarmName is missing');
   }
+  const resources = Array.isArray(event.resources) ? event.resources : [];
+  const arn = resources[0];
+  if (
+    !arnPrefix ||
+    typeof arn !== 'string' ||
+    !arn.startsWith(arnPrefix) ||
+    !arn.endsWith(`:alarm:${alarmName}`)
+  ) {
+    throw new AlertPayloadError(
+      `alarm ${JSON.stringify(alarmName.slice(0, 200))} is not one of this stack's (its ARN must start with ${arnPrefix ?? '(no trusted prefix configured)'})`,
+    );
+  }
+  const alarmNamePrefix = arnPrefix.slice(arnPrefix.indexOf(':alarm:') + ':alarm:'.length);
   if (!isObject(state) || typeof state.value !== 'string') {
     throw new AlertPayloadError('detail.state.value is missing');
   }
   if (state.value !== 'ALARM' && state.value !== 'OK') return undefined; // INSUFFICIENT_DATA says nothing
   const at = cloudWatchTime(state.timestamp, 'detail.state.timestamp');
   const previous = isObject(detail.previousState) ? detail.previousState : {};
-  const name = /^[A-Za-z0-9]+/.exec(alarmName)?.[0] ?? alarmName;
+  const unprefixed = alarmName.slice(alarmNamePrefix.length);
+  const name = /^[A-Za-z0-9]+/.exec(unprefixed)?.[0] ?? unprefixed;
   const labels: Record<string, string> = { alertname: name, ...dimensionsOf(configuration) };
   if (alarmTags !== undefined) Object.assign(labels, stringMap(alarmTags, 'detail.alarmTags'));
-  const resources = Array.isArray(event.resources) ? event.resources : [];
-  const arn = typeof resources[0] === 'string' ? resources[0] : alarmName;
   const firing = state.value === 'ALARM';
   const startsAt = firing
     ? at

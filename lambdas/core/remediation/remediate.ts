@@ -22,6 +22,8 @@ export interface RemediationConfig {
   modes: Record<AutomatedAlert, ActionMode>;
   /** Counted actions per workload in any rolling hour. */
   maxActionsPerHour: number;
+  /** Counted actions across all workloads in any rolling hour. */
+  maxActionsPerHourTotal: number;
   batchSizeFloor: number;
   loadBalanceLossCoefMax: number;
   /** How long latency must stay low before the extra inference replicas go. */
@@ -49,23 +51,57 @@ export interface ActionRecord {
   runbook: string;
 }
 
-export type ClaimResult = 'claimed' | 'duplicate' | 'rate-limited';
+/** What an action was planned to change; kept with its claim so that a resumed attempt can tell. */
+export interface PlannedChange {
+  before: Record<string, string | null>;
+  after: Record<string, string | null>;
+}
 
-/** Acting at most once per alert episode and at most N times per workload per hour: one conditional write. */
+export type ClaimResult =
+  | { status: 'claimed' }
+  /** An earlier attempt claimed the key and did not finish before its lease ran out (a timeout, a crash). */
+  | { status: 'resumed'; plan: PlannedChange }
+  | { status: 'duplicate' }
+  /** Another attempt holds the key and its lease has not run out: this delivery must come back later. */
+  | { status: 'in-progress' }
+  | { status: 'rate-limited'; scope: 'workload' | 'total' };
+
+/**
+ * Acting at most once per alert episode, at most N times per workload and M times in all per hour: one
+ * conditional write. A claim is `in-progress` under a lease until `complete`, so an attempt that dies
+ * between claim, action and record leaves the key to the next delivery once the lease has run out.
+ */
 export interface ActionClaims {
   claim(request: {
     workload: string;
     key: string;
     counted: boolean;
     limit: number;
+    totalLimit: number;
     now: number;
+    leaseMs: number;
+    plan: PlannedChange;
   }): Promise<ClaimResult>;
+  /** The action and its record are done: the key is a duplicate from now on. */
+  complete(request: { workload: string; key: string }): Promise<void>;
   /** Gives back a claim whose action wrote nothing, so the redelivery can act. */
   unclaim(request: { workload: string; key: string }): Promise<void>;
 }
 
+/** The remediation Lambda's timeout is one minute: a live attempt never holds a claim longer than this. */
+export const CLAIM_LEASE_MS = 75_000;
+/** Alert times further from now than these are not acted on (a resolved alert from 2099, a replay). */
+export const ALERT_MAX_AGE_MS = 6 * 3600_000;
+export const ALERT_MAX_SKEW_MS = 5 * 60_000;
+
+/** Raised when another attempt holds the action's claim: the delivery is retried after the lease. */
+export class ClaimHeldError extends Error {
+  override readonly name = 'ClaimHeldError';
+}
+
 export interface ActionLog {
-  record(record: ActionRecord): Promise<void>;
+  /** Appends the record of the claim `claim`; recording the same claim again changes nothing. */
+  record(record: ActionRecord & { claim: string }): Promise<void>;
 }
 
 export interface Announcer {
@@ -87,6 +123,7 @@ export type AlertOutcome =
   | 'duplicate'
   | 'disabled'
   | 'stale'
+  | 'untimely'
   | 'not-automated'
   | 'unknown-workload'
   | 'noted';
@@ -107,9 +144,19 @@ export async function remediate(
   if (event.kind === 'scheduled') return { results: await scaleBackDue(ports, config), rejected: [] };
   const report: RemediationReport = { results: [], rejected: event.rejected };
   for (const reason of event.rejected) ports.log.error('Alert payload rejected', { reason });
-  const automated = event.alerts.filter((a) => isAutomated(a.name));
-  for (const alert of event.alerts.filter((a) => !isAutomated(a.name))) {
-    report.results.push(result(alert, 'not-automated', `no automation for ${alert.name}`));
+  const now = ports.clock();
+  const automated: Alert[] = [];
+  for (const alert of event.alerts) {
+    const untimely = isAutomated(alert.name) ? timeProblem(alert, now) : undefined;
+    if (!isAutomated(alert.name)) {
+      report.results.push(result(alert, 'not-automated', `no automation for ${alert.name}`));
+    } else if (untimely) {
+      ports.log.error('Alert time outside the accepted window; nothing changed', {
+        alert: alert.name,
+        reason: untimely,
+      });
+      report.results.push(result(alert, 'untimely', untimely));
+    } else automated.push(alert);
   }
   if (automated.length === 0) return report;
   const listing = await ports.cluster.listWorkloads();
@@ -144,6 +191,28 @@ export async function remediate(
     });
   }
   return report;
+}
+
+/**
+ * An alert is acted on only when the time it speaks of lies within hours of now: its start (firing) or its
+ * end (resolved), and never an end before its start. The bound is well inside the 24 hours a claim is
+ * remembered, so a replay cannot outlive the claim that makes it a duplicate.
+ */
+function timeProblem(alert: Alert, now: number): string | undefined {
+  const at = alert.status === 'resolved' ? alert.endsAt! : alert.startsAt;
+  const what = alert.status === 'resolved' ? 'ended' : 'started';
+  if (alert.endsAt !== undefined && alert.endsAt < alert.startsAt) {
+    return `${alert.name} ended (${iso(alert.endsAt)}) before it started (${iso(alert.startsAt)})`;
+  }
+  if (at > now + ALERT_MAX_SKEW_MS) return `${alert.name} ${what} in the future (${iso(at)})`;
+  if (at < now - ALERT_MAX_AGE_MS) {
+    return `${alert.name} ${what} more than ${formatDuration(ALERT_MAX_AGE_MS)} ago (${iso(at)})`;
+  }
+  return undefined;
+}
+
+function iso(ms: number): string {
+  return Number.isFinite(ms) && Math.abs(ms) < 8.64e15 ? new Date(ms).toISOString() : String(ms);
 }
 
 function result(alert: Alert, outcome: AlertOutcome, message: string) {
@@ -203,15 +272,18 @@ async function runStep(
 ): Promise<{ outcome: AlertOutcome; message: string }> {
   const { name, key, trigger, workload, mode, step } = action;
   const now = ports.clock();
+  const claimRef = { workload: workloadKey(workload), key };
   const claim = await ports.claims.claim({
-    workload: workloadKey(workload),
-    key,
+    ...claimRef,
     // A dry run never uses up the limit that real actions on the workload need.
     counted: step.counted && mode === 'enabled',
     limit: config.maxActionsPerHour,
+    totalLimit: config.maxActionsPerHourTotal,
     now,
+    leaseMs: CLAIM_LEASE_MS,
+    plan: { before: step.before, after: step.after },
   });
-  if (claim === 'duplicate') {
+  if (claim.status === 'duplicate') {
     ports.log.info('Remediation already handled; duplicate delivery ignored', {
       action: name,
       key,
@@ -219,18 +291,37 @@ async function runStep(
     });
     return { outcome: 'duplicate', message: `${key} was already handled for ${workloadKey(workload)}` };
   }
+  if (claim.status === 'in-progress') {
+    // Thrown, so Lambda's async retry brings the delivery back once the other attempt's lease has run out.
+    throw new ClaimHeldError(`${key} for ${workloadKey(workload)} is being handled by another attempt`);
+  }
   const runbook = `${config.runbookBaseUrl}${name === 'InferenceScaleBack' ? 'InferenceLatencyHigh' : name}.md`;
   const base = { workload: workloadKey(workload), action: name, trigger, actor: ACTOR, at: now, runbook };
+  const landed = claim.status === 'resumed' ? landedChange(claim.plan, step) : undefined;
   let record: ActionRecord;
-  if (claim === 'rate-limited') {
+  if (claim.status === 'rate-limited') {
+    const limit =
+      claim.scope === 'total'
+        ? `the control plane already took ${config.maxActionsPerHourTotal} automatic action(s) across all workloads in the last hour`
+        : `${workloadKey(workload)} already had ${config.maxActionsPerHour} automatic action(s) in the last hour`;
     record = {
       ...base,
       outcome: 'rate-limited',
       before: step.before,
       after: step.before,
+      message: `Not acting: ${limit}. Planned: ${step.message}. Decide by hand (runbook).`,
+      undo: [],
+    };
+  } else if (landed) {
+    // The interrupted attempt's writes are there: they are recorded, never made a second time.
+    record = {
+      ...base,
+      outcome: 'applied',
+      before: landed.before,
+      after: landed.after,
       message:
-        `Not acting: ${workloadKey(workload)} already had ${config.maxActionsPerHour} automatic action(s) in the last hour. ` +
-        `Planned: ${step.message}. Decide by hand (runbook).`,
+        'Applied by an earlier attempt that was interrupted before it recorded the change; nothing was written again. ' +
+        'Check the workload: a restart that was part of the plan may not have happened (runbook).',
       undo: [],
     };
   } else if (!step.apply || mode === 'dry-run') {
@@ -277,7 +368,8 @@ async function runStep(
       };
     }
   }
-  await ports.actions.record(record);
+  await ports.actions.record({ ...record, claim: key });
+  await ports.claims.complete(claimRef);
   ports.log.info('Remediation action recorded', {
     action: name,
     outcome: record.outcome,
@@ -287,6 +379,18 @@ async function runStep(
   });
   await announce(ports, record);
   return { outcome: record.outcome, message: record.message };
+}
+
+/**
+ * Whether an interrupted attempt's change is already in place: some value it planned to change now reads
+ * as its target. Then nothing is written again (a halved batch size must not be halved twice).
+ */
+function landedChange(previous: PlannedChange, step: Step): PlannedChange | undefined {
+  const changed = Object.keys(previous.after).filter((key) => previous.before[key] !== previous.after[key]);
+  const landed = changed.some(
+    (key) => Object.hasOwn(step.before, key) && step.before[key] === previous.after[key],
+  );
+  return landed ? previous : undefined;
 }
 
 /** The change failed before its first write: the claim is given back and the delivery retried. */
@@ -571,6 +675,10 @@ async function scaleBackDue(
       workload,
       mode,
       step,
+    }).catch((error: unknown) => {
+      // Another tick is scaling this workload back: the next tick sees how it ended.
+      if (!(error instanceof ClaimHeldError)) throw error;
+      return { outcome: 'duplicate' as const, message: error.message };
     });
     results.push({
       alert: 'InferenceScaleBack',

@@ -7,14 +7,20 @@ import { logger, type RuntimeConfig } from '../runtime.js';
 import { KubeConfigSource } from './kube-config-source.js';
 import type { LedgerTable } from './ledger-table.js';
 
-/** Builds one Kubernetes adapter on the given credentials, limited to the watched namespace if any. */
-export type ClientFactory<T> = (config: KubeConfig, scope: { namespace?: string }) => T;
+/** The namespaces the control plane governs (namespaced mode); none given, the whole cluster. */
+interface NamespaceScope {
+  namespaces?: readonly string[];
+}
+
+/** Builds one Kubernetes adapter on the given credentials, limited to the governed namespaces if any. */
+export type ClientFactory<T> = (config: KubeConfig, scope: NamespaceScope) => T;
 
 export const kubernetesCluster: ClientFactory<KubernetesCluster> = (config, scope) =>
   new KubernetesCluster(config, scope);
 export const moeWorkloads: ClientFactory<KubernetesMoeWorkloads> = (config, scope) =>
   new KubernetesMoeWorkloads(config, scope);
-export const poolNodes: ClientFactory<KubernetesPoolNodes> = (config) => new KubernetesPoolNodes(config);
+export const poolNodes: ClientFactory<KubernetesPoolNodes> = (config, scope) =>
+  new KubernetesPoolNodes(config, scope);
 
 /**
  * Kubernetes adapters on the cluster's current credentials, built on first use and reused across
@@ -22,12 +28,12 @@ export const poolNodes: ClientFactory<KubernetesPoolNodes> = (config) => new Kub
  */
 export class ClusterAccess {
   private readonly kubeConfigs: KubeConfigSource;
-  private readonly scope: { namespace?: string };
+  private readonly scope: NamespaceScope;
   private current: { config: KubeConfig; clients: Map<ClientFactory<unknown>, unknown> } | undefined;
 
   constructor(config: RuntimeConfig) {
     this.kubeConfigs = new KubeConfigSource(config.kubernetes);
-    this.scope = config.watchNamespace ? { namespace: config.watchNamespace } : {};
+    this.scope = config.watchNamespaces ? { namespaces: config.watchNamespaces } : {};
   }
 
   async client<T>(make: ClientFactory<T>): Promise<T> {

@@ -425,7 +425,7 @@ describe('KubernetesCluster on kube-apiserver', () => {
       /^pod llama-[a-z0-9]+-[a-z0-9]+ cannot be scheduled: 0\/\d+ nodes are available: .*didn't match Pod's node affinity\/selector/,
     );
     // The namespace-wide form finds the same.
-    const scoped = new KubernetesCluster(config, { namespace });
+    const scoped = new KubernetesCluster(config, { namespaces: [namespace] });
     await expect(scoped.startProblems()).resolves.toEqual(problems);
 
     // Back on the pool: the pod runs, and there is nothing to say.
@@ -505,7 +505,7 @@ describe('KubernetesCluster on kube-apiserver', () => {
   });
 
   it('lists a single namespace, still one call per kind, when given one', async () => {
-    const scoped = new KubernetesCluster(config, { namespace });
+    const scoped = new KubernetesCluster(config, { namespaces: [namespace] });
     const models = await scoped.listModels();
     const deployments = await scoped.listManagedDeployments();
     expect(scoped.apiCalls).toBe(2);
@@ -524,7 +524,7 @@ describe('KubernetesCluster on kube-apiserver', () => {
         certificateAuthorityData: config.getCurrentCluster()?.caData ?? '',
         token: harnessEnv('IBCP_KUBE_TOKEN'),
       }),
-      { namespace },
+      { namespaces: [namespace] },
     );
     await expect(eks.getModel({ namespace, name: 'llama' })).resolves.toMatchObject({ name: 'llama' });
   });

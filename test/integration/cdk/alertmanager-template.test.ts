@@ -16,6 +16,7 @@ import {
   type Alert,
 } from '../../../lambdas/core/remediation/alerts.js';
 import { harnessEnv } from '../../harness/service.js';
+import { TRUSTED_ALARMS } from '../../support/alert-payloads.js';
 import { repoRoot } from '../../support/kubectl.js';
 
 const REGION = 'eu-west-1';
@@ -260,7 +261,7 @@ describe('the alert manager definition given to AMP, rendered by Alertmanager', 
         );
       }
 
-      const event = parseRemediationEvent(snsRecordOf(published!));
+      const event = parseRemediationEvent(snsRecordOf(published!), TRUSTED_ALARMS);
       expect(event).toEqual({ kind: 'alerts', alerts: parsed, rejected: [] });
     });
   });

@@ -3,6 +3,10 @@
 import { loadYaml } from '@kubernetes/client-node';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { KubernetesCluster } from '../../../lambdas/adapters/kubernetes-cluster.js';
+import { kubeConfigFromFile } from '../../../lambdas/adapters/kube-config.js';
+import type { InferenceModelStatus } from '../../../lambdas/core/reconcile/model.js';
+import { KUBERNETES_GROUPS } from '../../../lib/cluster-access.js';
 import {
   CRD_NAME,
   installDeploy,
@@ -12,10 +16,10 @@ import {
   uniqueName,
   type KubectlResult,
 } from '../../support/kubectl.js';
+import { identityOf } from '../../support/kubernetes-identity.js';
 
 const examplesDir = join(repoRoot, 'examples', 'original-operator');
 
-const GROUP = 'inference-budget-control-plane';
 const namespace = uniqueName('crd-test');
 
 interface InferenceModel {
@@ -38,8 +42,6 @@ function table(output: string): { header: string[]; rows: Record<string, string>
   );
   return { header, rows };
 }
-
-const asControlPlane = ['--as=ibcp-lambda', `--as-group=${GROUP}`];
 
 describe('deploy/: InferenceModel CRD and control-plane RBAC on a real apiserver', () => {
   const applied = new Map<string, KubectlResult>();
@@ -64,14 +66,17 @@ describe('deploy/: InferenceModel CRD and control-plane RBAC on a real apiserver
   it('installs with `kubectl apply -k deploy/`, and applying again changes nothing', async () => {
     const again = await installDeploy();
     const lines = again.trim().split('\n');
-    expect(lines).toEqual(
-      expect.arrayContaining([
-        `customresourcedefinition.apiextensions.k8s.io/${CRD_NAME} unchanged`,
-        `clusterrole.rbac.authorization.k8s.io/${GROUP} unchanged`,
-        `clusterrolebinding.rbac.authorization.k8s.io/${GROUP} unchanged`,
-      ]),
+    expect(lines.filter((line) => !line.endsWith(' unchanged'))).toEqual([]);
+    const roles = ['reconcile', 'reconcile-nodes', 'warm-up', 'warm-up-nodes', 'remediation', 'webhook'];
+    expect(lines.map((line) => line.replace(/ unchanged$/, '')).sort()).toEqual(
+      [
+        `customresourcedefinition.apiextensions.k8s.io/${CRD_NAME}`,
+        ...roles.map((role) => `clusterrole.rbac.authorization.k8s.io/inference-budget-${role}`),
+        ...roles.map((role) => `clusterrolebinding.rbac.authorization.k8s.io/inference-budget-${role}`),
+        'validatingadmissionpolicy.admissionregistration.k8s.io/inference-budget-control-plane-deployments',
+        'validatingadmissionpolicybinding.admissionregistration.k8s.io/inference-budget-control-plane-deployments',
+      ].sort(),
     );
-    expect(lines).toHaveLength(3);
   });
 
   it('applies the original operator’s manifests unchanged, keeping every field and filling in defaults', async () => {
@@ -214,7 +219,10 @@ describe('deploy/: InferenceModel CRD and control-plane RBAC on a real apiserver
       conditions: [condition('Ready'), condition('Available')],
     };
     const patch = ['patch', 'inferencemodel', 'llama-2-7b', '-n', namespace, '--type=merge'];
-    await kubectlOk([...patch, '--subresource=status', '-p', JSON.stringify({ status }), ...asControlPlane]);
+    // Written as the reconcile Lambdas write it: a merge patch of the status subresource, as their group.
+    const reconcile = new KubernetesCluster(kubeConfigFromFile((await identityOf('reconcile')).kubeconfig));
+    const model = await reconcile.getModel({ namespace, name: 'llama-2-7b' });
+    await reconcile.patchStatus(model!, status as InferenceModelStatus);
 
     const after = await getModel('llama-2-7b');
     expect(after.status).toEqual(status);
@@ -236,53 +244,63 @@ describe('deploy/: InferenceModel CRD and control-plane RBAC on a real apiserver
     expect(refused.stderr).toMatch(/status\.utilizationPercent: Invalid value: 101/);
   });
 
-  const cluster = (verb: string, resource: string): [string, string[]] => [
-    `${verb} ${resource}`,
-    [verb, resource],
+  const cluster = (verb: string, resource: string): string[] => [verb, resource];
+  const inNamespace = (verb: string, resource: string, ...extra: string[]): string[] => [
+    verb,
+    resource,
+    ...extra,
+    '-n',
+    namespace,
   ];
-  const inNamespace = (verb: string, resource: string, ...extra: string[]): [string, string[]] => [
-    `${verb} ${resource} ${extra.join(' ')}`.trim(),
-    [verb, resource, ...extra, '-n', namespace],
-  ];
-  const allowed: Array<[string, string[]]> = [
-    inNamespace('watch', 'inferencemodels.inference.eh-ops.io'),
-    inNamespace('patch', 'inferencemodels.inference.eh-ops.io', '--subresource=status'),
-    inNamespace('update', 'inferencemodels.inference.eh-ops.io', '--subresource=finalizers'),
-    inNamespace('create', 'deployments.apps'),
-    inNamespace('delete', 'deployments.apps'),
-    inNamespace('patch', 'deployments.apps', '--subresource=scale'),
-    inNamespace('create', 'events'),
-    inNamespace('create', 'events.events.k8s.io'),
-    inNamespace('list', 'pods'),
-    inNamespace('patch', 'configmaps/router-config'),
-    cluster('list', 'inferencemodels.inference.eh-ops.io'),
-    cluster('watch', 'nodes'),
-    cluster('patch', 'nodes'),
-  ];
-  const denied: Array<[string, string[]]> = [
+  // What each group may do is checked call by call in test/integration/rbac/least-privilege.test.ts;
+  // here, what no group of the control plane may do at all.
+  const deniedToAll: string[][] = [
     inNamespace('create', 'inferencemodels.inference.eh-ops.io'),
     inNamespace('delete', 'inferencemodels.inference.eh-ops.io'),
+    inNamespace('update', 'inferencemodels.inference.eh-ops.io', '--subresource=finalizers'),
+    inNamespace('patch', 'deployments.apps', '--subresource=scale'),
+    inNamespace('watch', 'deployments.apps'),
     inNamespace('delete', 'pods'),
+    inNamespace('get', 'pods'),
     inNamespace('get', 'secrets'),
     inNamespace('list', 'secrets'),
+    inNamespace('list', 'configmaps'),
     inNamespace('get', 'configmaps/some-other-config'),
+    inNamespace('create', 'events.events.k8s.io'),
+    cluster('watch', 'nodes'),
+    cluster('get', 'nodes'),
     cluster('delete', 'nodes'),
     cluster('create', 'clusterroles.rbac.authorization.k8s.io'),
     cluster('create', 'clusterrolebindings.rbac.authorization.k8s.io'),
     cluster('delete', 'customresourcedefinitions.apiextensions.k8s.io'),
+    cluster('delete', 'validatingadmissionpolicies.admissionregistration.k8s.io'),
   ];
+  const groups = Object.values(KUBERNETES_GROUPS);
 
-  it.each(allowed)('lets the control-plane group %s', async (_what, args) => {
-    const result = await kubectl(['auth', 'can-i', ...args, ...asControlPlane]);
-    expect(result.stdout.trim()).toBe('yes');
+  it.each(groups.flatMap((group) => deniedToAll.map((args) => [group, args.join(' '), args] as const)))(
+    'does not let %s %s',
+    async (group, _what, args) => {
+      const result = await kubectl(['auth', 'can-i', ...args, '--as=ibcp-lambda', `--as-group=${group}`]);
+      expect(result.stdout.trim()).toBe('no');
+    },
+  );
+
+  it('gives each group only its own role: the remediation group reads no model, the warm-up group deletes nothing', async () => {
+    const canI = async (group: string, ...args: string[]) =>
+      (
+        await kubectl(['auth', 'can-i', ...args, '-n', namespace, '--as=ibcp-lambda', `--as-group=${group}`])
+      ).stdout.trim();
+    expect(await canI(KUBERNETES_GROUPS.remediation, 'get', 'inferencemodels.inference.eh-ops.io')).toBe(
+      'no',
+    );
+    expect(await canI(KUBERNETES_GROUPS.remediation, 'patch', 'configmaps/training-config')).toBe('yes');
+    expect(await canI(KUBERNETES_GROUPS.warmUp, 'delete', 'deployments.apps')).toBe('no');
+    expect(await canI(KUBERNETES_GROUPS.warmUp, 'patch', 'nodes')).toBe('no');
+    expect(await canI(KUBERNETES_GROUPS.reconcile, 'patch', 'nodes')).toBe('yes');
+    expect(await canI(KUBERNETES_GROUPS.reconcile, 'patch', 'configmaps/training-config')).toBe('no');
   });
 
-  it.each(denied)('does not let the control-plane group %s', async (_what, args) => {
-    const result = await kubectl(['auth', 'can-i', ...args, ...asControlPlane]);
-    expect(result.stdout.trim()).toBe('no');
-  });
-
-  it('grants nothing to a user outside the group', async () => {
+  it('grants nothing to a user outside the groups', async () => {
     const result = await kubectl([
       'auth',
       'can-i',

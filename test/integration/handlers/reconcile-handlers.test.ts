@@ -5,6 +5,7 @@ import { RemoteWriteSink } from '../../../lambdas/adapters/prometheus-remote-wri
 import { createGpuNode } from '../../harness/gpu-nodes.js';
 import { harnessEnv } from '../../harness/service.js';
 import { jsonLinesPrinted } from '../../support/captured-output.js';
+import { identityOf } from '../../support/kubernetes-identity.js';
 import { lambdaContext, useHarnessForHandlers } from '../../support/lambda-environment.js';
 import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
 import { installDeploy, kubectl, kubectlOk, uniqueName } from '../../support/kubectl.js';
@@ -37,6 +38,8 @@ beforeAll(async () => {
     CONTROL_PLANE_NAME: controlPlane,
     PROMETHEUS_QUERY_URL: harnessEnv('IBCP_PROMETHEUS_URL'),
     RECOMMENDATION_WINDOW_SECONDS: '600',
+    // Both reconcile Lambdas sign in as their group (deploy/rbac/), as their EKS access entries map them.
+    KUBECONFIG: (await identityOf('reconcile')).kubeconfig,
   });
   await kubectlOk(
     ['apply', '-f', '-'],

@@ -9,6 +9,7 @@ import { SnsAnnouncer } from '../../../lambdas/adapters/sns-announcer.js';
 import { ConflictError } from '../../../lambdas/core/moe/ports.js';
 import { parseRemediationEvent } from '../../../lambdas/core/remediation/alerts.js';
 import {
+  ClaimHeldError,
   remediate,
   type RemediationConfig,
   type RemediationPorts,
@@ -17,8 +18,14 @@ import { harnessEnv } from '../../harness/service.js';
 import { RecordingLog } from '../../support/fake-cluster.js';
 import { installDeploy, kubectl, kubectlOk, uniqueName } from '../../support/kubectl.js';
 import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
-import { alertmanagerMessage, snsEvent, type AlertSpec } from '../../support/alert-payloads.js';
+import {
+  alertmanagerMessage,
+  snsEvent,
+  type AlertSpec,
+  TRUSTED_ALARMS,
+} from '../../support/alert-payloads.js';
 import { applyMoeExamples, configMapData, OnCallTopic } from '../../support/moe.js';
+import { identityOf } from '../../support/kubernetes-identity.js';
 
 const Gi = 2 ** 30;
 const minute = 60_000;
@@ -37,6 +44,7 @@ const settings: RemediationConfig = {
     MoETrainingLossHigh: 'enabled',
   },
   maxActionsPerHour: 2,
+  maxActionsPerHourTotal: 10,
   batchSizeFloor: 1,
   loadBalanceLossCoefMax: 0.1,
   latencyScaleBackMs: 30 * minute,
@@ -47,7 +55,7 @@ const settings: RemediationConfig = {
 const ago = (ms: number) => new Date(Date.now() - ms);
 const trainer = { namespace, deployment: 'moe-trainer' };
 const run = (config: RemediationConfig, ...alerts: AlertSpec[]) =>
-  remediate(ports, config, parseRemediationEvent(snsEvent(alertmanagerMessage(alerts))));
+  remediate(ports, config, parseRemediationEvent(snsEvent(alertmanagerMessage(alerts)), TRUSTED_ALARMS));
 
 beforeAll(async () => {
   await installDeploy();
@@ -61,7 +69,10 @@ beforeAll(async () => {
     nodeGroup: 'ng',
   });
   topic = await OnCallTopic.create(uniqueName('guardrails'));
-  cluster = new KubernetesMoeWorkloads(kubeConfigFromFile(harnessEnv('IBCP_KUBECONFIG')), { namespace });
+  // As the group of the remediation Lambda (deploy/rbac/), never as cluster admin.
+  cluster = new KubernetesMoeWorkloads(kubeConfigFromFile((await identityOf('remediation')).kubeconfig), {
+    namespaces: [namespace],
+  });
   const store = new DynamoDbRemediationStore(client, table);
   ports = {
     cluster,
@@ -116,12 +127,21 @@ it('a disabled action does nothing at all', async () => {
 
 it('concurrent deliveries of one episode act once', async () => {
   const alert = { name: 'GPUMemoryUsageHigh', labels: trainer, startsAt: ago(10 * minute) };
-  const reports = await Promise.all([run(settings, alert), run(settings, alert), run(settings, alert)]);
-  expect(reports.flatMap((r) => r.results.map((x) => x.outcome)).sort()).toEqual([
-    'applied',
-    'duplicate',
-    'duplicate',
+  const settled = await Promise.allSettled([
+    run(settings, alert),
+    run(settings, alert),
+    run(settings, alert),
   ]);
+  // A delivery that finds the claim in progress fails, so Lambda retries it: then it is a duplicate.
+  const outcomes: string[] = [];
+  for (const attempt of settled) {
+    if (attempt.status === 'fulfilled') outcomes.push(...attempt.value.results.map((x) => x.outcome));
+    else {
+      expect(attempt.reason).toBeInstanceOf(ClaimHeldError);
+      outcomes.push(...(await run(settings, alert)).results.map((x) => x.outcome));
+    }
+  }
+  expect(outcomes.sort()).toEqual(['applied', 'duplicate', 'duplicate']);
   expect((await configMapData(namespace, 'training-config')).batch_size).toBe('16');
   expect((await topic.received()).length).toBe(1);
 });
@@ -172,7 +192,7 @@ it('a ConfigMap changed between plan and write is not overwritten, and the redel
   };
   const alert = { name: 'GPUMemoryUsageHigh', labels: trainer, startsAt: ago(7 * minute) };
   await expect(
-    remediate(racing, relaxed, parseRemediationEvent(snsEvent(alertmanagerMessage([alert])))),
+    remediate(racing, relaxed, parseRemediationEvent(snsEvent(alertmanagerMessage([alert])), TRUSTED_ALARMS)),
   ).rejects.toThrow(ConflictError);
   expect(await configMapData(namespace, 'training-config')).toMatchObject({
     batch_size: '8',

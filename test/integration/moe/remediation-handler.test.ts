@@ -11,9 +11,16 @@ import { createGpuNode } from '../../harness/gpu-nodes.js';
 import { harnessEnv } from '../../harness/service.js';
 import { jsonLinesPrinted } from '../../support/captured-output.js';
 import { installDeploy, kubectl, kubectlOk, uniqueName } from '../../support/kubectl.js';
+import { identityOf } from '../../support/kubernetes-identity.js';
 import { lambdaContext, useHarnessForHandlers } from '../../support/lambda-environment.js';
 import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
-import { alarmEvent, alertmanagerMessage, snsEvent, type AlertSpec } from '../../support/alert-payloads.js';
+import {
+  alarmEvent,
+  alertmanagerMessage,
+  snsEvent,
+  TRUSTED_ALARMS,
+  type AlertSpec,
+} from '../../support/alert-payloads.js';
 import { applyMoeExamples, configMapData, deploymentJson, OnCallTopic } from '../../support/moe.js';
 
 const Gi = 2 ** 30;
@@ -68,9 +75,17 @@ beforeAll(async () => {
   useHarnessForHandlers(table, namespace, {
     ON_CALL_TOPIC_ARN: topic.topicArn,
     AWS_ENDPOINT_URL_SNS: harnessEnv('IBCP_MOTO_ENDPOINT'),
+    // Every action is a dry run unless enabled; the test alarms are trusted by their account and region.
+    REMEDIATION_GPU_MEMORY_USAGE_HIGH: 'enabled',
+    REMEDIATION_INFERENCE_LATENCY_HIGH: 'enabled',
+    REMEDIATION_EXPERT_LOAD_IMBALANCE: 'enabled',
+    REMEDIATION_MOE_TRAINING_LOSS_HIGH: 'enabled',
+    REMEDIATION_ALARM_ARN_PREFIX: TRUSTED_ALARMS.alarmArnPrefix,
     REMEDIATION_MAX_ACTIONS_PER_HOUR: '10',
     REMEDIATION_BATCH_SIZE_FLOOR: '8',
     REMEDIATION_LATENCY_SCALE_BACK_AFTER: '10m',
+    // The remediation Lambda's own group (deploy/rbac/), as its EKS access entry maps it.
+    KUBECONFIG: (await identityOf('remediation')).kubeconfig,
   });
   await applyMoeExamples(namespace);
   // The trainer's side of the contract: it reports each checkpoint it saves.

@@ -13,6 +13,7 @@ import { RecordingLog } from '../../support/fake-cluster.js';
 import { installDeploy, kubectl, kubectlOk, uniqueName } from '../../support/kubectl.js';
 import { freshLedger } from '../../support/ledger-backends.js';
 import { applyMoeExamples, deploymentJson } from '../../support/moe.js';
+import { identityOf } from '../../support/kubernetes-identity.js';
 
 const Gi = 2 ** 30;
 const minute = 60_000;
@@ -40,7 +41,7 @@ let now = Date.now();
 const pass = async () =>
   reconcileWorkloads({ cluster, ledger, log, clock: () => now }, await ledger.listPools(), {
     orphanGraceMs: grace,
-    namespace,
+    namespaces: [namespace],
   });
 
 async function held(): Promise<Record<string, number>> {
@@ -68,7 +69,10 @@ beforeAll(async () => {
     bytesPerNode: 640 * Gi,
     nodeGroup: 'ng-a100',
   });
-  cluster = new KubernetesMoeWorkloads(kubeConfigFromFile(harnessEnv('IBCP_KUBECONFIG')), { namespace });
+  // As the group of the scheduled reconcile pass repairs MoE budgets (deploy/rbac/), never as cluster admin.
+  cluster = new KubernetesMoeWorkloads(kubeConfigFromFile((await identityOf('reconcile')).kubeconfig), {
+    namespaces: [namespace],
+  });
 }, 120_000);
 
 beforeEach(() => {

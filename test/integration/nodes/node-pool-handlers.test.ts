@@ -6,6 +6,7 @@ import { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
 import { harnessEnv } from '../../harness/service.js';
 import { jsonLinesPrinted } from '../../support/captured-output.js';
 import { applyInferenceModel, installDeploy, kubectl, kubectlOk, uniqueName } from '../../support/kubectl.js';
+import { identityOf, runAs } from '../../support/kubernetes-identity.js';
 import { lambdaContext, useHarnessForHandlers } from '../../support/lambda-environment.js';
 import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
 import {
@@ -102,9 +103,17 @@ beforeAll(async () => {
     AMP_REMOTE_WRITE_URL: `${harnessEnv('IBCP_PROMETHEUS_URL')}/api/v1/write`,
     CONTROL_PLANE_NAME: uniqueName('cp'),
   });
-  warmUpApi = (await import('../../../lambdas/handlers/warmup-api.js')).handler as never;
-  scheduled = (await import('../../../lambdas/handlers/reconcile-scheduled.js')).handler as never;
-  reconcileModel = (await import('../../../lambdas/handlers/reconcile-model.js')).handler as never;
+  // Each Lambda signs in as its own group (deploy/rbac/), as its EKS access entry maps it.
+  const [reconcile, warmUp] = [await identityOf('reconcile'), await identityOf('warmUp')];
+  warmUpApi = runAs(warmUp, (await import('../../../lambdas/handlers/warmup-api.js')).handler as never);
+  scheduled = runAs(
+    reconcile,
+    (await import('../../../lambdas/handlers/reconcile-scheduled.js')).handler as never,
+  );
+  reconcileModel = runAs(
+    reconcile,
+    (await import('../../../lambdas/handlers/reconcile-model.js')).handler as never,
+  );
 });
 
 afterAll(async () => {

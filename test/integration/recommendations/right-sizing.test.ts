@@ -15,6 +15,7 @@ import { kubernetesTime } from '../../../lambdas/core/reconcile/status.js';
 import { harnessEnv } from '../../harness/service.js';
 import { RecordingLog } from '../../support/fake-cluster.js';
 import { installDeploy, kubectl, kubectlOk, uniqueName } from '../../support/kubectl.js';
+import { identityOf } from '../../support/kubernetes-identity.js';
 
 const MiB = 1;
 const GiB = 1024 * MiB;
@@ -250,7 +251,10 @@ beforeAll(async () => {
   }
   const samples = [...scenario.flatMap((m) => m.gpus), ...noise].flatMap(dcgmSamples);
   await new RemoteWriteSink(`${prometheus}/api/v1/write`).write([...samples, ...idleGpu]);
-  cluster = new KubernetesCluster(kubeConfigFromFile(harnessEnv('IBCP_KUBECONFIG')), { namespace });
+  // As the group of the scheduled reconcile pass writes recommendations (deploy/rbac/), never as cluster admin.
+  cluster = new KubernetesCluster(kubeConfigFromFile((await identityOf('reconcile')).kubeconfig), {
+    namespaces: [namespace],
+  });
   log = new RecordingLog();
 });
 

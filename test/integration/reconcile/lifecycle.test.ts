@@ -147,12 +147,12 @@ beforeAll(async () => {
   await ledger.definePool({ name: poolB, totalBytes: 80 * Gi, bytesPerNode: 80 * Gi, nodeGroup: 'ng-b' });
   const config = kubeConfigFromFile(kubeconfig);
   log = new RecordingLog();
-  passCluster = new InterleavingCluster(config, { namespace });
+  passCluster = new InterleavingCluster(config, { namespaces: [namespace] });
   passLedger = new InterleavingLedger(client, table);
   passPorts = { cluster: passCluster, ledger: passLedger, log, clock: () => now };
   // The warm-up is another Lambda: its own adapters on the same cluster and table.
   warmUpPorts = {
-    cluster: new KubernetesCluster(config, { namespace }),
+    cluster: new KubernetesCluster(config, { namespaces: [namespace] }),
     ledger: new DynamoDbLedger(client, table),
     log,
     clock: () => now,

@@ -78,7 +78,7 @@ beforeAll(async () => {
   ({ ledger } = await freshLedger(client));
   await ledger.definePool({ name: poolA, totalBytes: 80 * Gi, bytesPerNode: 80 * Gi, nodeGroup: 'ng-a' });
   await ledger.definePool({ name: poolB, totalBytes: 80 * Gi, bytesPerNode: 80 * Gi, nodeGroup: 'ng-b' });
-  cluster = new KubernetesCluster(kubeConfigFromFile(kubeconfig), { namespace });
+  cluster = new KubernetesCluster(kubeConfigFromFile(kubeconfig), { namespaces: [namespace] });
   log = new RecordingLog();
   ports = { cluster, ledger, log, clock: () => now };
 });

@@ -4,6 +4,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import fc from 'fast-check';
 import { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
+import { identityOf } from '../../support/kubernetes-identity.js';
 import { lambdaContext, useHarnessForHandlers } from '../../support/lambda-environment.js';
 import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
 import { installDeploy, kubectl, kubectlOk, uniqueName } from '../../support/kubectl.js';
@@ -105,7 +106,8 @@ beforeAll(async () => {
   ledger = fresh.ledger;
   await ledger.definePool({ name: 'default', totalBytes: 80 * Gi, bytesPerNode: 80 * Gi, nodeGroup: 'ng' });
   await ledger.allocate({ pool: 'default', holder: 'other/running', bytes: 16 * Gi, now: Date.now() });
-  useHarnessForHandlers(fresh.table, namespace);
+  // The warm-up Lambda's own group (deploy/rbac/), as its EKS access entry maps it.
+  useHarnessForHandlers(fresh.table, namespace, { KUBECONFIG: (await identityOf('warmUp')).kubeconfig });
   ({ handler } = (await import('../../../lambdas/handlers/warmup-api.js')) as unknown as {
     handler: typeof handler;
   });

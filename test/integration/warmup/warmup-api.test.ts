@@ -4,6 +4,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
 import { createGpuNode } from '../../harness/gpu-nodes.js';
 import { harnessEnv } from '../../harness/service.js';
+import { identityOf } from '../../support/kubernetes-identity.js';
 import { lambdaContext, useHarnessForHandlers } from '../../support/lambda-environment.js';
 import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
 import { applyInferenceModel, installDeploy, kubectl, kubectlOk, uniqueName } from '../../support/kubectl.js';
@@ -53,7 +54,8 @@ beforeAll(async () => {
     bytesPerNode: 80 * Gi,
     nodeGroup: 'ng-race',
   });
-  useHarnessForHandlers(fresh.table, namespace);
+  // The warm-up Lambda's own group (deploy/rbac/), as its EKS access entry maps it.
+  useHarnessForHandlers(fresh.table, namespace, { KUBECONFIG: (await identityOf('warmUp')).kubeconfig });
   ({ handler } = (await import('../../../lambdas/handlers/warmup-api.js')) as unknown as {
     handler: typeof handler;
   });

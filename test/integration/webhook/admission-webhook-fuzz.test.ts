@@ -12,6 +12,7 @@ import { MAX_WARNING_LENGTH } from '../../../lambdas/core/validation/inference-m
 import { harnessEnv } from '../../harness/service.js';
 import { uniqueName } from '../../support/kubectl.js';
 import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
+import { identityOf } from '../../support/kubernetes-identity.js';
 
 const Gi = 2 ** 30;
 const REQUESTS = 10_000;
@@ -61,7 +62,8 @@ beforeAll(async () => {
     dynamoDbEndpoint: harnessEnv('IBCP_DYNALITE_ENDPOINT'),
     eventBusName: busName,
     secret: { value: secret },
-    kubernetes: { kubeconfig: harnessEnv('IBCP_KUBECONFIG') },
+    // The webhook Lambda's own group (deploy/rbac/), as its EKS access entry maps it.
+    kubernetes: { kubeconfig: (await identityOf('webhook')).kubeconfig },
   });
 });
 

@@ -33,6 +33,7 @@ import { harnessEnv } from '../../harness/service.js';
 import { localTls, serveApiGateway, type RecordedApi } from '../../support/api-gateway-server.js';
 import { installDeploy, kubectl, kubectlOk, repoRoot, uniqueName } from '../../support/kubectl.js';
 import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
+import { auditedRequests, identityOf, type KubernetesIdentity } from '../../support/kubernetes-identity.js';
 
 const Gi = 2 ** 30;
 const namespace = uniqueName('webhook');
@@ -135,6 +136,9 @@ async function eventually(what: string, check: () => Promise<boolean>, timeoutMs
   }
 }
 
+/** The webhook Lambda's own identity; its audited requests are checked against deploy/rbac/ last. */
+let webhookIdentity: KubernetesIdentity;
+
 beforeAll(async () => {
   await installDeploy();
   const fresh = await freshLedger(dynamo);
@@ -183,12 +187,14 @@ beforeAll(async () => {
     }),
   );
 
+  webhookIdentity = await identityOf('webhook');
   config = {
     ledgerTable: fresh.table,
     dynamoDbEndpoint: harnessEnv('IBCP_DYNALITE_ENDPOINT'),
     eventBusName: busName,
     secret: { value: secret },
-    kubernetes: { kubeconfig: harnessEnv('IBCP_KUBECONFIG') },
+    // The webhook Lambda's own group (deploy/rbac/), as its EKS access entry maps it.
+    kubernetes: { kubeconfig: webhookIdentity.kubeconfig },
   };
   const tls = await localTls();
   api = await serveApiGateway(createWebhookHandler(config), { https: { key: tls.key, cert: tls.cert } });
@@ -1095,13 +1101,24 @@ describe('the handler, called directly with bad input', () => {
     expect((await call(event({ path, body }), fromArn)).statusCode).toBe(404);
   });
 
-  it('refuses to run with a weak secret (an error, logged, not a way in)', async () => {
+  it('refuses to run with a weak secret: every path is unknown (404), and the reason is logged', async () => {
     const weak = createWebhookHandler({ ...config, secret: { value: 'short' } });
     const result = await call(
       event({ path: '/webhook/short', body: reviewBody(createRequest(manifest('x', {}))) }),
       weak,
     );
-    expect(result.statusCode).toBe(500);
-    expect(JSON.parse(result.body).error.code).toBe('internal_error');
+    expect(result.statusCode).toBe(404);
+    expect(JSON.parse(result.body).error.code).toBe('not_found');
+  });
+});
+
+describe('the webhook as its own group', () => {
+  // Runs after the reviews above, which read a namespace's models for the dependency-cycle check.
+  it('was never refused, and sent exactly what deploy/rbac/ grants it: list InferenceModels', async () => {
+    const sent = await auditedRequests(webhookIdentity.user);
+    expect(sent.filter((r) => r.status === 403)).toEqual([]);
+    expect([...new Set(sent.map((r) => `${r.apiGroup}/${r.resource}:${r.verb}`))]).toEqual([
+      'inference.eh-ops.io/inferencemodels:list',
+    ]);
   });
 });

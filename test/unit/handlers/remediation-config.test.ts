@@ -4,16 +4,18 @@ import { remediationConfig } from '../../../lambdas/handlers/remediation.js';
 const topic = { ON_CALL_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:on-call' };
 
 describe('remediationConfig', () => {
-  it('has the documented defaults', () => {
+  it('has the documented defaults: every action a dry run, and no alarm trusted', () => {
     expect(remediationConfig(topic)).toEqual({
       topicArn: topic.ON_CALL_TOPIC_ARN,
       modes: {
-        GPUMemoryUsageHigh: 'enabled',
-        InferenceLatencyHigh: 'enabled',
-        ExpertLoadImbalance: 'enabled',
-        MoETrainingLossHigh: 'enabled',
+        GPUMemoryUsageHigh: 'dry-run',
+        InferenceLatencyHigh: 'dry-run',
+        ExpertLoadImbalance: 'dry-run',
+        MoETrainingLossHigh: 'dry-run',
       },
       maxActionsPerHour: 3,
+      maxActionsPerHourTotal: 10,
+      alarmArnPrefix: undefined,
       batchSizeFloor: 1,
       loadBalanceLossCoefMax: 0.1,
       latencyScaleBackMs: 30 * 60_000,
@@ -28,6 +30,8 @@ describe('remediationConfig', () => {
       REMEDIATION_GPU_MEMORY_USAGE_HIGH: 'dry-run',
       REMEDIATION_INFERENCE_LATENCY_HIGH: 'disabled',
       REMEDIATION_MAX_ACTIONS_PER_HOUR: '5',
+      REMEDIATION_MAX_ACTIONS_PER_HOUR_TOTAL: '7',
+      REMEDIATION_ALARM_ARN_PREFIX: 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:Stack-',
       REMEDIATION_BATCH_SIZE_FLOOR: '8',
       REMEDIATION_LOAD_BALANCE_LOSS_COEF_MAX: '0.05',
       REMEDIATION_LATENCY_SCALE_BACK_AFTER: '1h30m',
@@ -37,6 +41,8 @@ describe('remediationConfig', () => {
     expect(config).toMatchObject({
       modes: { GPUMemoryUsageHigh: 'dry-run', InferenceLatencyHigh: 'disabled' },
       maxActionsPerHour: 5,
+      maxActionsPerHourTotal: 7,
+      alarmArnPrefix: 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:Stack-',
       batchSizeFloor: 8,
       loadBalanceLossCoefMax: 0.05,
       latencyScaleBackMs: 90 * 60_000,

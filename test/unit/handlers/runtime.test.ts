@@ -6,6 +6,23 @@ const pools = JSON.stringify([
   { name: 'gpu-a100', nodeGroup: 'gpu-a100-ng', gpuMemoryPerNode: '320Gi', minNodes: 0, maxNodes: 4 },
 ]);
 
+describe('runtimeConfig: governed namespaces', () => {
+  it('governs the whole cluster without WATCH_NAMESPACE, else the namespaces it lists', () => {
+    expect(runtimeConfig(base).watchNamespaces).toBeUndefined();
+    expect(runtimeConfig({ ...base, WATCH_NAMESPACE: 'team-a' }).watchNamespaces).toEqual(['team-a']);
+    expect(runtimeConfig({ ...base, WATCH_NAMESPACE: 'team-a, team-b' }).watchNamespaces).toEqual([
+      'team-a',
+      'team-b',
+    ]);
+  });
+
+  it('refuses a list with a name that is not a namespace', () => {
+    expect(() => runtimeConfig({ ...base, WATCH_NAMESPACE: 'team-a,,Team_B' })).toThrow(
+      'WATCH_NAMESPACE must be namespace names separated by commas; not valid: ["","Team_B"]',
+    );
+  });
+});
+
 describe('runtimeConfig: node pools', () => {
   it('reads NODE_POOLS, the cluster of their node groups and the stabilisation window', () => {
     const config = runtimeConfig({

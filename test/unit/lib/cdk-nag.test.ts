@@ -14,6 +14,7 @@ describe('cdk-nag AwsSolutions', () => {
         },
       },
     ],
+    ['the public webhook endpoint (WAF) without a VPC', { vpc: undefined, webhookEndpoint: 'public' }],
   ])('finds nothing unacknowledged with %s', (_name, context) => {
     expect(() => synthStack(context, { nag: true })).not.toThrow();
   });

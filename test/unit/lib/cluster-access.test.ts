@@ -1,26 +1,130 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { KUBERNETES_GROUP } from '../../../lib/cluster-access.js';
+import { loadAllYaml } from '@kubernetes/client-node';
+import {
+  KUBERNETES_GROUPS,
+  kubernetesInstallCommands,
+  type KubernetesRole,
+} from '../../../lib/cluster-access.js';
 import { repoRoot } from '../../support/kubectl.js';
 import { synthStack } from './stack-fixture.js';
 
-describe('ClusterAccess', () => {
-  const { stack, template } = synthStack();
+interface Manifest {
+  kind: string;
+  metadata: { name: string; namespace?: string };
+  rules?: unknown[];
+  roleRef?: { kind: string; name: string };
+  subjects?: Array<{ kind: string; name: string }>;
+  spec?: { matchConditions?: Array<{ expression: string }> };
+}
 
-  it('maps each Kubernetes-calling role to the group deploy/rbac binds, with no access policy', () => {
-    const binding = readFileSync(join(repoRoot, 'deploy', 'rbac', 'cluster-role-binding.yaml'), 'utf8');
-    expect(binding).toMatch(new RegExp(`kind: Group\\s+name: ${KUBERNETES_GROUP}\\b`));
+function manifests(folder: string): Manifest[] {
+  const dir = join(repoRoot, 'deploy', folder);
+  return readdirSync(dir)
+    .filter((file) => file.endsWith('.yaml') && file !== 'kustomization.yaml')
+    .flatMap((file) => loadAllYaml(readFileSync(join(dir, file), 'utf8')) as Manifest[]);
+}
+
+/** Group -> the roles bound to it by the bindings among `docs`, as `Kind/name`. */
+function boundRoles(docs: Manifest[]): Record<string, string[]> {
+  const bound: Record<string, string[]> = {};
+  for (const doc of docs.filter((d) => d.kind.endsWith('Binding') && d.roleRef)) {
+    for (const subject of doc.subjects ?? []) {
+      expect(subject.kind).toBe('Group');
+      (bound[subject.name] ??= []).push(`${doc.roleRef!.kind}/${doc.roleRef!.name}`);
+    }
+  }
+  return bound;
+}
+
+describe('ClusterAccess and deploy/rbac', () => {
+  const { stack, template } = synthStack();
+  const functions = stack.functions;
+  const byRole: Record<KubernetesRole, string[]> = {
+    reconcile: [functions.reconcileScheduled, functions.reconcileModel].map((fn) => logicalIdOfRole(fn)),
+    warmUp: [logicalIdOfRole(functions.warmUpApi)],
+    remediation: [logicalIdOfRole(functions.remediation)],
+    webhook: [logicalIdOfRole(functions.admissionWebhook)],
+  };
+
+  function logicalIdOfRole(fn: typeof functions.warmUpApi): string {
+    return stack.getLogicalId(fn.role!.node.defaultChild as Parameters<typeof stack.getLogicalId>[0]);
+  }
+
+  it("maps each Kubernetes-calling function's role to its own role's group, with no access policy", () => {
     const entries = Object.values(template.findResources('AWS::EKS::AccessEntry')).map((e) => e.Properties);
-    const roleIds = stack.functions.kubernetesClients.map((fn) =>
-      stack.getLogicalId(fn.role!.node.defaultChild as Parameters<typeof stack.getLogicalId>[0]),
-    );
-    expect(entries).toEqual(
-      roleIds.map((roleId) => ({
+    const expected = (Object.keys(byRole) as KubernetesRole[]).flatMap((role) =>
+      byRole[role].map((roleId) => ({
         ClusterName: 'gpu-inference',
         PrincipalArn: { 'Fn::GetAtt': [roleId, 'Arn'] },
         Type: 'STANDARD',
-        KubernetesGroups: [KUBERNETES_GROUP],
+        KubernetesGroups: [KUBERNETES_GROUPS[role]],
       })),
     );
+    expect(entries).toEqual(expected);
+    // Every function that calls Kubernetes has an entry.
+    expect(new Set(functions.kubernetesClients.map(logicalIdOfRole))).toEqual(
+      new Set(Object.values(byRole).flat()),
+    );
+  });
+
+  it('binds each group cluster-wide to its own ClusterRole, and nodes only for the node scalers', () => {
+    expect(boundRoles(manifests('rbac/cluster'))).toEqual({
+      [KUBERNETES_GROUPS.reconcile]: ['ClusterRole/inference-budget-reconcile'],
+      [KUBERNETES_GROUPS.warmUp]: ['ClusterRole/inference-budget-warm-up'],
+      [KUBERNETES_GROUPS.remediation]: ['ClusterRole/inference-budget-remediation'],
+      [KUBERNETES_GROUPS.webhook]: ['ClusterRole/inference-budget-webhook'],
+    });
+    expect(boundRoles(manifests('rbac/nodes'))).toEqual({
+      [KUBERNETES_GROUPS.reconcile]: ['ClusterRole/inference-budget-reconcile-nodes'],
+      [KUBERNETES_GROUPS.warmUp]: ['ClusterRole/inference-budget-warm-up-nodes'],
+    });
+    for (const role of manifests('rbac/nodes').filter((d) => d.kind === 'ClusterRole')) {
+      expect(role.rules).toEqual([
+        expect.objectContaining({ apiGroups: [''], resources: ['nodes'], verbs: expect.any(Array) }),
+      ]);
+    }
+  });
+
+  it('grants the same rules in namespaced mode as Roles, bound by RoleBindings without a namespace of their own', () => {
+    const cluster = manifests('rbac/cluster');
+    const namespaced = manifests('rbac/namespace');
+    expect(boundRoles(namespaced)).toEqual({
+      [KUBERNETES_GROUPS.reconcile]: ['Role/inference-budget-reconcile'],
+      [KUBERNETES_GROUPS.warmUp]: ['Role/inference-budget-warm-up'],
+      [KUBERNETES_GROUPS.remediation]: ['Role/inference-budget-remediation'],
+      [KUBERNETES_GROUPS.webhook]: ['Role/inference-budget-webhook'],
+    });
+    for (const role of namespaced.filter((d) => d.kind === 'Role')) {
+      expect(role.metadata.namespace).toBeUndefined();
+      const twin = cluster.find((d) => d.kind === 'ClusterRole' && d.metadata.name === role.metadata.name);
+      expect(role.rules).toEqual(twin?.rules);
+    }
+    expect(namespaced.every((d) => d.kind === 'Role' || d.kind === 'RoleBinding')).toBe(true);
+  });
+
+  it("limits the admission policy to exactly the control plane's groups", () => {
+    const [policy] = manifests('admission-policy').filter((d) => d.kind === 'ValidatingAdmissionPolicy');
+    const condition = policy!.spec!.matchConditions![0]!.expression;
+    const listed = [...condition.matchAll(/'([^']+)'/g)].map((m) => m[1]);
+    expect(listed.sort()).toEqual(Object.values(KUBERNETES_GROUPS).sort());
+  });
+});
+
+describe('kubernetesInstallCommands', () => {
+  it('installs cluster-wide RBAC without namespaces, else the namespaced base and Roles in each namespace', () => {
+    expect(kubernetesInstallCommands([])).toEqual(['kubectl apply -k deploy/']);
+    expect(kubernetesInstallCommands(['team-a', 'team-b'])).toEqual([
+      'kubectl apply -k deploy/namespaced/',
+      'kubectl apply -n team-a -k deploy/rbac/namespace/',
+      'kubectl apply -n team-b -k deploy/rbac/namespace/',
+    ]);
+  });
+
+  it('is the stack output KubernetesInstall', () => {
+    const { template } = synthStack({ namespaces: ['team-a'] });
+    template.hasOutput('KubernetesInstall', {
+      Value: 'kubectl apply -k deploy/namespaced/ && kubectl apply -n team-a -k deploy/rbac/namespace/',
+    });
   });
 });

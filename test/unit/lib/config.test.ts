@@ -7,8 +7,13 @@ const POOL = {
   minNodes: 0,
   maxNodes: 4,
 };
-/** The required settings: each test adds its own. */
-const REQUIRED = { clusterName: 'c', pools: [POOL] };
+const VPC = {
+  vpcId: 'vpc-0123456789abcdef0',
+  subnetIds: ['subnet-0123456789abcdef0'],
+  clusterSecurityGroupId: 'sg-0123456789abcdef0',
+};
+/** The required settings (the private webhook endpoint, the default, needs the VPC): each test adds its own. */
+const REQUIRED = { clusterName: 'c', pools: [POOL], vpc: VPC };
 
 function problems(raw: unknown): string {
   try {
@@ -22,13 +27,13 @@ function problems(raw: unknown): string {
 
 describe('parseConfig', () => {
   it('fills defaults around the required fields', () => {
-    expect(parseConfig({ clusterName: 'gpu-inference', pools: [POOL] })).toEqual({
+    expect(parseConfig({ clusterName: 'gpu-inference', pools: [POOL], vpc: VPC })).toEqual({
       clusterName: 'gpu-inference',
       pools: [POOL],
       scheduleMinutes: 1,
       onCallEmails: [],
       onCallUrls: [],
-      watchNamespace: undefined,
+      namespaces: [],
       controlPlaneName: undefined,
       orphanGraceSeconds: undefined,
       recommendationWindowSeconds: undefined,
@@ -36,7 +41,8 @@ describe('parseConfig', () => {
       prometheusQueryUrl: undefined,
       ampWorkspaceArn: undefined,
       webhookSecretArn: undefined,
-      vpc: undefined,
+      vpc: VPC,
+      webhookEndpoint: 'private',
       runbookBaseUrl: undefined,
       scaleInStabilisationSeconds: undefined,
       remediationEnvironment: {},
@@ -44,8 +50,8 @@ describe('parseConfig', () => {
   });
 
   it('treats empty strings (the cdk.json example) as unset', () => {
-    const config = parseConfig({ ...REQUIRED, watchNamespace: '', remoteWriteUrl: '', onCallUrls: [] });
-    expect(config.watchNamespace).toBeUndefined();
+    const config = parseConfig({ ...REQUIRED, namespaces: '', remoteWriteUrl: '', onCallUrls: [] });
+    expect(config.namespaces).toEqual([]);
     expect(config.remoteWriteUrl).toBeUndefined();
   });
 
@@ -57,6 +63,33 @@ describe('parseConfig', () => {
     });
     expect(config.scheduleMinutes).toBe(5);
     expect(config.onCallEmails).toEqual(['a@example.com', 'b@example.com']);
+  });
+
+  it('takes the governed namespaces (namespaced mode) as a list or, from -c, comma-separated', () => {
+    expect(parseConfig({ ...REQUIRED, namespaces: ['team-a', 'team-b'] }).namespaces).toEqual([
+      'team-a',
+      'team-b',
+    ]);
+    expect(parseConfig({ ...REQUIRED, namespaces: 'team-a, team-b' }).namespaces).toEqual([
+      'team-a',
+      'team-b',
+    ]);
+  });
+
+  it('keeps watchNamespace, the older single-namespace setting, working as namespaces: [it]', () => {
+    expect(parseConfig({ ...REQUIRED, watchNamespace: 'inference' }).namespaces).toEqual(['inference']);
+    expect(parseConfig({ ...REQUIRED, watchNamespace: '' }).namespaces).toEqual([]);
+    expect(
+      parseConfig(
+        contextObject((key) =>
+          key === 'inferenceBudget'
+            ? REQUIRED
+            : key === 'inferenceBudget.watchNamespace'
+              ? 'inference'
+              : undefined,
+        ),
+      ).namespaces,
+    ).toEqual(['inference']);
   });
 
   it.each([undefined, null, {}, { clusterName: '' }])('requires clusterName (%p)', (raw) => {
@@ -73,7 +106,20 @@ describe('parseConfig', () => {
     [{ ...REQUIRED, onCallEmails: ['not-an-email'] }, 'inferenceBudget.onCallEmails" must be a list'],
     [{ ...REQUIRED, onCallEmails: 42 }, 'inferenceBudget.onCallEmails" must be a list'],
     [{ ...REQUIRED, onCallUrls: ['http://plain.example.com'] }, 'inferenceBudget.onCallUrls"'],
-    [{ ...REQUIRED, watchNamespace: 'Not_A_Namespace' }, 'inferenceBudget.watchNamespace"'],
+    [
+      { ...REQUIRED, namespaces: ['team-a', 'Not_A_Namespace'] },
+      'inferenceBudget.namespaces" must be a list of Kubernetes namespace names; not valid: ["Not_A_Namespace"]',
+    ],
+    [{ ...REQUIRED, namespaces: { team: 'a' } }, 'inferenceBudget.namespaces" must be a list'],
+    [{ ...REQUIRED, namespaces: ['a', 'b', 'a'] }, 'inferenceBudget.namespaces" lists ["a"] more than once'],
+    [
+      { ...REQUIRED, watchNamespace: 'Not_A_Namespace' },
+      'inferenceBudget.watchNamespace" must be a Kubernetes namespace name',
+    ],
+    [
+      { ...REQUIRED, watchNamespace: 'team-a', namespaces: ['team-b'] },
+      'inferenceBudget.watchNamespace" is the older spelling of "namespaces" (one namespace): set one of them, not both',
+    ],
     [{ ...REQUIRED, orphanGraceSeconds: -1 }, 'inferenceBudget.orphanGraceSeconds"'],
     [{ ...REQUIRED, remoteWriteUrl: 'ftp://x' }, 'inferenceBudget.remoteWriteUrl" must be an http(s) URL'],
     [{ ...REQUIRED, ampWorkspaceArn: 'arn:aws:s3:::bucket' }, 'inferenceBudget.ampWorkspaceArn"'],
@@ -200,15 +246,41 @@ describe('contextObject', () => {
   });
 });
 
+describe('parseConfig webhookEndpoint', () => {
+  it('is private by default, which needs the cluster VPC and its security group', () => {
+    expect(problems({ clusterName: 'c', pools: [POOL] })).toContain(
+      'context "inferenceBudget.vpc" is required for the private webhook endpoint (the default)',
+    );
+    const { clusterSecurityGroupId: _, ...withoutGroup } = VPC;
+    expect(problems({ ...REQUIRED, vpc: withoutGroup })).toContain(
+      'context "inferenceBudget.vpc.clusterSecurityGroupId" is required for the private webhook endpoint',
+    );
+  });
+
+  it('is public only when asked, and then needs no VPC', () => {
+    const config = parseConfig({ clusterName: 'c', pools: [POOL], webhookEndpoint: 'public' });
+    expect(config).toMatchObject({ webhookEndpoint: 'public', vpc: undefined });
+    expect(problems({ ...REQUIRED, webhookEndpoint: 'internet' })).toContain(
+      'context "inferenceBudget.webhookEndpoint" must be "private" or "public", got "internet"',
+    );
+  });
+});
+
 describe('parseConfig remediation', () => {
   it('turns the settings into the remediation Lambda environment', () => {
     const config = parseConfig({
       ...REQUIRED,
-      remediation: { GPUMemoryUsageHigh: 'dry-run', maxActionsPerHour: 2, trainingLossRestart: true },
+      remediation: {
+        GPUMemoryUsageHigh: 'enabled',
+        maxActionsPerHour: 2,
+        maxActionsPerHourTotal: 5,
+        trainingLossRestart: true,
+      },
     });
     expect(config.remediationEnvironment).toEqual({
-      REMEDIATION_GPU_MEMORY_USAGE_HIGH: 'dry-run',
+      REMEDIATION_GPU_MEMORY_USAGE_HIGH: 'enabled',
       REMEDIATION_MAX_ACTIONS_PER_HOUR: '2',
+      REMEDIATION_MAX_ACTIONS_PER_HOUR_TOTAL: '5',
       REMEDIATION_TRAINING_LOSS_RESTART: 'true',
     });
   });

@@ -45,7 +45,12 @@ describe('ControlPlaneAlarms', () => {
     expect(kinds.filter((k) => k === 'LambdaErrors')).toHaveLength(5);
     expect(kinds.filter((k) => k === 'LambdaThrottles')).toHaveLength(5);
     expect(kinds.filter((k) => k === 'ApiServerErrors')).toHaveLength(2);
-    for (const kind of ['ReconcileStale', 'ReconcileFailuresQueued', 'LedgerThrottled'] as const) {
+    for (const kind of [
+      'ReconcileStale',
+      'ReconcileFailuresQueued',
+      'LedgerThrottled',
+      'WebhookClientErrors',
+    ] as const) {
       expect(kinds.filter((k) => k === kind)).toHaveLength(1);
     }
     expect(alarms).toHaveLength(kinds.length);
@@ -125,5 +130,35 @@ describe('ControlPlaneAlarms', () => {
       JSON.stringify(a.Properties.AlarmName).includes('ReconcileStale'),
     );
     expect(stale!.Properties.Period).toBe(1200);
+  });
+
+  it("pages on the webhook's 4xx (wrong paths, throttling), not only its 5xx", () => {
+    const clientErrors = named('WebhookClientErrors');
+    expect(clientErrors).toMatchObject({
+      Namespace: 'AWS/ApiGateway',
+      MetricName: '4XXError',
+      Threshold: 10,
+      ComparisonOperator: 'GreaterThanThreshold',
+      Period: 300,
+    });
+    // The webhook's own API name: the warm-up API's 429s are not the webhook's.
+    expect(clientErrors.Dimensions).toEqual([{ Name: 'ApiName', Value: 'Test-admission-webhook' }]);
+    expect(stack.alarms.alarms.map(({ kind }) => kind)).not.toContain('WebhookRateLimited');
+  });
+
+  it("pages when the public webhook's WAF rate rule blocks a flood", () => {
+    const publicStack = synthStack({ webhookEndpoint: 'public', vpc: undefined });
+    const blocked = Object.values(publicStack.template.findResources('AWS::CloudWatch::Alarm'))
+      .map((alarm) => alarm.Properties as AlarmProps)
+      .find((alarm) => JSON.stringify(alarm.AlarmName).includes('WebhookRateLimited'));
+    expect(blocked).toMatchObject({
+      Namespace: 'AWS/WAFV2',
+      MetricName: 'BlockedRequests',
+      Threshold: 0,
+      Dimensions: expect.arrayContaining([
+        { Name: 'Rule', Value: 'WebhookRateLimitPerSourceIp' },
+        { Name: 'WebACL', Value: expect.stringContaining('-webhook') },
+      ]),
+    });
   });
 });

@@ -9,7 +9,7 @@ type Statement = { Effect: string; Action: string | string[]; Resource: unknown;
 // The one test file that really bundles the four handlers with esbuild (a few seconds each).
 const { stack, template } = synthStack(
   {
-    watchNamespace: 'inference',
+    namespaces: ['inference', 'research'],
     remoteWriteUrl: 'https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1/api/v1/remote_write',
     prometheusQueryUrl: 'https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1',
     ampWorkspaceArn: AMP_WORKSPACE_ARN,
@@ -70,7 +70,7 @@ describe('ControlPlaneFunctions', () => {
     expect(props(fns.reconcileScheduled)).toMatchObject({ Timeout: 300, ReservedConcurrentExecutions: 1 });
     expect(props(fns.reconcileModel)).toMatchObject({ Timeout: 300 });
     expect(props(fns.reconcileModel).ReservedConcurrentExecutions).toBeUndefined();
-    expect(props(fns.warmUpApi)).toMatchObject({ Timeout: 30 });
+    expect(props(fns.warmUpApi)).toMatchObject({ Timeout: 28 });
     expect(props(fns.admissionWebhook)).toMatchObject({ Timeout: 10 });
   });
 
@@ -87,6 +87,11 @@ describe('ControlPlaneFunctions', () => {
         DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [queueId, 'Arn'] } } },
       });
     }
+    // A scheduled pass that waited in the async queue longer than the interval is replaced by the next one.
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: logicalId(fns.reconcileScheduled) },
+      MaximumEventAgeInSeconds: 60,
+    });
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
       FunctionName: { Ref: logicalId(fns.remediation) },
       MaximumRetryAttempts: 2,
@@ -103,7 +108,7 @@ describe('ControlPlaneFunctions', () => {
         LEDGER_TABLE: { Ref: tableId },
         EKS_CLUSTER_NAME: 'gpu-inference',
         EVENT_BUS_NAME: { Ref: busId },
-        WATCH_NAMESPACE: 'inference',
+        WATCH_NAMESPACE: 'inference,research',
       });
     }
     expect(env(fns.reconcileScheduled)).toMatchObject({
@@ -203,8 +208,12 @@ describe('ControlPlaneFunctions', () => {
       expect(allowed(fn, 'eks:UpdateNodegroupConfig')).toEqual([]);
     }
     const [terminate] = allowed(fns.reconcileScheduled, 'autoscaling:TerminateInstanceInAutoScalingGroup');
+    // Only the configured pools' groups: EKS tags each managed node group's Auto Scaling group with its name.
     expect(terminate?.Condition).toEqual({
-      StringEquals: { 'autoscaling:ResourceTag/eks:cluster-name': 'gpu-inference' },
+      StringEquals: {
+        'autoscaling:ResourceTag/eks:cluster-name': 'gpu-inference',
+        'autoscaling:ResourceTag/eks:nodegroup-name': BASE_CONTEXT.pools.map((pool) => pool.nodeGroup),
+      },
     });
     for (const fn of [fns.reconcileModel, fns.warmUpApi, fns.admissionWebhook, fns.remediation]) {
       expect(allowed(fn, 'autoscaling:TerminateInstanceInAutoScalingGroup')).toEqual([]);

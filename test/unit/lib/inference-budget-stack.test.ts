@@ -21,6 +21,7 @@ describe('InferenceBudgetStack', () => {
   it('outputs what docs/deploy.md tells the operator to use', () => {
     expect(Object.keys(template.findOutputs('*')).sort()).toEqual([
       'DashboardName',
+      'KubernetesInstall',
       'LedgerTableName',
       'OnCallTopicArn',
       'PrometheusWorkspaceArn',

@@ -31,6 +31,14 @@ describe('ReconcileSchedule', () => {
     });
   });
 
+  it('drops a pass that waited behind a slow one for longer than the interval, instead of queueing it', () => {
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: scheduled },
+      MaximumEventAgeInSeconds: 300,
+      MaximumRetryAttempts: 0,
+    });
+  });
+
   it('defaults to every minute', () => {
     synthStack().template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(1 minute)',

@@ -20,19 +20,27 @@ describe('RemediationTriggers', () => {
     });
   });
 
-  it('is woken by CloudWatch alarms named after a playbook alert, and by a one-minute tick', () => {
+  /** What `{ prefix: <this stack's alarm ARN prefix><name> }` synthesizes to. */
+  const alarmPrefix = (name: string) => ({
+    prefix: {
+      'Fn::Join': [
+        '',
+        ['arn:', { Ref: 'AWS::Partition' }, `:cloudwatch:eu-west-1:123456789012:alarm:Test-${name}`],
+      ],
+    },
+  });
+
+  it("is woken only by this stack's CloudWatch alarms named after a playbook alert, and by a one-minute tick", () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         source: ['aws.cloudwatch'],
         'detail-type': ['CloudWatch Alarm State Change'],
-        detail: {
-          alarmName: [
-            { prefix: 'GPUMemoryUsageHigh' },
-            { prefix: 'ExpertLoadImbalance' },
-            { prefix: 'MoETrainingLossHigh' },
-            { prefix: 'InferenceLatencyHigh' },
-          ],
-        },
+        resources: [
+          'GPUMemoryUsageHigh',
+          'ExpertLoadImbalance',
+          'MoETrainingLossHigh',
+          'InferenceLatencyHigh',
+        ].map(alarmPrefix),
       },
       Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [remediationId, 'Arn'] } })],
     });
@@ -49,6 +57,8 @@ describe('RemediationTriggers', () => {
       REMEDIATION_INFERENCE_LATENCY_HIGH: 'dry-run',
       REMEDIATION_RUNBOOK_BASE_URL: 'https://runbooks.example.com/ibcp/',
       EKS_CLUSTER_NAME: 'gpu-inference',
+      // The handler trusts the same prefix as the rule: a forged event names any alarm it likes.
+      REMEDIATION_ALARM_ARN_PREFIX: alarmPrefix('').prefix,
     });
     const role = (fn.Properties.Role as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
     const publishes = Object.values(template.findResources('AWS::IAM::Policy'))
@@ -58,5 +68,14 @@ describe('RemediationTriggers', () => {
       )
       .filter((s) => [s.Action].flat().includes('sns:Publish'));
     expect(publishes.map((s) => s.Resource)).toEqual([{ Ref: topicId }]);
+  });
+
+  it('keeps a delivery that failed its retries in the failure queue', () => {
+    const [queueId] = Object.keys(template.findResources('AWS::SQS::Queue'));
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: remediationId },
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [queueId, 'Arn'] } } },
+    });
   });
 });

@@ -5,9 +5,16 @@ import { parseConfig } from '../../../lib/config.js';
 import { InferenceBudgetStack } from '../../../lib/inference-budget-stack.js';
 
 export const TEST_ENV = { account: '123456789012', region: 'eu-west-1' };
+/** The cluster's VPC: the private webhook endpoint (the default) needs it. */
+export const CLUSTER_VPC = {
+  vpcId: 'vpc-0123456789abcdef0',
+  subnetIds: ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210'],
+  clusterSecurityGroupId: 'sg-0123456789abcdef0',
+};
 /** The smallest valid configuration: the stack's tests lay their own settings over it. */
 export const BASE_CONTEXT = {
   clusterName: 'gpu-inference',
+  vpc: CLUSTER_VPC,
   pools: [
     { name: 'gpu-a100', nodeGroup: 'gpu-a100-nodes', gpuMemoryPerNode: '320Gi', minNodes: 1, maxNodes: 4 },
     { name: 'default', nodeGroup: 'gpu-l4-nodes', gpuMemoryPerNode: '96Gi', minNodes: 0, maxNodes: 6 },

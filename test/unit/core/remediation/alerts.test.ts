@@ -1,5 +1,10 @@
 import { AlertPayloadError, parseRemediationEvent } from '../../../../lambdas/core/remediation/alerts.js';
-import { alarmEvent, alertmanagerMessage, snsEvent } from '../../../support/alert-payloads.js';
+import {
+  alarmEvent,
+  alertmanagerMessage,
+  snsEvent,
+  TRUSTED_ALARMS,
+} from '../../../support/alert-payloads.js';
 
 const startsAt = new Date('2026-11-27T15:00:00.123Z');
 const endsAt = new Date('2026-11-27T15:20:00Z');
@@ -10,7 +15,7 @@ describe('parseRemediationEvent', () => {
       { name: 'GPUMemoryUsageHigh', labels: { pod: 'moe-trainer-abc-12345' }, startsAt, fingerprint: 'f1' },
       { name: 'InferenceLatencyHigh', status: 'resolved', startsAt, endsAt, fingerprint: 'f2' },
     ]);
-    const parsed = parseRemediationEvent(snsEvent(message));
+    const parsed = parseRemediationEvent(snsEvent(message), TRUSTED_ALARMS);
     expect(parsed).toEqual({
       kind: 'alerts',
       rejected: [],
@@ -41,7 +46,7 @@ describe('parseRemediationEvent', () => {
         },
       ],
     });
-    expect(parseRemediationEvent(snsEvent(rfc))).toMatchObject({
+    expect(parseRemediationEvent(snsEvent(rfc), TRUSTED_ALARMS)).toMatchObject({
       alerts: [{ startsAt: startsAt.getTime(), endsAt: undefined }],
     });
     const monotonic = JSON.stringify({
@@ -53,7 +58,7 @@ describe('parseRemediationEvent', () => {
         },
       ],
     });
-    expect(parseRemediationEvent(snsEvent(monotonic))).toMatchObject({
+    expect(parseRemediationEvent(snsEvent(monotonic), TRUSTED_ALARMS)).toMatchObject({
       alerts: [{ startsAt: startsAt.getTime() }],
     });
   });
@@ -88,7 +93,7 @@ describe('parseRemediationEvent', () => {
       'alerts[0].endsAt must say when a resolved alert ended',
     ],
   ])('rejects an SNS message with %s, naming the field', (_case, message, reason) => {
-    const parsed = parseRemediationEvent(snsEvent(message));
+    const parsed = parseRemediationEvent(snsEvent(message), TRUSTED_ALARMS);
     expect(parsed).toEqual({ kind: 'alerts', alerts: [], rejected: [expect.stringContaining(reason)] });
     expect(parsed.kind === 'alerts' && parsed.rejected[0]?.startsWith('Records[0]: ')).toBe(true);
   });
@@ -98,12 +103,12 @@ describe('parseRemediationEvent', () => {
     Object.assign(own.Records[0]!.Sns, {
       MessageAttributes: { 'ibcp-message': { Type: 'String', Value: 'remediation-announcement' } },
     });
-    expect(parseRemediationEvent(own)).toEqual({ kind: 'alerts', alerts: [], rejected: [] });
+    expect(parseRemediationEvent(own, TRUSTED_ALARMS)).toEqual({ kind: 'alerts', alerts: [], rejected: [] });
   });
 
   it('keeps the good messages of a batch and rejects the bad ones', () => {
     const good = snsEvent(alertmanagerMessage([{ name: 'X', startsAt }])).Records[0]!;
-    const parsed = parseRemediationEvent({ Records: [good, { Sns: {} }] });
+    const parsed = parseRemediationEvent({ Records: [good, { Sns: {} }] }, TRUSTED_ALARMS);
     expect(parsed).toMatchObject({
       alerts: [{ name: 'X' }],
       rejected: ['Records[1]: not an SNS record (Records[].Sns.Message is missing)'],
@@ -119,6 +124,7 @@ describe('parseRemediationEvent', () => {
         at,
         dimensions: { Namespace: 'ml', PodName: 'moe-trainer-a-b' },
       }),
+      TRUSTED_ALARMS,
     );
     expect(firing).toEqual({
       kind: 'alerts',
@@ -144,12 +150,16 @@ describe('parseRemediationEvent', () => {
         dimensions: {},
         previous: { state: 'ALARM', at },
       }),
+      TRUSTED_ALARMS,
     );
     expect(ok).toMatchObject({
       alerts: [{ status: 'resolved', startsAt: at.getTime(), endsAt: endsAt.getTime() }],
     });
     expect(
-      parseRemediationEvent(alarmEvent({ alarmName: 'X', state: 'INSUFFICIENT_DATA', at, dimensions: {} })),
+      parseRemediationEvent(
+        alarmEvent({ alarmName: 'X', state: 'INSUFFICIENT_DATA', at, dimensions: {} }),
+        TRUSTED_ALARMS,
+      ),
     ).toEqual({
       kind: 'alerts',
       alerts: [],
@@ -159,11 +169,14 @@ describe('parseRemediationEvent', () => {
 
   it('recognises the schedule', () => {
     expect(
-      parseRemediationEvent({
-        'detail-type': 'Scheduled Event',
-        source: 'aws.events',
-        time: '2026-11-27T15:00:00Z',
-      }),
+      parseRemediationEvent(
+        {
+          'detail-type': 'Scheduled Event',
+          source: 'aws.events',
+          time: '2026-11-27T15:00:00Z',
+        },
+        TRUSTED_ALARMS,
+      ),
     ).toEqual({
       kind: 'scheduled',
       at: Date.parse('2026-11-27T15:00:00Z'),
@@ -183,6 +196,7 @@ describe('parseRemediationEvent', () => {
       {
         'detail-type': 'CloudWatch Alarm State Change',
         source: 'aws.cloudwatch',
+        resources: ['arn:aws:cloudwatch:us-east-1:123456789012:alarm:X'],
         detail: { alarmName: 'X' },
       },
       'detail.state.value is missing',
@@ -192,9 +206,26 @@ describe('parseRemediationEvent', () => {
       {
         'detail-type': 'CloudWatch Alarm State Change',
         source: 'aws.cloudwatch',
+        resources: ['arn:aws:cloudwatch:us-east-1:123456789012:alarm:X'],
         detail: { alarmName: 'X', state: { value: 'ALARM', timestamp: 'soon' } },
       },
       'detail.state.timestamp is not a time',
+    ],
+    [
+      "an alarm of another account (not this stack's)",
+      {
+        ...alarmEvent({ alarmName: 'GPUMemoryUsageHigh', state: 'ALARM', at: new Date(), dimensions: {} }),
+        resources: ['arn:aws:cloudwatch:us-east-1:999999999999:alarm:GPUMemoryUsageHigh'],
+      },
+      "is not one of this stack's",
+    ],
+    [
+      'an alarm whose ARN names another alarm',
+      {
+        ...alarmEvent({ alarmName: 'GPUMemoryUsageHigh', state: 'ALARM', at: new Date(), dimensions: {} }),
+        resources: ['arn:aws:cloudwatch:us-east-1:123456789012:alarm:Other'],
+      },
+      "is not one of this stack's",
     ],
     [
       'a schedule without a time',
@@ -202,7 +233,28 @@ describe('parseRemediationEvent', () => {
       'no valid "time"',
     ],
   ])('throws a clear AlertPayloadError for %s', (_case, event, reason) => {
-    expect(() => parseRemediationEvent(event)).toThrow(AlertPayloadError);
-    expect(() => parseRemediationEvent(event)).toThrow(reason);
+    expect(() => parseRemediationEvent(event, TRUSTED_ALARMS)).toThrow(AlertPayloadError);
+    expect(() => parseRemediationEvent(event, TRUSTED_ALARMS)).toThrow(reason);
+  });
+
+  it('takes only alarms under the trusted prefix, and none when no prefix is configured', () => {
+    const event = alarmEvent({
+      alarmName: 'Stack-GPUMemoryUsageHigh-ml-moe-trainer',
+      state: 'ALARM',
+      at: new Date(),
+      dimensions: {},
+    });
+    const parsed = parseRemediationEvent(event, {
+      alarmArnPrefix: 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:Stack-',
+    });
+    expect(parsed).toMatchObject({ kind: 'alerts', alerts: [{ name: 'GPUMemoryUsageHigh' }] });
+    expect(() =>
+      parseRemediationEvent(event, {
+        alarmArnPrefix: 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:Other-',
+      }),
+    ).toThrow(AlertPayloadError);
+    expect(() => parseRemediationEvent(event, { alarmArnPrefix: undefined })).toThrow(
+      'no trusted prefix configured',
+    );
   });
 });

@@ -1,0 +1,57 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runCommand } from './processes.js';
+
+/** The harness's admin (static token, `system:masters`): its requests stay out of the audit log. */
+export const ADMIN_USER = 'ibcp-admin';
+
+export interface ClientCa {
+  cert: string;
+  key: string;
+}
+
+/**
+ * A CA the apiserver trusts for client certificates (`--client-ca-file`), so a test can sign in as any
+ * user and groups (CN and O), the way an EKS access entry maps a role to groups; never `system:masters`.
+ */
+export async function createClientCa(dir: string): Promise<ClientCa> {
+  const ca = { cert: join(dir, 'client-ca.crt'), key: join(dir, 'client-ca.key') };
+  await runCommand('kubernetes', 'openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    ca.key,
+    '-out',
+    ca.cert,
+    '-subj',
+    '/CN=ibcp-client-ca',
+    '-days',
+    '7',
+  ]);
+  return ca;
+}
+
+/**
+ * An audit policy recording the metadata of every request except the admin's (the test fixtures, the
+ * controller-manager, the scheduler and KWOK all use the admin token): what each test identity sent.
+ */
+export async function writeAuditPolicy(dir: string): Promise<string> {
+  const policy = join(dir, 'audit-policy.yaml');
+  await writeFile(
+    policy,
+    `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived, ResponseStarted]
+rules:
+  - level: None
+    users: [${ADMIN_USER}]
+  - level: Metadata
+`,
+  );
+  return policy;
+}
