@@ -1,7 +1,7 @@
 import { ApiError } from '../lambdas/core/api/errors.js';
 import { InMemoryLedger } from '../lambdas/core/ledger/in-memory-ledger.js';
 import type { Allocation, Ledger } from '../lambdas/core/ledger/model.js';
-import type { MetricsPorts } from '../lambdas/core/metrics/publish.js';
+import { discardedMetrics } from '../lambdas/core/metrics/discarded.js';
 import type { NodeScalingPorts } from '../lambdas/core/nodes/model.js';
 import type { NodePoolConfig } from '../lambdas/core/nodes/node-pools.js';
 import { definePools, scaleNodePools } from '../lambdas/core/nodes/scaler.js';
@@ -215,7 +215,7 @@ export class World {
         },
       },
       reconcileIntervalMs: this.config.passIntervalMs,
-      metrics: NO_METRICS(() => this.now),
+      metrics: discardedMetrics(() => this.now, 'simulation'),
       sleep: async () => undefined,
       nodeScaling: this.nodes && this.nodeScalingPorts(task, gate),
     };
@@ -342,22 +342,4 @@ const PORT_METHODS = new Set([
 
 function isPortMethod(key: string | symbol): boolean {
   return PORT_METHODS.has(String(key));
-}
-
-function NO_METRICS(clock: () => number): MetricsPorts {
-  return {
-    operational: {
-      reconcilePass: () => undefined,
-      warmUpRejected: () => undefined,
-      nodePools: () => undefined,
-      heldMemory: () => undefined,
-    },
-    series: undefined,
-    counters: {
-      increment: async () => 0,
-      observe: async () => ({ buckets: [], counts: [], sum: 0, count: 0 }),
-    },
-    clock,
-    controlPlane: 'simulation',
-  };
 }

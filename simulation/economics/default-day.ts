@@ -1,4 +1,5 @@
 import { admitModels } from './inputs/models.js';
+import { seededRandom } from '../interleaver.js';
 import { parsePools } from './inputs/pools.js';
 import {
   DEFAULT_NODE_BOOT_SECONDS,
@@ -303,7 +304,7 @@ export function expectedRequests(scale: number): number {
 
 /** The trace, minute by minute in time order, generated as it is read. */
 export async function* dayTrace(seed: number, scale: number): AsyncGenerator<TraceRequest> {
-  const random = mulberry32(seed);
+  const random = seededRandom(seed);
   const plans = DAY_MODELS.map((model) => ({
     model,
     bursts: model.traffic === 'bursty' ? bursts(random) : [],
@@ -366,16 +367,4 @@ function poisson(random: () => number, mean: number): number {
     product *= random();
   }
   return count;
-}
-
-/** A small seeded generator (Mulberry32): reproducible traces without a dependency. */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

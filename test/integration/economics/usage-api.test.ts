@@ -2,6 +2,7 @@
 // the real usage store, then `GET /v1/usage` through the real warm-up API handler, with NODE_POOLS
 // prices. The route reads only the ledger table, so no cluster is involved.
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { discardedMetrics } from '../../../lambdas/core/metrics/discarded.js';
 import fc from 'fast-check';
 import { DynamoDbUsageStore } from '../../../lambdas/adapters/dynamodb-usage.js';
 import { meterHeldMemory } from '../../../lambdas/core/economics/metering.js';
@@ -31,21 +32,7 @@ async function get(query: Record<string, string> | null) {
 }
 
 function metricsAt(now: number): MetricsPorts {
-  return {
-    operational: {
-      reconcilePass: () => undefined,
-      warmUpRejected: () => undefined,
-      nodePools: () => undefined,
-      heldMemory: () => undefined,
-    },
-    series: undefined,
-    counters: {
-      increment: async () => 0,
-      observe: async () => ({ buckets: [], counts: [], sum: 0, count: 0 }),
-    },
-    clock: () => now,
-    controlPlane: 'test',
-  };
+  return discardedMetrics(() => now, 'test');
 }
 
 beforeAll(async () => {

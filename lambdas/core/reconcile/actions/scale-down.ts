@@ -45,15 +45,7 @@ export async function scaleToZero(
     'ScaledToZero',
     idle ? `Scaled to zero after ${idleFor} idle` : 'Scaled to zero: maxReplicas is 0',
   );
-  if (await releaseHolding(ports, model, after, 'scaled to zero')) {
-    await keepBudgeted(
-      ports,
-      sizedTo(model, after.allocation.bytes),
-      after.pool,
-      after.allocation.bytes,
-      now,
-    );
-  }
+  await releaseAfterScaleDown(ctx, after, 'scaled to zero');
   return scaledDown(ctx);
 }
 
@@ -74,15 +66,7 @@ export async function giveUpStart(ctx: ActionContext, startingForMs: number): Pr
   await event(ports, model, 'Warning', 'Failed', message);
   const after = await current(ports, model, ctx.holding!);
   if (after && after.allocation.since === ctx.holding!.allocation.since) {
-    if (await releaseHolding(ports, model, after, 'start deadline exceeded')) {
-      await keepBudgeted(
-        ports,
-        sizedTo(model, after.allocation.bytes),
-        after.pool,
-        after.allocation.bytes,
-        now,
-      );
-    }
+    await releaseAfterScaleDown(ctx, after, 'start deadline exceeded');
   }
   return {
     deployment: ctx.deployment && { ...ctx.deployment, replicas: 0, readyReplicas: 0, startFailure: message },
@@ -127,6 +111,13 @@ export async function releaseHold(ctx: ActionContext, idleMs: number): Promise<A
     `held ${formatDuration(idleMs)} with nothing starting`,
   );
   return { deployment: ctx.deployment };
+}
+
+/** Releases what the scale-down read; if a scale-up overtook it meanwhile, those pods are budgeted again. */
+async function releaseAfterScaleDown(ctx: ActionContext, held: Holding, reason: string): Promise<void> {
+  const { ports, model, now } = ctx;
+  if (!(await releaseHolding(ports, model, held, reason))) return;
+  await keepBudgeted(ports, sizedTo(model, held.allocation.bytes), held.pool, held.allocation.bytes, now);
 }
 
 /** The allocation as the ledger holds it now, if it is still the one read (same size and pool). */
