@@ -142,7 +142,7 @@ async function probeRetryAfter(
   await world.interleaver.settle();
   world.faults = faults;
   const retryAfter = record.error?.headers['Retry-After'];
-  if (retryAfter === undefined || othersWaiting(world, model)) return;
+  if (retryAfter === undefined || (await othersWaiting(world, model))) return;
   const replay = world.fork(world.now % 2 ** 31);
   await replay.advance(Number(retryAfter) * 1000);
   const again = replay.startWarmUp(model);
@@ -156,9 +156,17 @@ async function probeRetryAfter(
   }
 }
 
-function othersWaiting(world: World, model: InferenceModel): boolean {
+async function othersWaiting(world: World, model: InferenceModel): Promise<boolean> {
   const stored = world.cluster.models.get(holderOf(model));
   if (!stored) return true;
+  // A start in progress anywhere (budget held at zero replicas) may warm dependencies into this pool.
+  const starting = [...world.cluster.models.values()].some((other) => {
+    const d = world.cluster.deployments.get(holderOf(other));
+    return (
+      holderOf(other) !== holderOf(stored) && other.spec.dependencies.length > 0 && (!d || d.replicas === 0)
+    );
+  });
+  if (starting) return true;
   const pool = stored.spec.nodeSelector[POOL_LABEL] ?? 'default';
   return [...world.cluster.models.values()].some((other) => {
     if (holderOf(other) === holderOf(stored) || (other.spec.nodeSelector[POOL_LABEL] ?? 'default') !== pool)

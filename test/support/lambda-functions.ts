@@ -125,6 +125,9 @@ export async function harnessResources(
         EVENT_BUS_NAME: `${prefix}-bus`,
         WEBHOOK_SECRET_ARN: secret.ARN!,
         ON_CALL_TOPIC_ARN: topic.TopicArn!,
+        // Only alarms of this stack are trusted (moto's account and region, the stack's name).
+        REMEDIATION_ALARM_ARN_PREFIX:
+          'arn:aws:cloudwatch:us-east-1:123456789012:alarm:InferenceBudgetControlPlane-',
         AMP_REMOTE_WRITE_URL: `${endpoints.prometheus}/api/v1/write`,
         PROMETHEUS_QUERY_URL: endpoints.prometheus,
       },
