@@ -263,7 +263,10 @@ export class InvariantChecker {
       const read = this.world.reads.get(line.task.id)?.get(holder);
       const lastRequest = Math.max(read?.since ?? 0, read?.lastActivity ?? 0);
       const cooldown = cooldownMsOf(model);
-      if (line.at - lastRequest <= cooldown || line.at - (deployment.lastReadySince ?? line.at) <= cooldown) {
+      // Pods that lost their node restart without the control plane: it counts from the Ready it saw.
+      const restartedUnseen = (deployment.evictedAt ?? -Infinity) >= (deployment.startedAt ?? 0);
+      const readyFor = restartedUnseen ? Infinity : line.at - (deployment.lastReadySince ?? line.at);
+      if (line.at - lastRequest <= cooldown || readyFor <= cooldown) {
         this.fail(
           'I3',
           `${holder} scaled to zero within its cooldown (last request ${line.at - lastRequest} ms ago, Ready ${line.at - (deployment.lastReadySince ?? line.at)} ms ago)`,

@@ -31,6 +31,8 @@ interface SimulatedPod {
   node: string | undefined;
   /** When it got its node; undefined while pending. */
   placedAt: number | undefined;
+  /** How long its weights take to load, fixed when it starts (a later note of the size changes nothing). */
+  loadMs: number;
   fault: PodFault;
 }
 
@@ -52,6 +54,8 @@ export interface SimulatedDeployment {
   lastReadySince: number | undefined;
   /** When its pods were last started: a scale-up from zero or a rollout (for the start deadline). */
   startedAt: number | undefined;
+  /** When a pod of it last lost its node (a restart the control plane does not make, nor always see). */
+  evictedAt?: number;
 }
 
 /** A write the cluster saw, for the invariants: who scaled what, when. */
@@ -124,6 +128,7 @@ export class SimulatedCluster implements Cluster {
           name: `${deployment.name}-${++this.podSerial}`,
           node: undefined,
           placedAt: undefined,
+          loadMs: (this.givenBytes(deployment) / 2 ** 30) * this.startup.loadMsPerGi,
           fault: this.faults.get(holder) ?? 'none',
         });
       }
@@ -167,6 +172,7 @@ export class SimulatedCluster implements Cluster {
         if (pod.node === node) {
           pod.node = undefined;
           pod.placedAt = undefined;
+          d.evictedAt = this.clock();
         }
       }
     }
@@ -320,7 +326,7 @@ export class SimulatedCluster implements Cluster {
     if (pod.placedAt === undefined) return 'pending';
     if (pod.fault === 'image-pull') return 'image-pull-error';
     const pulled = pod.placedAt + this.startup.imagePullMs;
-    const loadMs = (this.givenBytes(d) / 2 ** 30) * this.startup.loadMsPerGi * (pod.fault === 'slow' ? 4 : 1);
+    const loadMs = pod.loadMs * (pod.fault === 'slow' ? 4 : 1);
     if (now < pulled) return 'pulling';
     if (now < pulled + loadMs) return 'loading';
     return pod.fault === 'crash-loop' ? 'crash-loop' : 'ready';
