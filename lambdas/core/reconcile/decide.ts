@@ -61,7 +61,9 @@ export function decide(input: DecisionInput): Decision {
   }
 
   if (deployment.replicas === 0) {
-    if (!allocation) return templateDrift(model, deployment) ? { kind: 'roll-out' } : { kind: 'steady' };
+    // No rollout at zero: the scale-up writes the template its budget was taken for, and a rollout
+    // racing a warm-up could move starting pods to a pool they hold no budget in.
+    if (!allocation) return { kind: 'steady' };
     // The allocation is older than the last scale-to-zero: that scale-down stopped before releasing.
     if (deployment.scaledToZeroAt !== undefined && deployment.scaledToZeroAt > allocation.since) {
       return { kind: 'finish-scale-down' };
