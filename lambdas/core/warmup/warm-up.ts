@@ -4,7 +4,7 @@ import { LedgerError, type Allocation, type PoolSnapshot } from '../ledger/model
 import { sizeMismatchAsHeld } from '../ledger/outcomes.js';
 import { isWorkloadReplica } from '../ledger/rules.js';
 import { claimAndScaleUp, sizedTo } from '../reconcile/actions/scale-up.js';
-import { cooldownMsOf, idleMsOf, readyAt } from '../reconcile/clocks.js';
+import { cooldownMsOf, idleMsOf, readyAt, untilIdleOutMs } from '../reconcile/clocks.js';
 import { isReady, resolveDependency } from '../reconcile/view.js';
 import { chooseBlockingSet, type BlockingCandidate } from './blocking.js';
 import { publishWarmUpRejection, type MetricsPorts } from '../metrics/publish.js';
@@ -324,11 +324,17 @@ export function blockingCandidates(
     if (!candidate || isWorkloadReplica(allocation.holder) || protectedHolders.has(allocation.holder))
       return [];
     if (!isReady(deployment) || poolOf(candidate) !== pool.name || candidate.deleting) return [];
-    const idleMs = idleMsOf(allocation, readyAt(candidate, deployment, now), now);
+    const ready = readyAt(candidate, deployment, now);
     // Ready, but no pass has written so yet: the reconciler's idle clock starts when the next one does.
     const unrecorded = candidate.status.ready === true ? 0 : reconcileIntervalMs;
-    const untilIdleOutMs = Math.max(0, cooldownMsOf(candidate) - idleMs + unrecorded);
-    return [{ holder: allocation.holder, bytes: allocation.bytes, idleMs, untilIdleOutMs }];
+    return [
+      {
+        holder: allocation.holder,
+        bytes: allocation.bytes,
+        idleMs: idleMsOf(allocation, ready, now),
+        untilIdleOutMs: untilIdleOutMs(allocation, ready, cooldownMsOf(candidate), now) + unrecorded,
+      },
+    ];
   });
 }
 
