@@ -13,7 +13,7 @@ import { AppsV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { DynamoDbLedger, ensureLedgerTable } from '../lambdas/adapters/dynamodb-ledger.js';
 import { kubeConfigFromFile } from '../lambdas/adapters/kube-config.js';
 import { KubernetesCluster } from '../lambdas/adapters/kubernetes-cluster.js';
-import { API_GROUP, FINALIZER, type ReconcilePorts } from '../lambdas/core/reconcile/model.js';
+import { API_GROUP, FINALIZER, type ReconcilePorts } from '../lambdas/core/reconcile/ports.js';
 import { reconcileAll } from '../lambdas/core/reconcile/reconciler.js';
 import { startDynalite } from '../test/harness/dynalite.js';
 import { createGpuNode } from '../test/harness/gpu-nodes.js';

@@ -12,7 +12,7 @@ import {
   type ManagedDeployment,
   type ModelRef,
   type PodTemplate,
-} from '../lambdas/core/reconcile/model.js';
+} from '../lambdas/core/reconcile/ports.js';
 import { podTemplateFor } from '../lambdas/core/reconcile/pod-template.js';
 import type { SimulatedNodes } from './simulated-nodes.js';
 

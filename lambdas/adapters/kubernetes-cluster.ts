@@ -36,7 +36,7 @@ import {
   type ManagedDeployment,
   type ModelRef,
   type ResourceSpec,
-} from '../core/reconcile/model.js';
+} from '../core/reconcile/ports.js';
 import { podTemplateFor } from '../core/reconcile/pod-template.js';
 
 export const API_VERSION = 'v1alpha1';

@@ -13,7 +13,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { DynamoDbLedger } from '../adapters/dynamodb-ledger.js';
 import { EventBridgeReconcileRequests } from '../adapters/eventbridge-reconcile-requests.js';
 import { ApiError } from '../core/api/errors.js';
-import { LedgerError, type PoolSnapshot } from '../core/ledger/model.js';
+import { LedgerError, type PoolSnapshot } from '../core/ledger/ledger.js';
 import { KubernetesCluster } from '../adapters/kubernetes-cluster.js';
 import {
   API_GROUP,
@@ -21,7 +21,7 @@ import {
   type InferenceModel,
   type ModelRef,
   type ReconcileRequests,
-} from '../core/reconcile/model.js';
+} from '../core/reconcile/ports.js';
 import {
   closedCycle,
   cycleMessage,

@@ -11,7 +11,7 @@ import {
   type ManagedDeployment,
   type ModelRef,
   type ReconcileLog,
-} from '../../lambdas/core/reconcile/model.js';
+} from '../../lambdas/core/reconcile/ports.js';
 import { podTemplateFor } from '../../lambdas/core/reconcile/pod-template.js';
 
 /** An in-memory Cluster for pure-logic tests of the reconciler (the real one is tested on kube-apiserver). */

@@ -1,4 +1,4 @@
-import type { PoolDefinition } from '../ledger/model.js';
+import type { PoolDefinition } from '../ledger/ledger.js';
 import { printable, validatePoolDefinition } from '../ledger/rules.js';
 import { parseQuantity } from '../quantity.js';
 

@@ -6,7 +6,7 @@ import {
   type InferenceModelStatus,
   type ModelRef,
   type ReconcileLog,
-} from '../reconcile/model.js';
+} from '../reconcile/ports.js';
 import { kubernetesTime } from '../reconcile/status.js';
 import { rightSize } from './right-sizing.js';
 

@@ -1,5 +1,5 @@
 import { formatDuration } from '../duration.js';
-import type { AllocateResult } from '../ledger/model.js';
+import type { AllocateResult } from '../ledger/ledger.js';
 import { fenceOf } from '../ledger/rules.js';
 import { formatQuantity } from '../quantity.js';
 import {
@@ -9,7 +9,7 @@ import {
   type ManagedDeployment,
   type ModelRef,
   type ReconcilePorts,
-} from './model.js';
+} from './ports.js';
 import { deriveStatus, statusUnchanged, type Hold } from './status.js';
 import type { Holding } from './view.js';
 

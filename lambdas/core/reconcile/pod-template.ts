@@ -1,4 +1,4 @@
-import type { InferenceModel, PodTemplate, ResourceSpec } from './model.js';
+import type { InferenceModel, PodTemplate, ResourceSpec } from './ports.js';
 
 export const GPU_RESOURCE = 'nvidia.com/gpu';
 

@@ -1,4 +1,4 @@
-import { LedgerError, type PoolSnapshot } from '../ledger/model.js';
+import { LedgerError, type PoolSnapshot } from '../ledger/ledger.js';
 import { parseQuantity } from '../quantity.js';
 import { adopt, finishWarmUp, resize, rollOut } from './actions/run.js';
 import type { ActionContext, ActionOutcome, ReconcileOptions } from './actions/context.js';
@@ -17,7 +17,7 @@ import {
   type ManagedDeployment,
   type ModelRef,
   type ReconcilePorts,
-} from './model.js';
+} from './ports.js';
 import type { Hold } from './status.js';
 import {
   buildView,

@@ -4,7 +4,7 @@ import type {
   InferenceModel,
   InferenceModelStatus,
   ManagedDeployment,
-} from './model.js';
+} from './ports.js';
 
 /** Why a model is not running, when the deployment alone does not say. */
 export type Hold =

@@ -1,4 +1,4 @@
-import type { Allocation, PoolSnapshot } from '../ledger/model.js';
+import type { Allocation, PoolSnapshot } from '../ledger/ledger.js';
 import {
   DEFAULT_POOL,
   POOL_LABEL,
@@ -6,7 +6,7 @@ import {
   poolOf,
   type InferenceModel,
   type ManagedDeployment,
-} from './model.js';
+} from './ports.js';
 
 /** An allocation and the pool it is held in. */
 export interface Holding {

@@ -1,9 +1,9 @@
 import { formatDuration } from '../duration.js';
-import type { BlockingAllocation, Ledger, PoolSnapshot } from '../ledger/model.js';
-import { LedgerError } from '../ledger/model.js';
+import type { BlockingAllocation, Ledger, PoolSnapshot } from '../ledger/ledger.js';
+import { LedgerError } from '../ledger/ledger.js';
 import { fenceOf, findBlocking } from '../ledger/rules.js';
 import { formatQuantity } from '../quantity.js';
-import type { ReconcileLog } from '../reconcile/model.js';
+import type { ReconcileLog } from '../reconcile/ports.js';
 import { ConflictError, type ConfigMapState, type MoeCluster } from '../moe/ports.js';
 import { MOE_ANNOTATIONS, replicaHolder, workloadKey, type MoeWorkload } from '../moe/workload.js';
 import type { Alert, RemediationEvent } from './alerts.js';

@@ -8,10 +8,10 @@
  * model draws from. Pure: the caller reads the pool.
  */
 import { DurationError, parseDuration } from '../duration.js';
-import { LedgerError, type PoolSnapshot } from '../ledger/model.js';
+import { LedgerError, type PoolSnapshot } from '../ledger/ledger.js';
 import { printable, validatePoolName } from '../ledger/rules.js';
 import { formatQuantity, parseQuantity, QuantityError } from '../quantity.js';
-import { DEFAULT_POOL, POOL_LABEL } from '../reconcile/model.js';
+import { DEFAULT_POOL, POOL_LABEL } from '../reconcile/ports.js';
 
 /** One RFC 6902 operation; the webhook only ever adds missing defaults. */
 export interface JsonPatchOperation {

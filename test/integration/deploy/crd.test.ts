@@ -5,7 +5,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KubernetesCluster } from '../../../lambdas/adapters/kubernetes-cluster.js';
 import { kubeConfigFromFile } from '../../../lambdas/adapters/kube-config.js';
-import type { InferenceModelStatus } from '../../../lambdas/core/reconcile/model.js';
+import type { InferenceModelStatus } from '../../../lambdas/core/reconcile/ports.js';
 import { KUBERNETES_GROUPS } from '../../../lib/cluster-access.js';
 import {
   CRD_NAME,

@@ -10,7 +10,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RemoteWriteSink } from '../../../lambdas/adapters/prometheus-remote-write.js';
-import type { PoolSnapshot } from '../../../lambdas/core/ledger/model.js';
+import type { PoolSnapshot } from '../../../lambdas/core/ledger/ledger.js';
 import { modelSamples, poolSamples } from '../../../lambdas/core/metrics/catalog.js';
 import { formatQuantity } from '../../../lambdas/core/quantity.js';
 import { inferenceModel, managedDeployment } from '../../support/fake-cluster.js';

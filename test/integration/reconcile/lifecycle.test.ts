@@ -10,7 +10,7 @@ import { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
 import { DynamoDbMetricCounters } from '../../../lambdas/adapters/dynamodb-metric-counters.js';
 import { kubeConfigFromFile } from '../../../lambdas/adapters/kube-config.js';
 import { KubernetesCluster } from '../../../lambdas/adapters/kubernetes-cluster.js';
-import type { InferenceModel, ModelRef, ReconcilePorts } from '../../../lambdas/core/reconcile/model.js';
+import type { InferenceModel, ModelRef, ReconcilePorts } from '../../../lambdas/core/reconcile/ports.js';
 import { podTemplateFor, sameTemplate } from '../../../lambdas/core/reconcile/pod-template.js';
 import { reconcileAll } from '../../../lambdas/core/reconcile/reconciler.js';
 import { warmUp, type WarmUpPorts } from '../../../lambdas/core/warmup/warm-up.js';

@@ -21,7 +21,7 @@ import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secre
 import { loadYaml } from '@kubernetes/client-node';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
-import type { PoolSnapshot } from '../../../lambdas/core/ledger/model.js';
+import type { PoolSnapshot } from '../../../lambdas/core/ledger/ledger.js';
 import { inspectInferenceModel } from '../../../lambdas/core/validation/inference-model.js';
 import {
   createWebhookHandler,

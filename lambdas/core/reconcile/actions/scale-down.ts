@@ -2,7 +2,7 @@ import { formatDuration } from '../../duration.js';
 import { idleMsOf, cooldownMsOf } from '../clocks.js';
 import { desiredReplicas } from '../decide.js';
 import { event, fields, releaseHolding } from '../effects.js';
-import { holderOf, type InferenceModel, type ReconcilePorts } from '../model.js';
+import { holderOf, type InferenceModel, type ReconcilePorts } from '../ports.js';
 import type { Holding } from '../view.js';
 import type { ActionContext, ActionOutcome } from './context.js';
 import { keepBudgeted, sizedTo } from './scale-up.js';

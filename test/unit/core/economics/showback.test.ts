@@ -5,7 +5,7 @@ import { heldMemory, type HeldMemory } from '../../../../lambdas/core/economics/
 import { meterHeldMemory, type UsageStore } from '../../../../lambdas/core/economics/metering.js';
 import { pricePerNodeHour } from '../../../../lambdas/core/economics/prices.js';
 import { usageReport, usageSince } from '../../../../lambdas/core/economics/usage.js';
-import type { PoolSnapshot } from '../../../../lambdas/core/ledger/model.js';
+import type { PoolSnapshot } from '../../../../lambdas/core/ledger/ledger.js';
 import type { MetricsPorts } from '../../../../lambdas/core/metrics/publish.js';
 import type { Sample } from '../../../../lambdas/core/metrics/series.js';
 

@@ -1,4 +1,4 @@
-import type { PoolSnapshot } from '../../../../lambdas/core/ledger/model.js';
+import type { PoolSnapshot } from '../../../../lambdas/core/ledger/ledger.js';
 import {
   checkInvariants,
   classifyAllocation,

@@ -5,7 +5,7 @@ import {
   publishWarmUpRejection,
 } from '../../../../lambdas/core/metrics/publish.js';
 import { bucketIndex } from '../../../../lambdas/core/metrics/catalog.js';
-import type { PoolSnapshot } from '../../../../lambdas/core/ledger/model.js';
+import type { PoolSnapshot } from '../../../../lambdas/core/ledger/ledger.js';
 import { inferenceModel, managedDeployment } from '../../../support/fake-cluster.js';
 
 const Gi = 2 ** 30;

@@ -1,5 +1,5 @@
-import type { PoolSnapshot } from '../../../../lambdas/core/ledger/model.js';
-import type { NodeGroupState, PoolNode } from '../../../../lambdas/core/nodes/model.js';
+import type { PoolSnapshot } from '../../../../lambdas/core/ledger/ledger.js';
+import type { NodeGroupState, PoolNode } from '../../../../lambdas/core/nodes/ports.js';
 import { planPool, type PoolPlanInput } from '../../../../lambdas/core/nodes/plan.js';
 
 const Gi = 2 ** 30;

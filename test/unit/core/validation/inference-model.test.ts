@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import type { PoolSnapshot } from '../../../../lambdas/core/ledger/model.js';
+import type { PoolSnapshot } from '../../../../lambdas/core/ledger/ledger.js';
 import {
   checkBudget,
   checkPoolMove,

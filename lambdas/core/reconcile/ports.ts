@@ -1,4 +1,4 @@
-import type { Ledger } from '../ledger/model.js';
+import type { Ledger } from '../ledger/ledger.js';
 import { podTemplateFor } from './pod-template.js';
 
 /** Names from SPEC.md: the API group, the finalizer, and the labels and annotations of managed Deployments. */
