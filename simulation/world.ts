@@ -5,13 +5,8 @@ import { discardedMetrics } from '../lambdas/core/metrics/discarded.js';
 import type { NodeScalingPorts } from '../lambdas/core/nodes/ports.js';
 import type { NodePoolConfig } from '../lambdas/core/nodes/node-pools.js';
 import { definePools, scaleNodePools } from '../lambdas/core/nodes/scaler.js';
-import {
-  holderOf,
-  type Cluster,
-  type InferenceModel,
-  type ModelRef,
-  type ReconcileLog,
-} from '../lambdas/core/reconcile/ports.js';
+import { holderOf, type InferenceModel, type ModelRef } from '../lambdas/core/inference-model.js';
+import { type Cluster, type ReconcileLog } from '../lambdas/core/reconcile/ports.js';
 import { reconcileAll, reconcileOne } from '../lambdas/core/reconcile/reconciler.js';
 import { warmUp, type WarmUpAnswer, type WarmUpPorts } from '../lambdas/core/warmup/warm-up.js';
 import { Interleaver, seededRandom, type FaultRates, type Task } from './interleaver.js';

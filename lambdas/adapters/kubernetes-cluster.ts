@@ -26,16 +26,18 @@ import {
   SCALED_TO_ZERO_ANNOTATION,
   SCALED_UP_ANNOTATION,
   START_FAILURE_ANNOTATION,
-  type Cluster,
-  type DeploymentNotes,
-  type PodTemplate,
   type InferenceModel,
   type InferenceModelSpec,
   type InferenceModelStatus,
-  type KubernetesEvent,
-  type ManagedDeployment,
   type ModelRef,
   type ResourceSpec,
+} from '../core/inference-model.js';
+import {
+  type Cluster,
+  type DeploymentNotes,
+  type PodTemplate,
+  type KubernetesEvent,
+  type ManagedDeployment,
 } from '../core/reconcile/ports.js';
 import { podTemplateFor } from '../core/reconcile/pod-template.js';
 

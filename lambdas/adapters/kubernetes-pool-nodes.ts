@@ -7,7 +7,7 @@ import {
   type V1Pod,
 } from '@kubernetes/client-node';
 import type { PoolNode, PoolNodes } from '../core/nodes/ports.js';
-import { API_GROUP, MANAGED_LABEL, POOL_LABEL } from '../core/reconcile/ports.js';
+import { API_GROUP, MANAGED_LABEL, POOL_LABEL } from '../core/inference-model.js';
 import { inNamespaces } from './kubernetes-cluster.js';
 
 /** When the node scaler first saw the node run no budgeted workload; removed when one lands on it. */

@@ -15,13 +15,8 @@ import { EventBridgeReconcileRequests } from '../adapters/eventbridge-reconcile-
 import { ApiError } from '../core/api/errors.js';
 import { LedgerError, type PoolSnapshot } from '../core/ledger/ledger.js';
 import { KubernetesCluster } from '../adapters/kubernetes-cluster.js';
-import {
-  API_GROUP,
-  FINALIZER,
-  type InferenceModel,
-  type ModelRef,
-  type ReconcileRequests,
-} from '../core/reconcile/ports.js';
+import { API_GROUP, FINALIZER, type InferenceModel, type ModelRef } from '../core/inference-model.js';
+import { type ReconcileRequests } from '../core/reconcile/ports.js';
 import {
   closedCycle,
   cycleMessage,
@@ -42,6 +37,7 @@ import { checkWorkloadBudget } from '../core/moe/workload.js';
 import { inspectWorkload } from '../core/validation/moe-workload.js';
 import { ConfigError, kubernetesTarget, logger, type KubernetesTarget } from './runtime.js';
 import { KubeConfigSource } from './wiring/kube-config-source.js';
+import { isObject } from '../core/json.js';
 
 /**
  * The InferenceModel admission webhook behind API Gateway (REST, proxy integration); docs/webhook.md.
@@ -597,10 +593,6 @@ function metadataString(object: unknown, key: string): string | undefined {
   const metadata = isObject(object) ? object.metadata : undefined;
   const value = isObject(metadata) && Object.hasOwn(metadata, key) ? metadata[key] : undefined;
   return typeof value === 'string' && value !== '' ? value : undefined;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyResult {

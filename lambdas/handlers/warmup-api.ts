@@ -6,7 +6,7 @@ import { ApiError } from '../core/api/errors.js';
 import { parseRequest, type ParsedRequest } from '../core/api/routes.js';
 import type { PoolSnapshot } from '../core/ledger/ledger.js';
 import { readNodeCapacity, type NodeCapacity } from '../core/nodes/scaler.js';
-import { holderOf, poolOf, type InferenceModel, type ModelRef } from '../core/reconcile/ports.js';
+import { holderOf, poolOf, type InferenceModel, type ModelRef } from '../core/inference-model.js';
 import { allocationOf, modelView, poolView } from '../core/warmup/views.js';
 import { findModel, recordActivity, warmUp, type WarmUpPorts } from '../core/warmup/warm-up.js';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';

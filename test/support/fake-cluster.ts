@@ -1,15 +1,17 @@
 import {
   FINALIZER,
   holderOf,
-  newDeployment,
-  type Cluster,
-  type DeploymentNotes,
   type InferenceModel,
   type InferenceModelSpec,
   type InferenceModelStatus,
+  type ModelRef,
+} from '../../lambdas/core/inference-model.js';
+import {
+  newDeployment,
+  type Cluster,
+  type DeploymentNotes,
   type KubernetesEvent,
   type ManagedDeployment,
-  type ModelRef,
   type ReconcileLog,
 } from '../../lambdas/core/reconcile/ports.js';
 import { podTemplateFor } from '../../lambdas/core/reconcile/pod-template.js';

@@ -1,7 +1,7 @@
 import { InMemoryLedger } from '../../lambdas/core/ledger/in-memory-ledger.js';
 import type { ConfigMapState, MoeCluster, WorkloadListing } from '../../lambdas/core/moe/ports.js';
 import type { MoeWorkload } from '../../lambdas/core/moe/workload.js';
-import type { ModelRef } from '../../lambdas/core/reconcile/ports.js';
+import type { ModelRef } from '../../lambdas/core/inference-model.js';
 import type {
   ActionClaims,
   ActionLog,

@@ -2,14 +2,8 @@ import { formatDuration } from '../duration.js';
 import type { AllocateResult } from '../ledger/ledger.js';
 import { fenceOf } from '../ledger/rules.js';
 import { formatQuantity } from '../quantity.js';
-import {
-  holderOf,
-  poolOf,
-  type InferenceModel,
-  type ManagedDeployment,
-  type ModelRef,
-  type ReconcilePorts,
-} from './ports.js';
+import { holderOf, poolOf, type InferenceModel, type ModelRef } from '../inference-model.js';
+import { type ManagedDeployment, type ReconcilePorts } from './ports.js';
 import { deriveStatus, statusUnchanged, type Hold } from './status.js';
 import type { Holding } from './view.js';
 

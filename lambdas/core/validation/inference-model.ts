@@ -11,7 +11,8 @@ import { DurationError, parseDuration } from '../duration.js';
 import { LedgerError, type PoolSnapshot } from '../ledger/ledger.js';
 import { printable, validatePoolName } from '../ledger/rules.js';
 import { formatQuantity, parseQuantity, QuantityError } from '../quantity.js';
-import { DEFAULT_POOL, POOL_LABEL } from '../reconcile/ports.js';
+import { DEFAULT_POOL, POOL_LABEL } from '../inference-model.js';
+import { isObject } from '../json.js';
 
 /** One RFC 6902 operation; the webhook only ever adds missing defaults. */
 export interface JsonPatchOperation {
@@ -560,10 +561,6 @@ function checkResources(value: unknown, problems: string[]): void {
 function orContext(value: unknown, fallback: string | undefined): unknown {
   if (value !== undefined && value !== null && value !== '') return value;
   return fallback === '' ? undefined : fallback;
-}
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** An own property only: a key such as `constructor` or `__proto__` never reaches the prototype. */

@@ -11,15 +11,8 @@ import { publishWarmUpRejection, type MetricsPorts } from '../metrics/publish.js
 import type { NodeScalingPorts } from '../nodes/ports.js';
 import { ensureNodeCapacity, type NodeCapacity } from '../nodes/scaler.js';
 import { formatQuantity, parseQuantity } from '../quantity.js';
-import {
-  holderOf,
-  poolOf,
-  type InferenceModel,
-  type ManagedDeployment,
-  type ModelRef,
-  type ReconcilePorts,
-  type ReconcileRequests,
-} from '../reconcile/ports.js';
+import { holderOf, poolOf, type InferenceModel, type ModelRef } from '../inference-model.js';
+import { type ManagedDeployment, type ReconcilePorts, type ReconcileRequests } from '../reconcile/ports.js';
 import { allocationOf, modelView, type ModelView } from './views.js';
 
 export interface WarmUpPorts extends ReconcilePorts {

@@ -7,7 +7,7 @@ import {
   holderOf,
   type InferenceModel,
   type InferenceModelSpec,
-} from '../../../lambdas/core/reconcile/ports.js';
+} from '../../../lambdas/core/inference-model.js';
 import { SPEC_DEFAULTS, validateInferenceModel } from '../../../lambdas/core/validation/inference-model.js';
 import { InputError, type SimulatedPool } from '../scenario.js';
 import { readDocuments } from './structured-file.js';

@@ -13,7 +13,7 @@ import {
   type InferenceModel,
   type InferenceModelSpec,
   type InferenceModelStatus,
-} from '../../../lambdas/core/reconcile/ports.js';
+} from '../../../lambdas/core/inference-model.js';
 import { podTemplateFor, sameTemplate } from '../../../lambdas/core/reconcile/pod-template.js';
 import { createGpuNode, deleteGpuNode } from '../../harness/gpu-nodes.js';
 import { runCommand, sleep } from '../../harness/processes.js';

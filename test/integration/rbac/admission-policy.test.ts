@@ -6,7 +6,7 @@ import { KubernetesCluster, deploymentFor } from '../../../lambdas/adapters/kube
 import { kubeConfigFromFile } from '../../../lambdas/adapters/kube-config.js';
 import { KubernetesMoeWorkloads } from '../../../lambdas/adapters/kubernetes-moe-workloads.js';
 import { ConflictError } from '../../../lambdas/core/moe/ports.js';
-import type { InferenceModel } from '../../../lambdas/core/reconcile/ports.js';
+import type { InferenceModel } from '../../../lambdas/core/inference-model.js';
 import { harnessEnv } from '../../harness/service.js';
 import {
   applyInferenceModel,

@@ -4,7 +4,8 @@
 import { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
 import { kubeConfigFromFile } from '../../../lambdas/adapters/kube-config.js';
 import { KubernetesCluster } from '../../../lambdas/adapters/kubernetes-cluster.js';
-import type { ModelRef, ReconcilePorts } from '../../../lambdas/core/reconcile/ports.js';
+import type { ModelRef } from '../../../lambdas/core/inference-model.js';
+import type { ReconcilePorts } from '../../../lambdas/core/reconcile/ports.js';
 import { reconcileAll } from '../../../lambdas/core/reconcile/reconciler.js';
 import { createGpuNode } from '../../harness/gpu-nodes.js';
 import { sleep } from '../../harness/processes.js';

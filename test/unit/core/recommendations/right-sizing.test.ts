@@ -11,7 +11,7 @@ import {
   recommendationMessage,
   rightSize,
 } from '../../../../lambdas/core/recommendations/right-sizing.js';
-import type { InferenceModel, ModelRef } from '../../../../lambdas/core/reconcile/ports.js';
+import type { InferenceModel, ModelRef } from '../../../../lambdas/core/inference-model.js';
 import { FakeCluster, inferenceModel, RecordingLog } from '../../../support/fake-cluster.js';
 
 const Mi = 2 ** 20;

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { InMemoryLedger } from '../../../../lambdas/core/ledger/in-memory-ledger.js';
-import { FINALIZER, type ManagedDeployment } from '../../../../lambdas/core/reconcile/ports.js';
+import { FINALIZER } from '../../../../lambdas/core/inference-model.js';
+import { type ManagedDeployment } from '../../../../lambdas/core/reconcile/ports.js';
 import { reconcileAll, reconcileOne } from '../../../../lambdas/core/reconcile/reconciler.js';
 import { deriveStatus, statusUnchanged } from '../../../../lambdas/core/reconcile/status.js';
 import {
