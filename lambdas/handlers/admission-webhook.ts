@@ -24,12 +24,10 @@ import {
   mayCloseCycle,
   type DependencyNode,
 } from '../core/validation/dependency-cycles.js';
+import { checkBudget, checkPoolMove, poolOfObject } from '../core/validation/pool-budget.js';
 import {
-  checkBudget,
-  checkPoolMove,
   inspectInferenceModel,
   isBeingDeleted,
-  poolOfObject,
   specUnchanged,
   type JsonPatchOperation,
 } from '../core/validation/inference-model.js';

@@ -1,14 +1,12 @@
 import fc from 'fast-check';
 import type { PoolSnapshot } from '../../../../lambdas/core/ledger/ledger.js';
+import { checkBudget, checkPoolMove, poolOfObject } from '../../../../lambdas/core/validation/pool-budget.js';
+import { isHttpUrl } from '../../../../lambdas/core/validation/go-url.js';
+import { MAX_WARNING_LENGTH } from '../../../../lambdas/core/validation/field-errors.js';
 import {
-  checkBudget,
-  checkPoolMove,
   inspectInferenceModel,
   isBeingDeleted,
-  isHttpUrl,
   jsonPointer,
-  MAX_WARNING_LENGTH,
-  poolOfObject,
   specUnchanged,
   validateInferenceModel,
   type JsonPatchOperation,
