@@ -10,7 +10,7 @@ import type {
   PlannedChange,
   RemediationConfig,
   RemediationPorts,
-} from '../../lambdas/core/remediation/remediate.js';
+} from '../../lambdas/core/remediation/ports.js';
 import { RecordingLog } from './fake-cluster.js';
 
 const Gi = 2 ** 30;
