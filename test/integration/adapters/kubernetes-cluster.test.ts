@@ -3,10 +3,9 @@ import { AppsV1Api, CoreV1Api, CustomObjectsApi, type V1Deployment } from '@kube
 import { kubeConfigForEks, kubeConfigFromFile } from '../../../lambdas/adapters/kube-config.js';
 import {
   INFERENCE_MODELS,
-  KubernetesCluster,
-  labelValue,
   toManagedDeployment,
-} from '../../../lambdas/adapters/kubernetes-cluster.js';
+} from '../../../lambdas/adapters/kubernetes-cluster-mappers.js';
+import { KubernetesCluster } from '../../../lambdas/adapters/kubernetes-cluster.js';
 import {
   FINALIZER,
   MANAGED_LABEL,
@@ -546,14 +545,5 @@ describe('KubernetesCluster on kube-apiserver', () => {
     // The other controller's finalizer stays.
     await cluster.removeFinalizer(await listed('llama'));
     expect((await cluster.getModel({ namespace, name: 'llama' }))?.finalizers).toEqual([OTHER_FINALIZER]);
-  });
-
-  it('turns any model name into a valid label value', () => {
-    expect(labelValue('llama-2-70b')).toBe('llama-2-70b');
-    expect(labelValue('Llama_2.70B')).toBe('Llama_2.70B');
-    expect(labelValue('meta-llama/Llama-2-70b-chat')).toBe('meta-llama-llama-2-70b-chat');
-    expect(labelValue('/model:v1/')).toBe('model-v1');
-    expect(labelValue('x'.repeat(62) + '/y')).toBe('x'.repeat(62));
-    expect(labelValue('a'.repeat(80))).toBe('a'.repeat(63));
   });
 });
