@@ -13,7 +13,7 @@ import { RemoteWriteSink } from '../../../lambdas/adapters/prometheus-remote-wri
 import type { PoolSnapshot } from '../../../lambdas/core/ledger/ledger.js';
 import { modelSamples, poolSamples } from '../../../lambdas/core/metrics/catalog.js';
 import { formatQuantity } from '../../../lambdas/core/quantity.js';
-import { inferenceModel, managedDeployment } from '../../support/fake-cluster.js';
+import { inferenceModel, managedDeployment } from '../../support/builders.js';
 import type { Sample } from '../../../lambdas/core/metrics/series.js';
 import { harnessEnv } from '../../harness/service.js';
 import { OBSERVABILITY_SEED, seedFile, seedPromqlExamples } from '../../support/seeds.js';

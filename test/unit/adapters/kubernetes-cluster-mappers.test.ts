@@ -10,7 +10,7 @@ import {
   toManagedDeployment,
   toPodTemplate,
 } from '../../../lambdas/adapters/kubernetes-cluster-mappers.js';
-import { inferenceModel } from '../../support/fake-cluster.js';
+import { inferenceModel } from '../../support/builders.js';
 
 function pod(status: V1Pod['status']): V1Pod {
   return { metadata: { name: 'llama-7d9f-x2x4q', namespace: 'models' }, status };

@@ -4,12 +4,8 @@ import { FINALIZER } from '../../../../lambdas/core/inference-model.js';
 import { type ManagedDeployment } from '../../../../lambdas/core/reconcile/ports.js';
 import { reconcileAll, reconcileOne } from '../../../../lambdas/core/reconcile/reconciler.js';
 import { deriveStatus, statusUnchanged } from '../../../../lambdas/core/reconcile/status.js';
-import {
-  FakeCluster,
-  inferenceModel,
-  managedDeployment,
-  RecordingLog,
-} from '../../../support/fake-cluster.js';
+import { inferenceModel, managedDeployment } from '../../../support/builders.js';
+import { FakeCluster, RecordingLog } from '../../../support/fake-cluster.js';
 
 const Gi = 2 ** 30;
 const minute = 60_000;

@@ -11,6 +11,7 @@ import {
   validateInferenceModel,
   type JsonPatchOperation,
 } from '../../../../lambdas/core/validation/inference-model.js';
+import { allocation, poolSnapshot } from '../../../support/builders.js';
 
 const Gi = 2 ** 30;
 
@@ -20,22 +21,8 @@ function pool(
   held: Record<string, number> = {},
   perNodeGi = 80,
 ): PoolSnapshot {
-  const allocations = Object.entries(held).map(([holder, gi]) => ({
-    holder,
-    bytes: gi * Gi,
-    since: 0,
-    lastActivity: undefined,
-  }));
-  const allocated = allocations.reduce((sum, a) => sum + a.bytes, 0);
-  return {
-    name,
-    nodeGroup: name,
-    bytesPerNode: perNodeGi * Gi,
-    totalBytes: totalGi * Gi,
-    allocatedBytes: allocated,
-    availableBytes: totalGi * Gi - allocated,
-    allocations,
-  };
+  const allocations = Object.entries(held).map(([holder, gi]) => allocation(holder, gi * Gi));
+  return poolSnapshot({ name, totalBytes: totalGi * Gi, bytesPerNode: perNodeGi * Gi }, allocations);
 }
 
 /** A complete, valid model (every default already present); `spec` overrides its fields. */
