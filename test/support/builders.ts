@@ -7,6 +7,16 @@ import { newDeployment, type ManagedDeployment } from '../../lambdas/core/reconc
 
 export const Gi = 2 ** 30;
 
+/** The spec fields deploy/crd/ defaults, with their defaults: what a minimal manifest is stored with. */
+export const CRD_SPEC_DEFAULTS = {
+  nodeSelector: { 'inference-pool': 'default' },
+  cooldownPeriod: '10m',
+  maxReplicas: 1,
+  dependencies: [],
+  containerImage: '',
+  resources: {},
+};
+
 /** The core's InferenceModel: defaults of the CRD, override what matters. */
 export function inferenceModel(
   name: string,

@@ -4,7 +4,7 @@
 // unit tests trust cannot drift from what Kubernetes does.
 import { FINALIZER, type InferenceModel, type ModelRef } from '../../lambdas/core/inference-model.js';
 import { podTemplateFor } from '../../lambdas/core/reconcile/pod-template.js';
-import type { Cluster } from '../../lambdas/core/reconcile/ports.js';
+import { newDeployment, type Cluster } from '../../lambdas/core/reconcile/ports.js';
 import { inferenceModel } from './builders.js';
 
 export interface ClusterUnderTest {
@@ -71,19 +71,7 @@ export function clusterContract(setUp: () => ClusterUnderTest): void {
     await under.cluster.createDeployment(stored, 1);
     await under.cluster.createDeployment(stored, 0);
     const deployment = await under.cluster.getManagedDeployment(stored);
-    expect(deployment).toEqual({
-      namespace: stored.namespace,
-      name: stored.name,
-      replicas: 1,
-      readyReplicas: 0,
-      failed: false,
-      memoryAnnotation: '16Gi',
-      scaledToZeroAt: undefined,
-      scaledUpAt: undefined,
-      startFailure: undefined,
-      resizeRefusedFor: undefined,
-      template: podTemplateFor(stored),
-    });
+    expect(deployment).toEqual(newDeployment(stored, 1));
     const listed = (await under.cluster.listManagedDeployments()).find((d) => d.name === stored.name);
     expect(listed).toEqual(deployment);
   });

@@ -17,6 +17,7 @@ import { podTemplateFor, sameTemplate } from '../../../lambdas/core/reconcile/po
 import { createGpuNode, deleteGpuNode } from '../../harness/gpu-nodes.js';
 import { runCommand, sleep } from '../../harness/processes.js';
 import { harnessEnv } from '../../harness/service.js';
+import { CRD_SPEC_DEFAULTS } from '../../support/builders.js';
 
 // Unique per run: other suites share this kube-apiserver.
 const suffix = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
@@ -142,12 +143,7 @@ describe('KubernetesCluster on kube-apiserver', () => {
       status: {},
       spec: {
         ...required,
-        nodeSelector: { 'inference-pool': 'default' },
-        cooldownPeriod: '10m',
-        maxReplicas: 1,
-        dependencies: [],
-        containerImage: '',
-        resources: {},
+        ...CRD_SPEC_DEFAULTS,
       },
     });
     expect(model.uid).toMatch(/^[0-9a-f-]{36}$/);

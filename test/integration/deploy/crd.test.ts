@@ -17,6 +17,7 @@ import {
   type KubectlResult,
 } from '../../support/kubectl.js';
 import { identityOf } from '../../support/kubernetes-identity.js';
+import { CRD_SPEC_DEFAULTS } from '../../support/builders.js';
 
 const examplesDir = join(repoRoot, 'examples', 'original-operator');
 
@@ -93,12 +94,7 @@ describe('deploy/: InferenceModel CRD and control-plane RBAC on a real apiserver
       modelName: 'mistral-7b-instruct',
       memory: '15Gi',
       backendUrl: 'http://mistral-7b:8080',
-      nodeSelector: { 'inference-pool': 'default' },
-      cooldownPeriod: '10m',
-      maxReplicas: 1,
-      dependencies: [],
-      containerImage: '',
-      resources: {},
+      ...CRD_SPEC_DEFAULTS,
     });
     const llama = (await getModel('llama-2-7b')).spec;
     expect(llama).toMatchObject({

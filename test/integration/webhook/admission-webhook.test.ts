@@ -34,7 +34,7 @@ import { localTls, serveApiGateway, type RecordedApi } from '../../support/api-g
 import { installDeploy, kubectl, kubectlOk, repoRoot, uniqueName } from '../../support/kubectl.js';
 import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
 import { auditedRequests, identityOf, type KubernetesIdentity } from '../../support/kubernetes-identity.js';
-import { inferenceModelManifest } from '../../support/builders.js';
+import { inferenceModelManifest, CRD_SPEC_DEFAULTS } from '../../support/builders.js';
 import { modelPatch } from '../../support/integration-fixture.js';
 
 const Gi = 2 ** 30;
@@ -277,12 +277,7 @@ describe('kubectl apply through the API server and the webhooks', () => {
     );
     expect(stored.spec).toEqual({
       ...minimal.spec,
-      nodeSelector: { 'inference-pool': 'default' },
-      cooldownPeriod: '10m',
-      maxReplicas: 1,
-      dependencies: [],
-      containerImage: '',
-      resources: {},
+      ...CRD_SPEC_DEFAULTS,
     });
     const [event] = await receivedEvents(5);
     expect(event).toMatchObject({

@@ -10,7 +10,7 @@ import {
   toManagedDeployment,
   toPodTemplate,
 } from '../../../lambdas/adapters/kubernetes-cluster-mappers.js';
-import { inferenceModel } from '../../support/builders.js';
+import { inferenceModel, CRD_SPEC_DEFAULTS } from '../../support/builders.js';
 
 function pod(status: V1Pod['status']): V1Pod {
   return { metadata: { name: 'llama-7d9f-x2x4q', namespace: 'models' }, status };
@@ -260,12 +260,7 @@ describe('toInferenceModel: the stored object with the CRD’s defaults again', 
         modelName: 'meta-llama/Llama-2-7b',
         memory: '16Gi',
         backendUrl: 'http://llama:8000',
-        nodeSelector: { 'inference-pool': 'default' },
-        cooldownPeriod: '10m',
-        maxReplicas: 1,
-        dependencies: [],
-        containerImage: '',
-        resources: {},
+        ...CRD_SPEC_DEFAULTS,
       },
     });
   });
