@@ -1,4 +1,4 @@
-import type { Ledger } from '../lambdas/core/ledger/model.js';
+import type { Ledger } from '../lambdas/core/ledger/ledger.js';
 import { parseQuantity } from '../lambdas/core/quantity.js';
 import { createGpuNode } from '../test/harness/gpu-nodes.js';
 

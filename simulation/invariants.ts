@@ -1,7 +1,7 @@
-import type { PoolSnapshot } from '../lambdas/core/ledger/model.js';
+import type { PoolSnapshot } from '../lambdas/core/ledger/ledger.js';
 import { checkInvariants, isWorkloadReplica } from '../lambdas/core/ledger/rules.js';
 import { cooldownMsOf, startDeadlineMsOf } from '../lambdas/core/reconcile/clocks.js';
-import { holderOf, type InferenceModel } from '../lambdas/core/reconcile/model.js';
+import { holderOf, type InferenceModel } from '../lambdas/core/inference-model.js';
 import { podTemplateFor, sameTemplate } from '../lambdas/core/reconcile/pod-template.js';
 import { resolveDependency } from '../lambdas/core/reconcile/view.js';
 import { parseQuantity } from '../lambdas/core/quantity.js';

@@ -4,15 +4,17 @@ import {
   FINALIZER,
   POOL_LABEL,
   holderOf,
-  type Cluster,
-  type DeploymentNotes,
   type InferenceModel,
   type InferenceModelStatus,
+  type ModelRef,
+} from '../lambdas/core/inference-model.js';
+import {
+  type Cluster,
+  type DeploymentNotes,
   type KubernetesEvent,
   type ManagedDeployment,
-  type ModelRef,
   type PodTemplate,
-} from '../lambdas/core/reconcile/model.js';
+} from '../lambdas/core/reconcile/ports.js';
 import { podTemplateFor } from '../lambdas/core/reconcile/pod-template.js';
 import type { SimulatedNodes } from './simulated-nodes.js';
 

@@ -1,17 +1,12 @@
 import { ApiError } from '../lambdas/core/api/errors.js';
 import { InMemoryLedger } from '../lambdas/core/ledger/in-memory-ledger.js';
-import type { Allocation, Ledger } from '../lambdas/core/ledger/model.js';
+import type { Allocation, Ledger } from '../lambdas/core/ledger/ledger.js';
 import { discardedMetrics } from '../lambdas/core/metrics/discarded.js';
-import type { NodeScalingPorts } from '../lambdas/core/nodes/model.js';
+import type { NodeScalingPorts } from '../lambdas/core/nodes/ports.js';
 import type { NodePoolConfig } from '../lambdas/core/nodes/node-pools.js';
 import { definePools, scaleNodePools } from '../lambdas/core/nodes/scaler.js';
-import {
-  holderOf,
-  type Cluster,
-  type InferenceModel,
-  type ModelRef,
-  type ReconcileLog,
-} from '../lambdas/core/reconcile/model.js';
+import { holderOf, type InferenceModel, type ModelRef } from '../lambdas/core/inference-model.js';
+import { type Cluster, type ReconcileLog } from '../lambdas/core/reconcile/ports.js';
 import { reconcileAll, reconcileOne } from '../lambdas/core/reconcile/reconciler.js';
 import { warmUp, type WarmUpAnswer, type WarmUpPorts } from '../lambdas/core/warmup/warm-up.js';
 import { Interleaver, seededRandom, type FaultRates, type Task } from './interleaver.js';

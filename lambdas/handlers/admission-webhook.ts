@@ -13,15 +13,10 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { DynamoDbLedger } from '../adapters/dynamodb-ledger.js';
 import { EventBridgeReconcileRequests } from '../adapters/eventbridge-reconcile-requests.js';
 import { ApiError } from '../core/api/errors.js';
-import { LedgerError, type PoolSnapshot } from '../core/ledger/model.js';
+import { LedgerError, type PoolSnapshot } from '../core/ledger/ledger.js';
 import { KubernetesCluster } from '../adapters/kubernetes-cluster.js';
-import {
-  API_GROUP,
-  FINALIZER,
-  type InferenceModel,
-  type ModelRef,
-  type ReconcileRequests,
-} from '../core/reconcile/model.js';
+import { API_GROUP, FINALIZER, type InferenceModel, type ModelRef } from '../core/inference-model.js';
+import { type ReconcileRequests } from '../core/reconcile/ports.js';
 import {
   closedCycle,
   cycleMessage,
@@ -29,12 +24,10 @@ import {
   mayCloseCycle,
   type DependencyNode,
 } from '../core/validation/dependency-cycles.js';
+import { checkBudget, checkPoolMove, poolOfObject } from '../core/validation/pool-budget.js';
 import {
-  checkBudget,
-  checkPoolMove,
   inspectInferenceModel,
   isBeingDeleted,
-  poolOfObject,
   specUnchanged,
   type JsonPatchOperation,
 } from '../core/validation/inference-model.js';
@@ -42,6 +35,7 @@ import { checkWorkloadBudget } from '../core/moe/workload.js';
 import { inspectWorkload } from '../core/validation/moe-workload.js';
 import { ConfigError, kubernetesTarget, logger, type KubernetesTarget } from './runtime.js';
 import { KubeConfigSource } from './wiring/kube-config-source.js';
+import { isObject } from '../core/json.js';
 
 /**
  * The InferenceModel admission webhook behind API Gateway (REST, proxy integration); docs/webhook.md.
@@ -597,10 +591,6 @@ function metadataString(object: unknown, key: string): string | undefined {
   const metadata = isObject(object) ? object.metadata : undefined;
   const value = isObject(metadata) && Object.hasOwn(metadata, key) ? metadata[key] : undefined;
   return typeof value === 'string' && value !== '' ? value : undefined;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyResult {

@@ -7,12 +7,12 @@ import { SnsAnnouncer } from '../adapters/sns-announcer.js';
 import { DurationError, parseDuration } from '../core/duration.js';
 import { AlertPayloadError, parseRemediationEvent } from '../core/remediation/alerts.js';
 import {
-  remediate,
   type ActionMode,
   type RemediationConfig,
   type RemediationPorts,
   type RemediationReport,
-} from '../core/remediation/remediate.js';
+} from '../core/remediation/ports.js';
+import { remediate } from '../core/remediation/remediate.js';
 import { AUTOMATED_ALERTS, type AutomatedAlert } from '../core/remediation/targets.js';
 import { ConfigError, logger, runtimeConfig } from './runtime.js';
 import { ClusterAccess, moeWorkloads } from './wiring/cluster-access.js';

@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { DEFAULT_STABILISATION_MS } from '../core/nodes/model.js';
+import { DEFAULT_STABILISATION_MS } from '../core/nodes/ports.js';
 import { NodePoolConfigError, parseNodePools, type NodePoolConfig } from '../core/nodes/node-pools.js';
-import { DEFAULT_START_DEADLINE_MS } from '../core/reconcile/model.js';
+import { DEFAULT_START_DEADLINE_MS } from '../core/reconcile/ports.js';
 import type { ReconcileOptions } from '../core/reconcile/reconciler.js';
 
 // The configuration and logger every Lambda shares. What each Lambda wires from it lives in wiring/, one

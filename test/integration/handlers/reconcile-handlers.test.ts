@@ -2,19 +2,19 @@
 // the harness's kube-apiserver and dynalite, logging JSON lines that the seed's jq recipes can filter.
 import { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
 import { RemoteWriteSink } from '../../../lambdas/adapters/prometheus-remote-write.js';
-import { createGpuNode } from '../../harness/gpu-nodes.js';
 import { harnessEnv } from '../../harness/service.js';
 import { jsonLinesPrinted } from '../../support/captured-output.js';
 import { identityOf } from '../../support/kubernetes-identity.js';
 import { lambdaContext, useHarnessForHandlers } from '../../support/lambda-environment.js';
-import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
-import { installDeploy, kubectl, kubectlOk, uniqueName } from '../../support/kubectl.js';
+import { kubectlOk, uniqueName } from '../../support/kubectl.js';
+import { IntegrationFixture } from '../../support/integration-fixture.js';
+import { inferenceModelManifest } from '../../support/builders.js';
 
 const Gi = 2 ** 30;
-const namespace = uniqueName('handlers');
+const fixture = new IntegrationFixture('handlers');
+const { namespace } = fixture;
 const pool = uniqueName('pool-h');
 const controlPlane = uniqueName('cp');
-const client = dynamoClient('IBCP_DYNALITE_ENDPOINT');
 
 /** One PromQL instant query against the harness's Prometheus: the values of the result. */
 async function promql(expr: string): Promise<number[]> {
@@ -27,10 +27,8 @@ const context = lambdaContext('reconcile');
 let ledger: DynamoDbLedger;
 
 beforeAll(async () => {
-  await installDeploy();
-  await kubectlOk(['create', 'namespace', namespace]);
-  await createGpuNode(harnessEnv('IBCP_KUBECONFIG'), { name: `${pool}-node`, pool, gpus: 4 });
-  const fresh = await freshLedger(client);
+  const fresh = await fixture.setUp();
+  await fixture.gpuNode(pool, { gpus: 4 });
   ledger = fresh.ledger;
   await ledger.definePool({ name: pool, totalBytes: 80 * Gi, bytesPerNode: 80 * Gi, nodeGroup: 'ng-h' });
   useHarnessForHandlers(fresh.table, namespace, {
@@ -43,26 +41,21 @@ beforeAll(async () => {
   });
   await kubectlOk(
     ['apply', '-f', '-'],
-    JSON.stringify({
-      apiVersion: 'inference.eh-ops.io/v1alpha1',
-      kind: 'InferenceModel',
-      metadata: { name: 'llama-2-7b', namespace },
-      spec: {
-        modelName: 'llama-2-7b',
-        memory: '16Gi',
-        backendUrl: 'http://llama:8000',
-        nodeSelector: { 'inference-pool': pool },
-        containerImage: 'registry.example/vllm:1',
-      },
-    }),
+    JSON.stringify(
+      inferenceModelManifest(
+        'llama-2-7b',
+        {
+          backendUrl: 'http://llama:8000',
+          nodeSelector: { 'inference-pool': pool },
+          containerImage: 'registry.example/vllm:1',
+        },
+        namespace,
+      ),
+    ),
   );
 });
 
-afterAll(async () => {
-  client.destroy();
-  await kubectl(['delete', 'namespace', namespace, '--wait=false']);
-  await kubectl(['delete', 'node', `${pool}-node`, '--wait=false']);
-});
+afterAll(() => fixture.tearDown());
 
 describe('reconcile-model handler', () => {
   it('reconciles the model named by the event, and logs with model and namespace keys', async () => {

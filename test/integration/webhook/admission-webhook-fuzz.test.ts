@@ -8,7 +8,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import fc from 'fast-check';
 import { createWebhookHandler, MAX_BODY_BYTES } from '../../../lambdas/handlers/admission-webhook.js';
 import { logger } from '../../../lambdas/handlers/runtime.js';
-import { MAX_WARNING_LENGTH } from '../../../lambdas/core/validation/inference-model.js';
+import { MAX_WARNING_LENGTH } from '../../../lambdas/core/validation/field-errors.js';
 import { harnessEnv } from '../../harness/service.js';
 import { uniqueName } from '../../support/kubectl.js';
 import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
