@@ -74,6 +74,8 @@ export class World {
   readonly interleaver: Interleaver;
   readonly log: LogLine[] = [];
   readonly warmUps: WarmUpRecord[] = [];
+  /** When each model was last asked for (a warm-up or an activity call), whatever became of the call. */
+  readonly lastRequestAt = new Map<string, number>();
   /** The allocations each task last read from the ledger, by holder: what its decisions were based on. */
   readonly reads = new Map<number, Map<string, Allocation>>();
   private nextPassAt: number;
@@ -152,6 +154,7 @@ export class World {
   }
 
   startWarmUp(ref: ModelRef): WarmUpRecord {
+    this.lastRequestAt.set(holderOf(ref), this.now);
     const record: WarmUpRecord = { ref, at: this.now };
     this.warmUps.push(record);
     this.interleaver.start(
@@ -167,6 +170,7 @@ export class World {
   }
 
   startActivity(ref: ModelRef): void {
+    this.lastRequestAt.set(holderOf(ref), this.now);
     const model = this.cluster.models.get(holderOf(ref));
     if (!model) return;
     this.interleaver.start(`activity ${holderOf(ref)}`, (task) =>
