@@ -17,6 +17,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { DynamoDbLedger, ensureLedgerTable } from '../lambdas/adapters/dynamodb-ledger.js';
 import { kubeConfigFromFile } from '../lambdas/adapters/kube-config.js';
 import { KubernetesCluster } from '../lambdas/adapters/kubernetes-cluster.js';
+import { reconcileOne } from '../lambdas/core/reconcile/reconciler.js';
 import { startDynalite } from '../test/harness/dynalite.js';
 import { createGpuNode } from '../test/harness/gpu-nodes.js';
 import { startKubernetes } from '../test/harness/kubernetes.js';
@@ -24,11 +25,13 @@ import { startMoto } from '../test/harness/moto.js';
 import { progress, sleep } from '../test/harness/processes.js';
 import type { StartedService } from '../test/harness/service.js';
 import { installDeploy, kubectlOk } from '../test/support/kubectl.js';
+import { createNodeGroup, motoClients, nodesJoin } from '../test/support/node-groups.js';
 
 const Gi = 2 ** 30;
 const NAMESPACE = 'bench-api';
 const ITERATIONS = { ready: 300, cold: 60, refused: 300 };
 const TABLE = 'bench-api';
+const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
 const context = {
   functionName: 'warmup-api',
   awsRequestId: 'bench',
@@ -52,10 +55,28 @@ try {
   await installDeploy();
   await kubectlOk(['create', 'namespace', NAMESPACE]);
   await createGpuNode(kubeconfig, { name: 'bench-api-node', pool: 'bench', gpus: 8 });
-  for (const [name, memory] of [
-    ['warm', '32Gi'],
-    ['cold', '32Gi'],
-    ['huge', '48Gi'],
+  // The pool with a node group (moto EKS + Auto Scaling, its one instance joined as a KWOK node): a
+  // cold warm-up there also reads the node group's state to decide whether to scale it out.
+  const nodeGroup = await createNodeGroup(motoClients(), {
+    cluster: 'bench-api',
+    nodeGroup: 'bench-pooled-ng',
+    pool: 'bench-pooled',
+    min: 0,
+    max: 1,
+    desired: 1,
+  });
+  await nodesJoin(motoClients(), nodeGroup);
+  await ledger.definePool({
+    name: 'bench-pooled',
+    totalBytes: 80 * Gi,
+    bytesPerNode: 80 * Gi,
+    nodeGroup: nodeGroup.nodeGroup,
+  });
+  for (const [name, memory, pool] of [
+    ['warm', '32Gi', 'bench'],
+    ['cold', '32Gi', 'bench'],
+    ['huge', '48Gi', 'bench'],
+    ['pooled', '32Gi', 'bench-pooled'],
   ] as const) {
     await kubectlOk(
       ['apply', '-f', '-'],
@@ -67,7 +88,7 @@ try {
           modelName: name,
           memory,
           backendUrl: `http://${name}:8000`,
-          nodeSelector: { 'inference-pool': 'bench' },
+          nodeSelector: { 'inference-pool': pool },
           containerImage: 'registry.example/vllm:1',
           resources: { limits: { gpu: 1 } },
         },
@@ -83,10 +104,29 @@ try {
     WATCH_NAMESPACE: NAMESPACE,
     AWS_ENDPOINT_URL_EVENTBRIDGE: process.env.IBCP_MOTO_ENDPOINT,
   });
-  const { handler } = (await import('../lambdas/handlers/warmup-api.js')) as unknown as {
-    handler: (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+  type Handler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+  const { handler } = (await import('../lambdas/handlers/warmup-api.js')) as unknown as { handler: Handler };
+  // The same handler with the node pool configured: another module instance, wired from this environment.
+  Object.assign(process.env, {
+    NODE_POOLS: JSON.stringify([
+      {
+        name: 'bench-pooled',
+        nodeGroup: nodeGroup.nodeGroup,
+        gpuMemoryPerNode: '80Gi',
+        minNodes: 0,
+        maxNodes: 1,
+      },
+    ]),
+    EKS_CLUSTER_NAME: nodeGroup.cluster,
+    AWS_ENDPOINT_URL_EKS: process.env.IBCP_MOTO_ENDPOINT,
+    AWS_ENDPOINT_URL_AUTO_SCALING: process.env.IBCP_MOTO_ENDPOINT,
+  });
+  const { handler: pooledHandler } = (await import(
+    `${'../lambdas/handlers/warmup-api.js'}?node-pools`
+  )) as unknown as {
+    handler: Handler;
   };
-  const warmUp = async (name: string, expected: number): Promise<number> => {
+  const warmUp = async (name: string, expected: number, call = handler): Promise<number> => {
     const event = {
       httpMethod: 'POST',
       path: `/v1/models/${NAMESPACE}/${name}/warmup`,
@@ -94,7 +134,7 @@ try {
       body: null,
     };
     const started = performance.now();
-    const response = await handler(event as unknown as APIGatewayProxyEvent, context);
+    const response = await call(event as unknown as APIGatewayProxyEvent, context);
     const ms = performance.now() - started;
     if (response.statusCode !== expected)
       throw new Error(`${name}: expected ${expected}, got ${response.statusCode} ${response.body}`);
@@ -104,6 +144,17 @@ try {
   progress('warming the ready model and waiting for it');
   await warmUp('warm', 202);
   while ((await warmUp('warm', 200).catch(() => undefined)) === undefined) await sleep(200);
+  // As after the scheduled pass that saw it Ready: the model's status says so, which the warm-up reads.
+  await reconcileOne(
+    {
+      cluster: new KubernetesCluster(kubeConfigFromFile(kubeconfig), { namespaces: [NAMESPACE] }),
+      ledger,
+      log: silent,
+      clock: Date.now,
+    },
+    { namespace: NAMESPACE, name: 'warm' },
+    { orphanGraceMs: 300_000, startDeadlineMs: 900_000 },
+  );
 
   const kubeConfig = kubeConfigFromFile(kubeconfig);
   const cluster = new KubernetesCluster(kubeConfig, { namespaces: [NAMESPACE] });
@@ -195,8 +246,18 @@ try {
     { label: 'ready model (200)', handler: [] as number[], floor: [] as number[] },
     { label: 'cold model that fits (202)', handler: [] as number[], floor: [] as number[] },
     { label: 'pool full (429)', handler: [] as number[], floor: [] as number[] },
+    {
+      label: 'cold model that fits, node pool configured (202)',
+      handler: [] as number[],
+      floor: [] as number[],
+    },
   ];
-  const [ready, cold, refused] = cases as [(typeof cases)[0], (typeof cases)[0], (typeof cases)[0]];
+  const [ready, cold, refused, pooled] = cases as [
+    (typeof cases)[0],
+    (typeof cases)[0],
+    (typeof cases)[0],
+    (typeof cases)[0],
+  ];
   // Handler and floor alternate, so that what else runs on the machine weighs on both alike.
   progress(`measuring ${ITERATIONS.ready} warm-ups of a ready model and as many floors`);
   for (let i = 0; i < ITERATIONS.ready; i++) {
@@ -204,25 +265,30 @@ try {
     ready.floor.push(await floors.ready());
   }
   progress(`measuring ${ITERATIONS.cold} warm-ups of a cold model (scaled back down between them)`);
-  const coldModel = (await cluster.getModel({ namespace: NAMESPACE, name: 'cold' }))!;
-  // The cold model's Deployment exists from the first warm-up on; every later one scales it up.
-  const scaleDown = async () => {
-    await cluster.scaleDeployment(coldModel, 0, Date.now());
-    const held = (await ledger.readPool('bench')).allocations.find((a) => a.holder === `${NAMESPACE}/cold`);
-    if (held) await ledger.release({ pool: 'bench', holder: `${NAMESPACE}/cold`, fence: held });
-  };
-  await warmUp('cold', 202);
-  await scaleDown();
-  for (let i = 0; i < ITERATIONS.cold; i++) {
-    cold.handler.push(await warmUp('cold', 202));
+  // A cold model's Deployment exists from its first warm-up on; every later one scales it up.
+  const measureCold = async (row: (typeof cases)[0], name: string, pool: string, call: Handler) => {
+    const model = (await cluster.getModel({ namespace: NAMESPACE, name }))!;
+    const scaleDown = async () => {
+      await cluster.scaleDeployment(model, 0, Date.now());
+      const held = (await ledger.readPool(pool)).allocations.find((a) => a.holder === `${NAMESPACE}/${name}`);
+      if (held) await ledger.release({ pool, holder: `${NAMESPACE}/${name}`, fence: held });
+    };
+    await warmUp(name, 202, call);
     await scaleDown();
-    cold.floor.push(await floors.cold());
-  }
+    for (let i = 0; i < ITERATIONS.cold; i++) {
+      row.handler.push(await warmUp(name, 202, call));
+      await scaleDown();
+      row.floor.push(await floors.cold());
+    }
+  };
+  await measureCold(cold, 'cold', 'bench', handler);
   progress(`measuring ${ITERATIONS.refused} warm-ups that do not fit`);
   for (let i = 0; i < ITERATIONS.refused; i++) {
     refused.handler.push(await warmUp('huge', 429));
     refused.floor.push(await floors.refused());
   }
+  progress(`measuring ${ITERATIONS.cold} warm-ups of a cold model in the pool with a node group`);
+  await measureCold(pooled, 'pooled', 'bench-pooled', pooledHandler);
   client.destroy();
 
   console.log(
@@ -236,11 +302,14 @@ try {
     'DynamoDB conditional write + Kubernetes GET',
     'DynamoDB conditional write + Deployment patch',
     'DynamoDB pool Query',
+    'DynamoDB conditional write + Deployment patch',
   ];
   const summary: string[] = [];
   cases.forEach(({ label, handler, floor }, i) => {
     const [h, f] = [percentiles(handler), percentiles(floor)];
-    summary.push(`${label.replace(/ \(\d+\)$/, '')} ${(h.p50 / f.p50).toFixed(2)}`);
+    summary.push(
+      `${label.replace(/ \(\d+\)$/, '').replace('cold model that fits, ', '')} ${(h.p50 / f.p50).toFixed(2)}`,
+    );
     console.log(
       `| ${label} | ${handler.length} | ${h.p50.toFixed(1)} | ${h.p99.toFixed(1)} | ${f.p50.toFixed(1)} | ${f.p99.toFixed(1)} | ${(h.p50 / f.p50).toFixed(2)} | ${(h.p99 / f.p99).toFixed(2)} | ${floorCalls[i]} |`,
     );

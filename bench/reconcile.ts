@@ -1,9 +1,11 @@
 // `npm run bench:reconcile`: one scheduled pass over 1,000 InferenceModels in 10 pools on the local
 // control plane (kube-apiserver + KWOK GPU nodes, dynalite): wall time, Kubernetes API calls, DynamoDB
 // calls and the peak heap, for the first pass, a pass with nothing to change and one where 10% of the
-// models changed. The floor of a no-change pass, measured in the same run: the reads it cannot do
-// without (both lists and every pool), raw SDK calls. Models are created as the mutating webhook admits
-// them, with the finalizer (docs/webhook.md).
+// models changed. Then 10,000 more models, at zero replicas (2 cores cannot run 10,000 KWOK pods; a
+// no-change pass reads a Deployment the same way whatever its replicas), in their own namespace, to
+// show what a no-change pass costs at that scale. The floor of a no-change pass, measured in the same
+// run: the reads it cannot do without (both lists and every pool), raw SDK calls. Models are created
+// as the mutating webhook admits them, with the finalizer (docs/webhook.md).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +29,9 @@ const Gi = 2 ** 30;
 const POOLS = 10;
 const MODELS_PER_POOL = 100;
 const NAMESPACE = 'bench';
+const LARGE_NAMESPACE = 'bench-large';
+const LARGE_MODELS = 10_000;
+const CREATES_IN_FLIGHT = 16;
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 interface Row {
@@ -74,38 +79,23 @@ try {
     for (let n = 0; n < 2; n++) {
       await createGpuNode(kubeconfig, { name: `${pool}-node-${n}`, pool, gpus: 64, pods: 110 });
     }
-    for (let m = 0; m < MODELS_PER_POOL; m++) {
-      const name = `model-${p}-${m}`;
-      models.push({
-        apiVersion: 'inference.eh-ops.io/v1alpha1',
-        kind: 'InferenceModel',
-        metadata: { name, namespace: NAMESPACE, finalizers: [FINALIZER] },
-        spec: {
-          modelName: name,
-          memory: '8Gi',
-          backendUrl: `http://${name}:8000`,
-          nodeSelector: { 'inference-pool': pool },
-          cooldownPeriod: '24h',
-          containerImage: 'registry.example/vllm:1',
-          resources: { limits: { gpu: 1 } },
-        },
-      });
-    }
+    for (let m = 0; m < MODELS_PER_POOL; m++) models.push(inferenceModel(NAMESPACE, `model-${p}-${m}`, pool));
   }
   await kubectlOk(['create', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: models }));
 
-  const measure = async (label: string): Promise<Row> => {
-    const [k8sBefore, dynamoBefore] = [cluster.apiCalls, dynamoDbCalls];
+  const measure = async (label: string, on = ports): Promise<Row> => {
+    const counted = on.cluster as KubernetesCluster;
+    const [k8sBefore, dynamoBefore] = [counted.apiCalls, dynamoDbCalls];
     const peak = heapPeak();
     const started = performance.now();
-    const report = await reconcileAll(ports, { orphanGraceMs: 300_000, startDeadlineMs: 900_000 });
+    const report = await reconcileAll(on, { orphanGraceMs: 300_000, startDeadlineMs: 900_000 });
     const seconds = (performance.now() - started) / 1000;
     if (report.errors.length > 0)
       throw new Error(`pass had errors: ${JSON.stringify(report.errors.slice(0, 3))}`);
     return {
       pass: label,
       seconds,
-      kubernetesCalls: cluster.apiCalls - k8sBefore,
+      kubernetesCalls: counted.apiCalls - k8sBefore,
       dynamoDbCalls: dynamoDbCalls - dynamoBefore,
       peakHeapMiB: peak.stop(),
     };
@@ -113,20 +103,20 @@ try {
   const custom = kubeConfig.makeApiClient(CustomObjectsApi);
   const apps = kubeConfig.makeApiClient(AppsV1Api);
   /** What a pass with nothing to change must read: both lists and each pool's items, raw, nothing else. */
-  const floor = async (): Promise<number> => {
+  const floor = async (namespace = NAMESPACE, table = 'bench-ledger'): Promise<number> => {
     const started = performance.now();
     await Promise.all([
       custom.listNamespacedCustomObject({
         group: API_GROUP,
         version: 'v1alpha1',
-        namespace: NAMESPACE,
+        namespace,
         plural: 'inferencemodels',
       }),
-      apps.listNamespacedDeployment({ namespace: NAMESPACE }),
+      apps.listNamespacedDeployment({ namespace }),
       (async () => {
         const { Items = [] } = await client.send(
           new ScanCommand({
-            TableName: 'bench-ledger',
+            TableName: table,
             FilterExpression: 'sk = :budget',
             ExpressionAttributeValues: { ':budget': { S: 'budget' } },
           }),
@@ -135,7 +125,7 @@ try {
           Items.map((item) =>
             client.send(
               new QueryCommand({
-                TableName: 'bench-ledger',
+                TableName: table,
                 KeyConditionExpression: 'pk = :pk',
                 ExpressionAttributeValues: { ':pk': item.pk! },
                 ConsistentRead: true,
@@ -147,9 +137,9 @@ try {
     ]);
     return (performance.now() - started) / 1000;
   };
-  const withFloor = async (label: string): Promise<Row> => {
-    const row = await measure(label);
-    return { ...row, floorSeconds: await floor() };
+  const withFloor = async (label: string, on = ports, namespace?: string, table?: string): Promise<Row> => {
+    const row = await measure(label, on);
+    return { ...row, floorSeconds: await floor(namespace, table) };
   };
 
   const rows: Row[] = [];
@@ -182,11 +172,65 @@ try {
   }
   rows.push(await measure('10% changed (resized)'));
   rows.push(await withFloor('no-change pass after the resize'));
+
+  progress(
+    `creating ${LARGE_MODELS} InferenceModels at zero replicas in ${POOLS} pools (${LARGE_NAMESPACE})`,
+  );
+  await kubectlOk(['create', 'namespace', LARGE_NAMESPACE]);
+  await ensureLedgerTable(client, 'bench-ledger-large');
+  const largeLedger = new DynamoDbLedger(client, 'bench-ledger-large');
+  const large: ReconcilePorts = {
+    ...ports,
+    cluster: new KubernetesCluster(kubeConfig, { namespaces: [LARGE_NAMESPACE] }),
+    ledger: largeLedger,
+  };
+  for (let p = 0; p < POOLS; p++) {
+    await largeLedger.definePool({
+      name: `bench-pool-${p}`,
+      totalBytes: MODELS_PER_POOL * 16 * Gi,
+      bytesPerNode: 640 * Gi,
+      nodeGroup: `bench-pool-${p}`,
+    });
+  }
+  let created = 0;
+  await Promise.all(
+    Array.from({ length: CREATES_IN_FLIGHT }, async () => {
+      for (let i = created++; i < LARGE_MODELS; i = created++) {
+        const body = inferenceModel(LARGE_NAMESPACE, `large-${i}`, `bench-pool-${i % POOLS}`, 0);
+        await custom.createNamespacedCustomObject({
+          group: API_GROUP,
+          version: 'v1alpha1',
+          namespace: LARGE_NAMESPACE,
+          plural: 'inferencemodels',
+          body,
+        });
+      }
+    }),
+  );
+  rows.push(
+    await measure(`first pass (${LARGE_MODELS.toLocaleString('en')} new models, zero replicas)`, large),
+  );
+  rows.push(
+    await withFloor(
+      `no-change pass, ${LARGE_MODELS.toLocaleString('en')} models`,
+      large,
+      LARGE_NAMESPACE,
+      'bench-ledger-large',
+    ),
+  );
+  rows.push(
+    await withFloor(
+      `no-change pass, ${LARGE_MODELS.toLocaleString('en')} models (again)`,
+      large,
+      LARGE_NAMESPACE,
+      'bench-ledger-large',
+    ),
+  );
   client.destroy();
 
   const count = POOLS * MODELS_PER_POOL;
   console.log(
-    `\nReconcile pass over ${count} InferenceModels in ${POOLS} pools; floor of a no-change pass: both lists and every pool, raw SDK calls\n`,
+    `\nReconcile pass over ${count} InferenceModels in ${POOLS} pools, then ${LARGE_MODELS} at zero replicas; floor of a no-change pass: both lists and every pool, raw SDK calls\n`,
   );
   console.log(
     '| pass | wall time (s) | Kubernetes API calls | DynamoDB calls | peak heap (MiB) | floor (s) | ratio |',
@@ -202,12 +246,32 @@ try {
   }
   const noChange = rows.filter((r) => r.floorSeconds);
   const first = rows[0]!;
+  const largest = rows.filter((r) => r.pass.startsWith('no-change pass, '));
   console.log(
-    `\nSummary: no-change pass / floor: ${noChange.map((r) => (r.seconds / r.floorSeconds!).toFixed(1)).join(', ')}; first pass: ${((first.kubernetesCalls - 2) / count).toFixed(2)} Kubernetes calls per new model, the two lists aside (goal: at most 4); peak heap ${Math.max(...rows.map((r) => r.peakHeapMiB)).toFixed(0)} MiB`,
+    `\nSummary: no-change pass / floor: ${noChange.map((r) => (r.seconds / r.floorSeconds!).toFixed(1)).join(', ')}; ${LARGE_MODELS} models, no change: ${largest.map((r) => `${r.seconds.toFixed(2)} s with ${r.kubernetesCalls} Kubernetes calls`).join(', ')} (goal: under 3 s); first pass: ${((first.kubernetesCalls - 2) / count).toFixed(2)} Kubernetes calls per new model, the two lists aside (goal: at most 4); peak heap ${Math.max(...rows.map((r) => r.peakHeapMiB)).toFixed(0)} MiB`,
   );
 } finally {
   for (const service of services.reverse()) await service.stop();
   await rm(runDir, { recursive: true, force: true });
+}
+
+/** An InferenceModel as the mutating webhook admits it (with the finalizer). */
+function inferenceModel(namespace: string, name: string, pool: string, maxReplicas = 1) {
+  return {
+    apiVersion: 'inference.eh-ops.io/v1alpha1',
+    kind: 'InferenceModel',
+    metadata: { name, namespace, finalizers: [FINALIZER] },
+    spec: {
+      modelName: name,
+      memory: '8Gi',
+      backendUrl: `http://${name}:8000`,
+      nodeSelector: { 'inference-pool': pool },
+      cooldownPeriod: '24h',
+      containerImage: 'registry.example/vllm:1',
+      resources: { limits: { gpu: 1 } },
+      maxReplicas,
+    },
+  };
 }
 
 /** The largest heap in use while a pass runs, sampled every 20 ms (the pass's own allocations show). */

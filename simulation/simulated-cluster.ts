@@ -123,9 +123,9 @@ export class SimulatedCluster implements Cluster {
   tick(): void {
     const now = this.clock();
     for (const deployment of this.deployments.values()) {
-      const holder = holderOf(deployment);
       while (deployment.pods.length > deployment.replicas) this.removePod(deployment.pods.pop()!);
       while (deployment.pods.length < deployment.replicas) {
+        const holder = holderOf(deployment);
         deployment.pods.push({
           name: `${deployment.name}-${++this.podSerial}`,
           node: undefined,

@@ -2,7 +2,13 @@ import { formatDuration } from '../duration.js';
 import { LedgerError, type Ledger, type PoolSnapshot } from '../ledger/ledger.js';
 import { formatQuantity } from '../quantity.js';
 import type { ReconcileLog } from '../reconcile/ports.js';
-import { SCALE_OUT_TIMEOUT_MS, type NodeScalingPorts, type ScaleOutRequest } from './ports.js';
+import {
+  SCALE_OUT_TIMEOUT_MS,
+  type NodeGroupState,
+  type NodeScalingPorts,
+  type PoolNode,
+  type ScaleOutRequest,
+} from './ports.js';
 import { poolDefinition, type NodePoolConfig } from './node-pools.js';
 import { planPool, type PoolPlan } from './plan.js';
 
@@ -50,10 +56,11 @@ export async function definePools(
 export async function ensureNodeCapacity(
   ports: NodeScalingPorts,
   pool: PoolSnapshot,
+  reads?: Promise<NodeStateReads>,
 ): Promise<NodeCapacity | undefined> {
   const config = ports.pools.find((p) => p.name === pool.name);
   if (!config) return undefined;
-  const { plan } = await planFor(ports, config, pool);
+  const { plan } = await planFor(ports, config, pool, reads);
   const target = plan.scaleOut ? await requestScaleOut(ports, config, plan, 'allocation') : undefined;
   return capacity(config, plan, target);
 }
@@ -178,16 +185,38 @@ async function scalePool(
 }
 
 /** One read of each side (node group, nodes, outstanding scale-out), then the pure plan. */
-async function planFor(
-  ports: NodeScalingPorts,
-  config: NodePoolConfig,
-  pool: PoolSnapshot,
-): Promise<{ plan: PoolPlan; pending: ScaleOutRequest | undefined }> {
+/** What a pool's plan reads besides the ledger: the node group, the pool's nodes, its pending scale-out. */
+export interface NodeStateReads {
+  group: NodeGroupState;
+  nodes: PoolNode[];
+  pending: ScaleOutRequest | undefined;
+}
+
+/**
+ * Starts the reads a pool's plan needs, for a caller that can overlap them with its own calls (the
+ * warm-up, while it allocates); undefined for a pool without a node group configured.
+ */
+export function readNodeState(ports: NodeScalingPorts, pool: string): Promise<NodeStateReads> | undefined {
+  const config = ports.pools.find((p) => p.name === pool);
+  return config && nodeStateOf(ports, config);
+}
+
+async function nodeStateOf(ports: NodeScalingPorts, config: NodePoolConfig): Promise<NodeStateReads> {
   const [group, nodes, pending] = await Promise.all([
     ports.groups.describe(config.nodeGroup),
     ports.nodes.list(config.name),
     ports.scaleOuts.pending(config.name),
   ]);
+  return { group, nodes, pending };
+}
+
+async function planFor(
+  ports: NodeScalingPorts,
+  config: NodePoolConfig,
+  pool: PoolSnapshot,
+  reads: Promise<NodeStateReads> = nodeStateOf(ports, config),
+): Promise<{ plan: PoolPlan; pending: ScaleOutRequest | undefined }> {
+  const { group, nodes, pending } = await reads;
   const plan = planPool({
     config,
     pool,

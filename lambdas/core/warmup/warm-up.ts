@@ -9,7 +9,12 @@ import { isReady, resolveDependency } from '../reconcile/view.js';
 import { chooseBlockingSet, type BlockingCandidate } from './blocking.js';
 import { publishWarmUpRejection, type MetricsPorts } from '../metrics/publish.js';
 import type { NodeScalingPorts } from '../nodes/ports.js';
-import { ensureNodeCapacity, type NodeCapacity } from '../nodes/scaler.js';
+import {
+  ensureNodeCapacity,
+  readNodeState,
+  type NodeCapacity,
+  type NodeStateReads,
+} from '../nodes/scaler.js';
 import { formatQuantity, parseQuantity } from '../quantity.js';
 import { holderOf, poolOf, type InferenceModel, type ModelRef } from '../inference-model.js';
 import { type ManagedDeployment, type ReconcilePorts, type ReconcileRequests } from '../reconcile/ports.js';
@@ -49,15 +54,24 @@ export async function warmUp(ports: WarmUpPorts, ref: ModelRef, waitSeconds = 0)
   const pool = poolOf(model);
   const holder = holderOf(model);
   await ports.ledger.recordActivity({ pool, holder, at: now });
+  // The answer's pool read goes along with the Deployment read when the model was Ready at the last
+  // pass (most warm-ups of a ready model); it must follow the activity write, which a scale-down checks.
+  const poolRead = model.status.ready === true ? allocation(ports, model) : undefined;
   const deployment = await ports.cluster.getManagedDeployment(ref);
   if (isReady(deployment)) {
-    return { status: 200, body: modelView(model, deployment, await allocation(ports, model), now) };
+    return {
+      status: 200,
+      body: modelView(model, deployment, await (poolRead ?? allocation(ports, model)), now),
+    };
   }
   const nodes = await startOnBudget(ports, model, deployment, now);
   const location = `/v1/models/${ref.namespace}/${ref.name}`;
   if (waitSeconds > 0) return waitForReady(ports, model, location, now + waitSeconds * 1000);
-  const current = await ports.cluster.getManagedDeployment(ref);
-  const body = modelView(model, current, await allocation(ports, model), now);
+  const [current, allocated] = await Promise.all([
+    ports.cluster.getManagedDeployment(ref),
+    allocation(ports, model),
+  ]);
+  const body = modelView(model, current, allocated, now);
   if (nodes?.waitingForNode) {
     const { nodeGroup, readyNodes, desiredNodes } = nodes;
     body.waitingForNode = { nodeGroup, readyNodes, desiredNodes };
@@ -81,8 +95,11 @@ async function startOnBudget(
 ): Promise<NodeCapacity | undefined> {
   const ref = { namespace: model.namespace, name: model.name };
   for (let attempt = 1, current = deployment; ; attempt++) {
+    // The node group's state is read while the ledger allocates: a cold start waits for one round trip, not two.
+    const nodeState = ports.nodeScaling && readNodeState(ports.nodeScaling, poolOf(model));
+    nodeState?.catch(() => undefined); // a 429 never looks at it; scaleOutFor reports a failure
     const held = await holdBudget(ports, model, current, now);
-    const nodes = held && (await scaleOutFor(ports, model, held.pool));
+    const nodes = held && (await scaleOutFor(ports, model, held.pool, nodeState));
     const started = held && (await startOrRequest(ports, model, current, held, now));
     if (started) return nodes;
     if (attempt === BUDGET_ATTEMPTS) {
@@ -185,10 +202,11 @@ async function scaleOutFor(
   ports: WarmUpPorts,
   model: InferenceModel,
   pool: PoolSnapshot,
+  nodeState: Promise<NodeStateReads> | undefined,
 ): Promise<NodeCapacity | undefined> {
   if (!ports.nodeScaling) return undefined;
   try {
-    return await ensureNodeCapacity(ports.nodeScaling, pool);
+    return await ensureNodeCapacity(ports.nodeScaling, pool, nodeState);
   } catch (error) {
     ports.log.error('Node scale-out failed', {
       model: model.name,

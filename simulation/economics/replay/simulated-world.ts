@@ -28,6 +28,7 @@ export class SimulatedWorld implements ReplayWorld {
   /** Activity to report, per model: the latest request. The ledger keeps the latest anyway (monotonic). */
   private readonly pendingActivity = new Map<string, number>();
   private changes: WorldChange[] = [];
+  private readonly loadMsByMemory = new Map<string, number>();
 
   private constructor(scenario: Scenario, startMs: number) {
     const boots = new Map(scenario.pools.map((p) => [p.config.name, p.nodeBootSeconds * 1000]));
@@ -148,23 +149,32 @@ export class SimulatedWorld implements ReplayWorld {
   /** Model state changes since the last look, at the times they happened. */
   private observe(): void {
     const now = this.world.now;
-    const { imagePullMs, loadMsPerGi } = this.world.cluster.startup;
+    const { imagePullMs } = this.world.cluster.startup;
     for (const [holder, before] of this.states) {
       const deployment = this.world.cluster.deployments.get(holder);
       if (!deployment || deployment.replicas === 0) {
         if (before !== 'down') this.change(holder, 'down', deployment?.scaledToZeroAt ?? now);
         continue;
       }
-      const loadMs = (parseQuantity(deployment.memory ?? '0Gi') / 2 ** 30) * loadMsPerGi;
-      const readyAt = Math.min(
-        ...deployment.pods.map((pod) =>
-          pod.placedAt === undefined ? Infinity : pod.placedAt + imagePullMs + loadMs,
-        ),
-      );
+      const loadMs = this.loadMsOf(deployment.memory ?? '0Gi');
+      let readyAt = Infinity;
+      for (const pod of deployment.pods) {
+        if (pod.placedAt !== undefined) readyAt = Math.min(readyAt, pod.placedAt + imagePullMs + loadMs);
+      }
       if (before === 'down') this.change(holder, 'starting', deployment.scaledUpAt ?? now);
       if (readyAt <= now && this.states.get(holder) !== 'up') this.change(holder, 'up', readyAt);
       if (readyAt > now && this.states.get(holder) === 'up') this.change(holder, 'starting', now);
     }
+  }
+
+  /** Weight-load time by the pods' memory note: worked out once per note, as this runs for every request. */
+  private loadMsOf(memory: string): number {
+    let loadMs = this.loadMsByMemory.get(memory);
+    if (loadMs === undefined) {
+      loadMs = (parseQuantity(memory) / 2 ** 30) * this.world.cluster.startup.loadMsPerGi;
+      this.loadMsByMemory.set(memory, loadMs);
+    }
+    return loadMs;
   }
 
   private change(holder: string, state: ModelState | 'down', atMs: number): void {

@@ -59,6 +59,11 @@ export function worldDriver(
       }
     }
   };
+  const wait = (holder: string, sinceMs: number) => {
+    const since = waiting.get(holder);
+    if (since) since.push(sinceMs);
+    else waiting.set(holder, [sinceMs]);
+  };
   const release = (holder: string, atMs: number) => {
     for (const since of waiting.get(holder) ?? []) recorder.waited(holder, (atMs - since) / 1000);
     waiting.delete(holder);
@@ -72,13 +77,13 @@ export function worldDriver(
       if (world.isReady(holder) || world.isStarting(holder)) {
         // A gateway warms a cold model up once and holds its requests until it is ready.
         if (options.reportActivity) await world.recordActivity(request);
-        if (world.isStarting(holder)) waiting.set(holder, [...(waiting.get(holder) ?? []), request.atMs]);
+        if (world.isStarting(holder)) wait(holder, request.atMs);
         return;
       }
       const status = await world.warmUp(request);
       settle();
       if (status === 429) recorder.rejected(holder);
-      else if (status === 202) waiting.set(holder, [...(waiting.get(holder) ?? []), request.atMs]);
+      else if (status === 202) wait(holder, request.atMs);
     },
     async finish() {
       await world.advanceTo(window.endMs);
