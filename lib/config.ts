@@ -21,6 +21,10 @@ export interface NodePoolConfig {
   /** For showback's cost (docs/metrics.md): the instance type's default price, or `pricePerNodeHour`. */
   instanceType?: string;
   pricePerNodeHour?: number;
+  /** Evict idle models for a warm-up that does not fit (docs/warmup-api.md); off unless enabled. */
+  eviction?: { enabled?: boolean; minIdle?: string };
+  /** Let warm-ups that do not fit wait in line; `default` when a request does not say `?queue=`. */
+  queue?: { default?: boolean; expireAfter?: string };
 }
 
 /** Where the Lambdas run when the cluster's API endpoint is private. */

@@ -1,4 +1,6 @@
 import type { Ledger } from '../ledger/model.js';
+import type { PoolPolicy } from '../nodes/pool-policies.js';
+import type { AdmissionQueue } from '../queue/model.js';
 import { podTemplateFor } from './pod-template.js';
 
 /** Names from SPEC.md: the API group, the finalizer, and the labels and annotations of managed Deployments. */
@@ -21,7 +23,14 @@ export const RESIZE_REFUSED_ANNOTATION = `${API_GROUP}/resize-refused`;
 export const DEFAULT_START_DEADLINE_MS = 15 * 60 * 1000;
 
 export type ConditionReason =
-  'Deploying' | 'Deployed' | 'Failed' | 'InsufficientMemory' | 'ScaledToZero' | 'Pending' | 'Terminating';
+  | 'Deploying'
+  | 'Deployed'
+  | 'Failed'
+  | 'InsufficientMemory'
+  | 'ScaledToZero'
+  | 'Pending'
+  | 'Terminating'
+  | 'Queued';
 
 export interface ResourceSpec {
   cpu?: string;
@@ -41,6 +50,10 @@ export interface InferenceModelSpec {
   resources: { requests?: ResourceSpec; limits?: ResourceSpec };
   /** Overrides the control plane's start deadline for this model (a duration, e.g. `30m`). */
   startDeadline?: string;
+  /** Who may evict whom and the admission queue's order (docs/warmup-api.md); unset is 0. */
+  priority?: number;
+  /** Overrides the pool's eviction minIdle for this model (a duration, e.g. `30m`). */
+  evictionMinIdle?: string;
 }
 
 export interface Condition {
@@ -170,10 +183,18 @@ export interface ReconcilePorts {
   ledger: Ledger;
   log: ReconcileLog;
   clock: () => number;
+  /** Eviction and queue settings by pool (NODE_POOLS); a pool missing here has neither. */
+  poolPolicies?: ReadonlyMap<string, PoolPolicy>;
+  /** The admission queues; absent: a warm-up that does not fit is refused, as before queues existed. */
+  queue?: AdmissionQueue;
 }
 
 export function holderOf(ref: ModelRef): string {
   return `${ref.namespace}/${ref.name}`;
+}
+
+export function priorityOf(model: InferenceModel): number {
+  return model.spec.priority ?? 0;
 }
 
 export function poolOf(model: InferenceModel): string {

@@ -7,6 +7,9 @@ import { claimAndScaleUp, sizedTo } from '../reconcile/actions/scale-up.js';
 import { cooldownMsOf, idleMsOf, readyAt } from '../reconcile/clocks.js';
 import { isReady, resolveDependency } from '../reconcile/view.js';
 import { chooseBlockingSet, type BlockingCandidate } from './blocking.js';
+import { evictFor, type EvictedModel } from './evict.js';
+import { DEFAULT_QUEUE_EXPIRY_MS } from '../nodes/pool-policies.js';
+import { positionsOf, type QueueEntry, type QueuePosition } from '../queue/model.js';
 import { publishWarmUpRejection, type MetricsPorts } from '../metrics/publish.js';
 import type { NodeScalingPorts } from '../nodes/model.js';
 import { ensureNodeCapacity, type NodeCapacity } from '../nodes/scaler.js';
@@ -14,6 +17,7 @@ import { formatQuantity, parseQuantity } from '../quantity.js';
 import {
   holderOf,
   poolOf,
+  priorityOf,
   type InferenceModel,
   type ManagedDeployment,
   type ModelRef,
@@ -33,17 +37,31 @@ export interface WarmUpPorts extends ReconcilePorts {
 }
 
 export type WarmUpAnswer =
-  { status: 200; body: ModelView } | { status: 202; body: ModelView; location: string };
+  | { status: 200; body: ModelView }
+  | { status: 202; body: ModelView & { evicted?: EvictedModel[]; queue?: QueueView }; location: string };
+
+/** Where a queued warm-up stands: 1 is next. */
+export interface QueueView {
+  pool: string;
+  position: number;
+  length: number;
+}
 
 const POLL_MS = 500;
 
 /**
  * Warms a model up: a ready model answers 200; a cold one whose pool has room is allocated (or its held
- * allocation claimed) and scaled up (202, poll `location`); one that does not fit answers 429 with the
- * models blocking it. Every warm-up counts as a request for the idle clock. With `waitSeconds`, waits
- * for Ready (503 if it does not come).
+ * allocation claimed) and scaled up (202, poll `location`). One that does not fit evicts idle models
+ * when its pool allows it (202 naming them), else waits in the pool's queue when asked to (`queue`, or
+ * the pool's default; 202 with its place), else answers 429 with the models blocking it. Every warm-up
+ * counts as a request for the idle clock. With `waitSeconds`, waits for Ready (503 if it does not come).
  */
-export async function warmUp(ports: WarmUpPorts, ref: ModelRef, waitSeconds = 0): Promise<WarmUpAnswer> {
+export async function warmUp(
+  ports: WarmUpPorts,
+  ref: ModelRef,
+  waitSeconds = 0,
+  queue?: boolean,
+): Promise<WarmUpAnswer> {
   const now = ports.clock();
   const model = await findModel(ports, ref);
   // Refused before anything is written: a 400 leaves no trace in the ledger.
@@ -60,7 +78,17 @@ export async function warmUp(ports: WarmUpPorts, ref: ModelRef, waitSeconds = 0)
   if (isReady(deployment)) {
     return { status: 200, body: modelView(model, deployment, await allocation(ports, model), now) };
   }
-  const held = await holdBudget(ports, model, deployment, now);
+  const location = `/v1/models/${ref.namespace}/${ref.name}`;
+  const held = await holdBudget(ports, model, deployment, now, queue);
+  if ('queued' in held) {
+    await requestReconcile(ports, model);
+    const body = modelView(model, deployment, undefined, now);
+    return {
+      status: 202,
+      body: { ...body, ...queuedHold(held.queued), queue: held.queued },
+      location,
+    };
+  }
   const nodes = await scaleOutFor(ports, model, held.pool);
 
   const dependenciesReady = await Promise.all(
@@ -71,13 +99,7 @@ export async function warmUp(ports: WarmUpPorts, ref: ModelRef, waitSeconds = 0)
   try {
     if (dependenciesReady.every(Boolean)) await scaleUp(ports, model, deployment, held, now);
     // The reconciler warms the dependencies up first, then this model (the allocation marks the intent).
-    await ports.reconcileRequests.request(ref).catch((error: unknown) =>
-      ports.log.warn('Could not request a reconcile', {
-        model: model.name,
-        namespace: model.namespace,
-        error: String(error),
-      }),
-    );
+    await requestReconcile(ports, model);
   } catch (error) {
     ports.log.error('Scale-up failed', {
       model: model.name,
@@ -89,7 +111,6 @@ export async function warmUp(ports: WarmUpPorts, ref: ModelRef, waitSeconds = 0)
       `Could not scale up ${model.name}: ${String(error)}. The reconciler retries.`,
     );
   }
-  const location = `/v1/models/${ref.namespace}/${ref.name}`;
   if (waitSeconds > 0) return waitForReady(ports, model, location, now + waitSeconds * 1000);
   const current = await ports.cluster.getManagedDeployment(ref);
   const body = modelView(model, current, await allocation(ports, model), now);
@@ -97,15 +118,35 @@ export async function warmUp(ports: WarmUpPorts, ref: ModelRef, waitSeconds = 0)
     const { nodeGroup, readyNodes, desiredNodes } = nodes;
     body.waitingForNode = { nodeGroup, readyNodes, desiredNodes };
   }
-  return { status: 202, body, location };
+  return { status: 202, body: held.evicted ? { ...body, evicted: held.evicted } : body, location };
+}
+
+/** The Ready reason and message of a model waiting in line, as the reconciler writes them too. */
+export function queuedHold(position: QueuePosition): { reason: 'Queued'; message: string } {
+  return {
+    reason: 'Queued',
+    message: `waiting in the admission queue of pool ${position.pool}: position ${position.position} of ${position.length}`,
+  };
+}
+
+async function requestReconcile(ports: WarmUpPorts, model: InferenceModel): Promise<void> {
+  await ports.reconcileRequests.request(model).catch((error: unknown) =>
+    ports.log.warn('Could not request a reconcile', {
+      model: model.name,
+      namespace: model.namespace,
+      error: String(error),
+    }),
+  );
 }
 
 /** The allocation this warm-up starts the model on, and the pool as the ledger answered. */
-interface HeldBudget {
+export interface HeldBudget {
   pool: PoolSnapshot;
   allocation: Allocation;
   /** Held at zero replicas (a scale-down in progress, or a crash): the scale-up claims it first. */
   claimNeeded: boolean;
+  /** Models evicted to make the room. */
+  evicted?: EvictedModel[];
 }
 
 /**
@@ -118,7 +159,125 @@ async function holdBudget(
   model: InferenceModel,
   deployment: ManagedDeployment | undefined,
   now: number,
+  queue: boolean | undefined,
+): Promise<HeldBudget | { queued: QueuePosition }> {
+  const wantsQueue = queue ?? ports.poolPolicies?.get(poolOf(model))?.queue?.byDefault ?? false;
+  const line = await lineAhead(ports, model);
+  if (line.mustWait) {
+    if (line.inLine || wantsQueue) {
+      return { queued: await enqueue(ports, model, poolOf(model), parseQuantity(model.spec.memory), now) };
+    }
+    const pool = await ports.ledger.readPool(poolOf(model));
+    throw await insufficientMemory(
+      ports,
+      model,
+      pool,
+      parseQuantity(model.spec.memory),
+      [],
+      true,
+      line.length,
+    );
+  }
+  const first = await allocateFor(ports, model, deployment, now);
+  if (first !== 'insufficient') return leaveLine(ports, line.inLine, first);
+  const bytes = parseQuantity(model.spec.memory);
+  const pool = await ports.ledger.readPool(poolOf(model));
+  // Cooldowns, readiness and dependencies live in the cluster: two list calls, only on this (rare) path.
+  const [models, deployments] = await Promise.all([
+    ports.cluster.listModels(),
+    ports.cluster.listManagedDeployments(),
+  ]);
+  const fitsThePool = bytes <= pool.totalBytes;
+  const candidates = fitsThePool
+    ? blockingCandidates(model, pool, models, deployments, now, ports.reconcileIntervalMs)
+    : [];
+  const evicted = fitsThePool
+    ? await evictFor(ports, model, pool, bytes, candidates, models, deployments, now)
+    : [];
+  if (evicted.length > 0) {
+    const second = await allocateFor(ports, model, deployment, now);
+    if (second !== 'insufficient') return leaveLine(ports, line.inLine, { ...second, evicted });
+  }
+  const queueable = fitsThePool && ports.queue !== undefined;
+  if (queueable && (wantsQueue || line.inLine)) {
+    return { queued: await enqueue(ports, model, pool.name, bytes, now) };
+  }
+  const latest = evicted.length > 0 ? await ports.ledger.readPool(pool.name) : pool;
+  const blocking =
+    evicted.length > 0
+      ? blockingCandidates(model, latest, models, deployments, now, ports.reconcileIntervalMs)
+      : candidates;
+  throw await insufficientMemory(ports, model, latest, bytes, blocking, queueable);
+}
+
+/**
+ * Fairness to those waiting in line: while the pool's queue is not empty, a warm-up takes room only
+ * when it heads the line, ranks above its head (a higher priority), or already holds its budget;
+ * otherwise it waits behind them (or, not asking to wait, is refused), never taking the room the head
+ * waits for. One query, and only where queues are kept.
+ */
+async function lineAhead(
+  ports: WarmUpPorts,
+  model: InferenceModel,
+): Promise<{ mustWait: boolean; inLine: QueueEntry | undefined; length: number }> {
+  if (!ports.queue) return { mustWait: false, inLine: undefined, length: 0 };
+  const holder = holderOf(model);
+  const line = await ports.queue.list(poolOf(model));
+  const inLine = line.find((e) => e.holder === holder);
+  const head = line[0];
+  const length = line.length;
+  if (!head || head.holder === holder || priorityOf(model) > head.priority) {
+    return { mustWait: false, inLine, length };
+  }
+  const pool = await ports.ledger.readPool(poolOf(model));
+  return { mustWait: !pool.allocations.some((a) => a.holder === holder), inLine, length };
+}
+
+/** A queued model that got its budget by a warm-up of its own leaves the line. */
+async function leaveLine(
+  ports: WarmUpPorts,
+  entry: QueueEntry | undefined,
+  held: HeldBudget,
 ): Promise<HeldBudget> {
+  if (entry) await ports.queue!.remove(entry);
+  return held;
+}
+
+async function enqueue(
+  ports: WarmUpPorts,
+  model: InferenceModel,
+  pool: string,
+  bytes: number,
+  now: number,
+): Promise<QueuePosition> {
+  const holder = holderOf(model);
+  await ports.queue!.enqueue({ pool, holder, priority: priorityOf(model), bytes, at: now });
+  const position = positionsOf(await ports.queue!.list(pool)).get(holder);
+  ports.log.info('Warm-up queued', {
+    model: model.name,
+    namespace: model.namespace,
+    nodePool: pool,
+    position: position?.position,
+  });
+  // A removal racing the list (admitted, expired) leaves it out: it is then first, or gone.
+  return position ?? { pool, position: 1, length: 1 };
+}
+
+/** How long a queued warm-up keeps its place without a new request. */
+export function queueExpiryMsOf(ports: ReconcilePorts, pool: string): number {
+  return ports.poolPolicies?.get(pool)?.queue?.expireAfterMs ?? DEFAULT_QUEUE_EXPIRY_MS;
+}
+
+/**
+ * The model's allocation, taken now or found held; 'insufficient' when the pool has no room. The same
+ * fenced allocation serves a warm-up and an admission from the queue.
+ */
+export async function allocateFor(
+  ports: ReconcilePorts,
+  model: InferenceModel,
+  deployment: ManagedDeployment | undefined,
+  now: number,
+): Promise<HeldBudget | 'insufficient'> {
   const pool = poolOf(model);
   const holder = holderOf(model);
   const bytes = parseQuantity(model.spec.memory);
@@ -126,9 +285,7 @@ async function holdBudget(
     .allocate({ pool, holder, bytes, now })
     .catch(noBudget(pool))
     .catch(sizeMismatchAsHeld);
-  if (result !== 'held-at-another-size' && result.outcome === 'insufficient') {
-    throw await insufficientMemory(ports, model, result.pool, bytes, now);
-  }
+  if (result !== 'held-at-another-size' && result.outcome === 'insufficient') return 'insufficient';
   const snapshot = result === 'held-at-another-size' ? await ports.ledger.readPool(pool) : result.pool;
   const allocation = snapshot.allocations.find((a) => a.holder === holder);
   if (!allocation) {
@@ -185,8 +342,8 @@ export async function findModel(ports: ReconcilePorts, ref: ModelRef): Promise<I
   return model;
 }
 
-async function scaleUp(
-  ports: WarmUpPorts,
+export async function scaleUp(
+  ports: ReconcilePorts,
   model: InferenceModel,
   deployment: ManagedDeployment | undefined,
   held: HeldBudget,
@@ -254,19 +411,14 @@ async function insufficientMemory(
   model: InferenceModel,
   pool: PoolSnapshot,
   bytes: number,
-  now: number,
+  candidates: BlockingCandidate[],
+  queueable: boolean,
+  /** Set when the pool has room but warm-ups wait in line for it first. */
+  waitingInLine?: number,
 ): Promise<ApiError> {
-  // Cooldowns, readiness and dependencies live in the cluster: two list calls, only on this (rare) path.
-  const [models, deployments] = await Promise.all([
-    ports.cluster.listModels(),
-    ports.cluster.listManagedDeployments(),
-  ]);
   const fitsThePool = bytes <= pool.totalBytes;
   const choice = fitsThePool
-    ? chooseBlockingSet(
-        bytes - pool.availableBytes,
-        blockingCandidates(model, pool, models, deployments, now, ports.reconcileIntervalMs),
-      )
+    ? chooseBlockingSet(bytes - pool.availableBytes, candidates)
     : { blocking: [], untilRoomMs: undefined };
   const blocking = choice.blocking.map((b) => {
     const [namespace, name] = b.holder.split('/') as [string, string];
@@ -285,13 +437,19 @@ async function insufficientMemory(
     choice.untilRoomMs !== undefined
       ? { 'Retry-After': String(Math.ceil((choice.untilRoomMs + ports.reconcileIntervalMs) / 1000)) }
       : {};
+  const message =
+    waitingInLine === undefined
+      ? `Cannot schedule ${model.name}: insufficient memory`
+      : `Cannot schedule ${model.name}: ${waitingInLine} warm-up(s) wait in line for pool ${pool.name}; warm up with ?queue=true to join them`;
   return new ApiError(
     'insufficient_memory',
-    `Cannot schedule ${model.name}: insufficient memory`,
+    message,
     {
       requested: { model: model.name, memory: model.spec.memory },
       available: formatQuantity(pool.availableBytes),
       blocking,
+      queueable,
+      ...(waitingInLine !== undefined && { queued: waitingInLine }),
     },
     headers,
   );
