@@ -200,12 +200,16 @@ async function reconcileModel(
     startDeadlineMs: startDeadlineMsOf(model, options.startDeadlineMs),
     now,
   });
-  const outcome = await act(ctx, decision);
+  // A queued model is started by the admission walk, in its turn, not by its own reconcile's create.
+  const outcome =
+    queued && decision.kind === 'create' && decision.replicas > 0
+      ? { deployment }
+      : await act(ctx, decision);
   await writeStatus(
     ports,
     model,
     outcome.deployment,
-    outcome.hold ?? startingHold(ctx, outcome.deployment) ?? waitingInLine(ctx, outcome, queued),
+    waitingInLine(ctx, outcome, queued) ?? outcome.hold ?? startingHold(ctx, outcome.deployment),
     now,
   );
 }
@@ -217,6 +221,8 @@ function waitingInLine(
   queued: QueuePosition | undefined,
 ): Hold | undefined {
   if (!queued || ctx.holding || (outcome.deployment?.replicas ?? 0) > 0) return undefined;
+  // Waiting for room is what the line is for; any other reason (Terminating, Pending) says more.
+  if (outcome.hold && outcome.hold.reason !== 'InsufficientMemory') return undefined;
   return queuedHold(queued);
 }
 

@@ -189,7 +189,9 @@ describe('a warm-up evicts an idle model when its pool allows it', () => {
 
 describe('the admission queue', () => {
   it('a queued warm-up is admitted by the pass once the model in its way idles out', async () => {
-    // Park whatever runs, then start keeper (priority 5): waiter (priority 0) may not evict it.
+    // Park whatever runs (the race's winner, once Ready: a starting model never idles), then start
+    // keeper (priority 5): waiter (priority 0) may not evict it.
+    for (const name of (await holdersAndRunning()).running) await untilReady(name);
     now += 40 * minute;
     await pass();
     expect(await holdersAndRunning()).toEqual({ holders: [], running: [] });
