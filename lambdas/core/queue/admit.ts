@@ -53,7 +53,8 @@ async function admitOne(ports: ReconcilePorts, entry: QueueEntry, now: number): 
   const deployment = await ports.cluster.getManagedDeployment(ref);
   if (deployment && deployment.replicas > 0) return 'left'; // started another way meanwhile
   const held = await allocateFor(ports, model, deployment, now);
-  if (held === 'insufficient') return 'waits';
+  // No room; or a concurrent release took what it found held: the next walk tries again.
+  if (held === 'insufficient' || !held) return 'waits';
   const dependencies = await Promise.all(
     model.spec.dependencies.map((name) =>
       ports.cluster.getManagedDeployment({ namespace: ref.namespace, name }),
@@ -61,7 +62,9 @@ async function admitOne(ports: ReconcilePorts, entry: QueueEntry, now: number): 
   );
   try {
     // With dependencies still down, the allocation marks the intent: passes warm them, then this model.
-    if (dependencies.every(isReady)) await scaleUp(ports, model, deployment, held, now);
+    if (dependencies.every(isReady) && !(await scaleUp(ports, model, deployment, held, now))) {
+      return 'waits'; // a scale-down released what it claimed: the next walk allocates afresh
+    }
   } catch (error) {
     ports.log.error('Scale-up failed', { ...fields(model), error: messageOf(error) });
   }

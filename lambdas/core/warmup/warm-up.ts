@@ -4,7 +4,7 @@ import { LedgerError, type Allocation, type PoolSnapshot } from '../ledger/model
 import { sizeMismatchAsHeld } from '../ledger/outcomes.js';
 import { isWorkloadReplica } from '../ledger/rules.js';
 import { claimAndScaleUp, sizedTo } from '../reconcile/actions/scale-up.js';
-import { cooldownMsOf, idleMsOf, readyAt } from '../reconcile/clocks.js';
+import { cooldownMsOf, idleMsOf, readyAt, untilIdleOutMs } from '../reconcile/clocks.js';
 import { isReady, resolveDependency } from '../reconcile/view.js';
 import { chooseBlockingSet, type BlockingCandidate } from './blocking.js';
 import { evictFor, type EvictedModel } from './evict.js';
@@ -79,38 +79,17 @@ export async function warmUp(
     return { status: 200, body: modelView(model, deployment, await allocation(ports, model), now) };
   }
   const location = `/v1/models/${ref.namespace}/${ref.name}`;
-  const held = await holdBudget(ports, model, deployment, now, queue);
-  if ('queued' in held) {
+  const started = await startOnBudget(ports, model, deployment, now, queue);
+  if ('queued' in started) {
     await requestReconcile(ports, model);
-    const body = modelView(model, deployment, undefined, now);
+    const view = modelView(model, deployment, undefined, now);
     return {
       status: 202,
-      body: { ...body, ...queuedHold(held.queued), queue: held.queued },
+      body: { ...view, ...queuedHold(started.queued), queue: started.queued },
       location,
     };
   }
-  const nodes = await scaleOutFor(ports, model, held.pool);
-
-  const dependenciesReady = await Promise.all(
-    model.spec.dependencies.map(async (name) =>
-      isReady(await ports.cluster.getManagedDeployment({ namespace: ref.namespace, name })),
-    ),
-  );
-  try {
-    if (dependenciesReady.every(Boolean)) await scaleUp(ports, model, deployment, held, now);
-    // The reconciler warms the dependencies up first, then this model (the allocation marks the intent).
-    await requestReconcile(ports, model);
-  } catch (error) {
-    ports.log.error('Scale-up failed', {
-      model: model.name,
-      namespace: model.namespace,
-      error: String(error),
-    });
-    throw new ApiError(
-      'scale_up_failed',
-      `Could not scale up ${model.name}: ${String(error)}. The reconciler retries.`,
-    );
-  }
+  const { nodes, evicted } = started;
   if (waitSeconds > 0) return waitForReady(ports, model, location, now + waitSeconds * 1000);
   const current = await ports.cluster.getManagedDeployment(ref);
   const body = modelView(model, current, await allocation(ports, model), now);
@@ -118,7 +97,7 @@ export async function warmUp(
     const { nodeGroup, readyNodes, desiredNodes } = nodes;
     body.waitingForNode = { nodeGroup, readyNodes, desiredNodes };
   }
-  return { status: 202, body: held.evicted ? { ...body, evicted: held.evicted } : body, location };
+  return { status: 202, body: evicted ? { ...body, evicted } : body, location };
 }
 
 /** The Ready reason and message of a model waiting in line, as the reconciler writes them too. */
@@ -130,13 +109,77 @@ export function queuedHold(position: QueuePosition): { reason: 'Queued'; message
 }
 
 async function requestReconcile(ports: WarmUpPorts, model: InferenceModel): Promise<void> {
-  await ports.reconcileRequests.request(model).catch((error: unknown) =>
-    ports.log.warn('Could not request a reconcile', {
+  await ports.reconcileRequests
+    .request({ namespace: model.namespace, name: model.name })
+    .catch((error: unknown) =>
+      ports.log.warn('Could not request a reconcile', {
+        model: model.name,
+        namespace: model.namespace,
+        error: String(error),
+      }),
+    );
+}
+
+/** How often a warm-up takes budget again when a concurrent scale-down released what it had found. */
+const BUDGET_ATTEMPTS = 3;
+
+/**
+ * Holds the model's budget and scales it up, or leaves the scale-up to the reconciler while its
+ * dependencies start. A scale-down that releases the allocation found at zero replicas before the claim
+ * is not an error: the warm-up reads again and allocates afresh (or answers 429).
+ */
+async function startOnBudget(
+  ports: WarmUpPorts,
+  model: InferenceModel,
+  deployment: ManagedDeployment | undefined,
+  now: number,
+  queue: boolean | undefined,
+): Promise<{ nodes: NodeCapacity | undefined; evicted?: EvictedModel[] } | { queued: QueuePosition }> {
+  const ref = { namespace: model.namespace, name: model.name };
+  for (let attempt = 1, current = deployment; ; attempt++) {
+    const held = await holdBudget(ports, model, current, now, queue);
+    if (held && 'queued' in held) return held;
+    const nodes = held && (await scaleOutFor(ports, model, held.pool));
+    const started = held && (await startOrRequest(ports, model, current, held, now));
+    if (started) return { nodes, ...(held.evicted && { evicted: held.evicted }) };
+    if (attempt === BUDGET_ATTEMPTS) {
+      throw new ApiError('scale_up_failed', `${model.name} lost its budget to concurrent releases; retry`);
+    }
+    current = await ports.cluster.getManagedDeployment(ref);
+  }
+}
+
+/** Scales up when the dependencies are Ready, and asks the reconciler to carry on. False: the claim was lost. */
+async function startOrRequest(
+  ports: WarmUpPorts,
+  model: InferenceModel,
+  deployment: ManagedDeployment | undefined,
+  held: HeldBudget,
+  now: number,
+): Promise<boolean> {
+  const dependenciesReady = await Promise.all(
+    model.spec.dependencies.map(async (name) =>
+      isReady(await ports.cluster.getManagedDeployment({ namespace: model.namespace, name })),
+    ),
+  );
+  try {
+    if (dependenciesReady.every(Boolean) && !(await scaleUp(ports, model, deployment, held, now))) {
+      return false;
+    }
+    // The reconciler warms the dependencies up first, then this model (the allocation marks the intent).
+    await requestReconcile(ports, model);
+    return true;
+  } catch (error) {
+    ports.log.error('Scale-up failed', {
       model: model.name,
       namespace: model.namespace,
       error: String(error),
-    }),
-  );
+    });
+    throw new ApiError(
+      'scale_up_failed',
+      `Could not scale up ${model.name}: ${String(error)}. The reconciler retries.`,
+    );
+  }
 }
 
 /** The allocation this warm-up starts the model on, and the pool as the ledger answered. */
@@ -160,7 +203,7 @@ async function holdBudget(
   deployment: ManagedDeployment | undefined,
   now: number,
   queue: boolean | undefined,
-): Promise<HeldBudget | { queued: QueuePosition }> {
+): Promise<HeldBudget | { queued: QueuePosition } | undefined> {
   const wantsQueue = queue ?? ports.poolPolicies?.get(poolOf(model))?.queue?.byDefault ?? false;
   const line = await lineAhead(ports, model);
   if (line.mustWait) {
@@ -196,7 +239,7 @@ async function holdBudget(
     : [];
   if (evicted.length > 0) {
     const second = await allocateFor(ports, model, deployment, now);
-    if (second !== 'insufficient') return leaveLine(ports, line.inLine, { ...second, evicted });
+    if (second !== 'insufficient') return leaveLine(ports, line.inLine, second && { ...second, evicted });
   }
   const queueable = fitsThePool && ports.queue !== undefined;
   if (queueable && (wantsQueue || line.inLine)) {
@@ -237,9 +280,9 @@ async function lineAhead(
 async function leaveLine(
   ports: WarmUpPorts,
   entry: QueueEntry | undefined,
-  held: HeldBudget,
-): Promise<HeldBudget> {
-  if (entry) await ports.queue!.remove(entry);
+  held: HeldBudget | undefined,
+): Promise<HeldBudget | undefined> {
+  if (entry && held) await ports.queue!.remove(entry);
   return held;
 }
 
@@ -277,7 +320,7 @@ export async function allocateFor(
   model: InferenceModel,
   deployment: ManagedDeployment | undefined,
   now: number,
-): Promise<HeldBudget | 'insufficient'> {
+): Promise<HeldBudget | 'insufficient' | undefined> {
   const pool = poolOf(model);
   const holder = holderOf(model);
   const bytes = parseQuantity(model.spec.memory);
@@ -288,9 +331,7 @@ export async function allocateFor(
   if (result !== 'held-at-another-size' && result.outcome === 'insufficient') return 'insufficient';
   const snapshot = result === 'held-at-another-size' ? await ports.ledger.readPool(pool) : result.pool;
   const allocation = snapshot.allocations.find((a) => a.holder === holder);
-  if (!allocation) {
-    throw new ApiError('scale_up_failed', `${model.name} lost its budget to a concurrent release; retry`);
-  }
+  if (!allocation) return undefined; // released between the answer and the read: take it again
   if (result !== 'held-at-another-size' && result.outcome === 'allocated') {
     ports.log.info('Memory budget allocated', {
       model: model.name,
@@ -348,13 +389,11 @@ export async function scaleUp(
   deployment: ManagedDeployment | undefined,
   held: HeldBudget,
   now: number,
-) {
-  if (deployment && deployment.replicas > 0) return; // already starting
+): Promise<boolean> {
+  if (deployment && deployment.replicas > 0) return true; // already starting
   if (deployment && held.claimNeeded) {
     const holding = { pool: held.pool.name, allocation: held.allocation };
-    const claimed = await claimAndScaleUp(ports, model, deployment, holding, model.spec.maxReplicas, now);
-    if (!claimed) throw new Error('its budget was released by a concurrent scale-down; retry the warm-up');
-    return;
+    return claimAndScaleUp(ports, model, deployment, holding, model.spec.maxReplicas, now);
   }
   // Its pods are given what the model holds (a memory edit is the reconciler's resize).
   const sized = sizedTo(model, held.allocation.bytes);
@@ -363,13 +402,14 @@ export async function scaleUp(
   } else if (model.spec.containerImage) {
     await ports.cluster.createDeployment(sized, model.spec.maxReplicas);
   } else {
-    return; // the reconciler reports that it waits for a Deployment it does not own
+    return true; // the reconciler reports that it waits for a Deployment it does not own
   }
   ports.log.info('Triggered scale-up for deployment', {
     model: model.name,
     namespace: model.namespace,
     deployment: model.name,
   });
+  return true;
 }
 
 async function waitForReady(
@@ -482,11 +522,17 @@ export function blockingCandidates(
     if (!candidate || isWorkloadReplica(allocation.holder) || protectedHolders.has(allocation.holder))
       return [];
     if (!isReady(deployment) || poolOf(candidate) !== pool.name || candidate.deleting) return [];
-    const idleMs = idleMsOf(allocation, readyAt(candidate, deployment, now), now);
+    const ready = readyAt(candidate, deployment, now);
     // Ready, but no pass has written so yet: the reconciler's idle clock starts when the next one does.
     const unrecorded = candidate.status.ready === true ? 0 : reconcileIntervalMs;
-    const untilIdleOutMs = Math.max(0, cooldownMsOf(candidate) - idleMs + unrecorded);
-    return [{ holder: allocation.holder, bytes: allocation.bytes, idleMs, untilIdleOutMs }];
+    return [
+      {
+        holder: allocation.holder,
+        bytes: allocation.bytes,
+        idleMs: idleMsOf(allocation, ready, now),
+        untilIdleOutMs: untilIdleOutMs(allocation, ready, cooldownMsOf(candidate), now) + unrecorded,
+      },
+    ];
   });
 }
 
