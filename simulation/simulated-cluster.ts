@@ -304,7 +304,9 @@ export class SimulatedCluster implements Cluster {
             // A dependency the user deleted or never created is theirs to answer for, not an order broken.
             if (!dependency || dependency.deleting) return false;
             const d = this.deployments.get(holderOf(dependency));
-            return !d || (this.readyPods(d, now) === 0 && (d.readyEndedAt ?? -Infinity) < now - this.recentMs);
+            return (
+              !d || (this.readyPods(d, now) === 0 && (d.readyEndedAt ?? -Infinity) < now - this.recentMs)
+            );
           })
         : [];
     this.scales.push({ holder: holderOf(model), from, to, at, dependenciesDown });

@@ -202,9 +202,7 @@ async function reconcileModel(
   });
   // A queued model is started by the admission walk, in its turn, not by its own reconcile's create.
   const outcome =
-    queued && decision.kind === 'create' && decision.replicas > 0
-      ? { deployment }
-      : await act(ctx, decision);
+    queued && decision.kind === 'create' && decision.replicas > 0 ? { deployment } : await act(ctx, decision);
   await writeStatus(
     ports,
     model,
