@@ -1,8 +1,10 @@
 import type { PoolSnapshot } from '../lambdas/core/ledger/ledger.js';
 import { checkInvariants, isWorkloadReplica } from '../lambdas/core/ledger/rules.js';
 import { cooldownMsOf, startDeadlineMsOf } from '../lambdas/core/reconcile/clocks.js';
-import { holderOf, type InferenceModel } from '../lambdas/core/inference-model.js';
+import { holderOf, poolOf, priorityOf, type InferenceModel } from '../lambdas/core/inference-model.js';
 import { podTemplateFor, sameTemplate } from '../lambdas/core/reconcile/pod-template.js';
+import { DEFAULT_QUEUE_EXPIRY_MS } from '../lambdas/core/nodes/pool-policies.js';
+import { minIdleMsOf } from '../lambdas/core/warmup/evict.js';
 import { resolveDependency } from '../lambdas/core/reconcile/view.js';
 import { parseQuantity } from '../lambdas/core/quantity.js';
 import type { SimulatedDeployment } from './simulated-cluster.js';
@@ -38,6 +40,9 @@ export class InvariantChecker {
   constructor(private readonly world: World) {
     world.onLog((line) => this.onLog(line));
   }
+
+  /** Since when each pool's head of the line has had room (Q2). */
+  private readonly roomSince = new Map<string, { key: string; at: number }>();
 
   /** The rules that hold at every step, whatever runs and whatever failed. */
   async checkStep(): Promise<void> {
@@ -308,11 +313,13 @@ export class InvariantChecker {
     if (line.message === 'Memory budget allocated' || line.message === 'Triggered scale-up for deployment') {
       this.startedAt.set(`${String(line.fields.namespace)}/${String(line.fields.model)}`, line.at);
     }
+    if (line.message === 'Admitted from the admission queue' && line.task) return this.admitted(line);
     if (line.message !== 'Scaled deployment to zero replicas' || !line.task) return;
     const holder = `${String(line.fields.namespace)}/${String(line.fields.model)}`;
     const model = this.world.cluster.models.get(holder);
     const deployment = this.world.cluster.deployments.get(holder);
     if (!model || !deployment) return;
+    if (String(line.fields.reason).startsWith('evicted for ')) return this.evicted(line, model, deployment);
     if (line.fields.reason === 'idle timeout') {
       // I3: the request the pass last read and the moment the model became Ready are both a cooldown ago.
       const read = this.world.reads.get(line.task.id)?.get(holder);
@@ -335,6 +342,98 @@ export class InvariantChecker {
           'I3',
           `${holder} given up ${line.at - startedAt} ms after it started, within its start deadline`,
         );
+      }
+    }
+  }
+
+  /**
+   * E1: a victim had no request within its minIdle (as the evicting warm-up last read it) and was Ready
+   * that long; E2: its priority is not above the requester's; E3: it is not the requester's dependency.
+   */
+  private evicted(line: LogLine, victim: InferenceModel, deployment: SimulatedDeployment): void {
+    const holder = holderOf(victim);
+    const requesterHolder = String(line.fields.reason).slice('evicted for '.length);
+    const requester = this.world.cluster.models.get(requesterHolder);
+    const read = this.world.reads.get(line.task!.id)?.get(holder);
+    const lastRequest = Math.max(read?.since ?? 0, read?.lastActivity ?? 0);
+    const pool = this.world.config.pools.find((p) => p.name === poolOf(victim));
+    const minIdle = minIdleMsOf(victim, pool?.eviction?.minIdleMs);
+    const restartedUnseen = (deployment.evictedAt ?? -Infinity) >= (deployment.startedAt ?? 0);
+    const readyFor = restartedUnseen ? Infinity : line.at - (deployment.lastReadySince ?? line.at);
+    if (!pool?.eviction?.enabled)
+      this.fail('E1', `${holder} evicted in pool ${pool?.name}, which does not allow it`);
+    if (line.at - lastRequest < minIdle || readyFor < minIdle) {
+      this.fail(
+        'E1',
+        `${holder} evicted for ${requesterHolder} within its minIdle (last request ${line.at - lastRequest} ms ago, Ready ${readyFor} ms)`,
+      );
+    }
+    if (requester && priorityOf(victim) > priorityOf(requester)) {
+      this.fail(
+        'E2',
+        `${holder} (priority ${priorityOf(victim)}) evicted for ${requesterHolder} (priority ${priorityOf(requester)})`,
+      );
+    }
+    if (requester && dependencyClosure(this.world, requester).has(holder)) {
+      this.fail('E3', `${holder} evicted for ${requesterHolder}, which depends on it`);
+    }
+  }
+
+  /** Q1: admitted in order: every entry ahead of it in the line the admission read has left the line. */
+  private admitted(line: LogLine): void {
+    const pool = String(line.fields.nodePool);
+    const holder = String(line.fields.holder);
+    const read = this.world.queueReads.get(line.task!.id)?.get(pool) ?? [];
+    const ahead = read.slice(
+      0,
+      Math.max(
+        0,
+        read.findIndex((e) => e.holder === holder),
+      ),
+    );
+    const waiting = new Map(this.world.queue.entriesOf(pool).map((e) => [e.holder, e.enqueuedAt]));
+    for (const entry of ahead) {
+      if (waiting.get(entry.holder) === entry.enqueuedAt) {
+        this.fail('Q1', `${holder} admitted from ${pool} ahead of ${entry.holder}, which still waits`);
+      }
+    }
+  }
+
+  /**
+   * Q2: with no faults and passes on schedule, the head of a line never waits while its pool has room
+   * for it; Q3: an entry leaves the line once its model has had no request for the pool's expireAfter.
+   */
+  async checkQueues(): Promise<void> {
+    const { world } = this;
+    const slack = 2 * world.config.passIntervalMs;
+    for (const poolConfig of world.config.pools) {
+      const entries = world.queue.entriesOf(poolConfig.name);
+      const pool = await world.ledger.readPool(poolConfig.name);
+      const head = entries[0];
+      const key = head && `${poolConfig.name}/${head.holder}/${head.enqueuedAt}`;
+      // What the head needs now: a memory edit since it joined counts; a model gone needs nothing.
+      const model = head && world.cluster.models.get(head.holder);
+      const needs = model ? parseQuantity(model.spec.memory) : 0;
+      if (!head || pool.availableBytes < needs) {
+        this.roomSince.delete(poolConfig.name);
+      } else {
+        const since = this.roomSince.get(poolConfig.name);
+        if (!since || since.key !== key) this.roomSince.set(poolConfig.name, { key: key!, at: world.now });
+        else if (world.now - since.at > slack) {
+          this.fail(
+            'Q2',
+            `${head.holder} heads the line of ${poolConfig.name} with room for it for ${world.now - since.at} ms`,
+          );
+        }
+      }
+      const expireAfter = poolConfig.queue?.expireAfterMs ?? DEFAULT_QUEUE_EXPIRY_MS;
+      for (const entry of entries) {
+        if (world.now - entry.lastRequestAt > expireAfter + slack) {
+          this.fail(
+            'Q3',
+            `${entry.holder} still queued in ${poolConfig.name} ${world.now - entry.lastRequestAt} ms after its last request`,
+          );
+        }
       }
     }
   }

@@ -7,7 +7,10 @@ import type { FaultRates } from './interleaver.js';
 
 /** What a generated history may do to a world, one step at a time. */
 export type HistoryStep =
-  | { kind: 'warm-up' | 'activity' | 'reconcile' | 'delete' | 'recreate' | 'probe'; model: number }
+  | {
+      kind: 'warm-up' | 'queue' | 'activity' | 'reconcile' | 'delete' | 'recreate' | 'probe';
+      model: number;
+    }
   | { kind: 'edit'; model: number; edit: ModelEdit }
   | { kind: 'fault'; model: number; fault: PodFault }
   | { kind: 'interleave'; steps: number }
@@ -59,6 +62,7 @@ export async function playHistory(
     await world.advance(options.config.passIntervalMs);
     await checker.checkStep();
     await checker.checkLiveness();
+    await checker.checkQueues();
     if (checker.violations.length > 0) return failed(checker, world, onFailure);
   }
   await checker.checkAtRest();
@@ -75,6 +79,9 @@ async function perform(world: World, step: HistoryStep, options: HistoryOptions,
   switch (step.kind) {
     case 'warm-up':
       world.startWarmUp(model!);
+      break;
+    case 'queue':
+      world.startWarmUp(model!, true);
       break;
     case 'activity':
       world.startActivity(model!);
@@ -173,6 +180,7 @@ async function othersWaiting(world: World, model: InferenceModel): Promise<boole
   });
   if (starting) return true;
   const pool = stored.spec.nodeSelector[POOL_LABEL] ?? 'default';
+  if (world.queue.entriesOf(pool).length > 0) return true; // the line goes first
   return [...world.cluster.models.values()].some((other) => {
     if (holderOf(other) === holderOf(stored) || (other.spec.nodeSelector[POOL_LABEL] ?? 'default') !== pool)
       return false;
@@ -180,7 +188,8 @@ async function othersWaiting(world: World, model: InferenceModel): Promise<boole
     return (
       !world.cluster.deployments.has(holderOf(other)) ||
       reason === 'InsufficientMemory' ||
-      reason === 'Pending'
+      reason === 'Pending' ||
+      reason === 'Queued'
     );
   });
 }

@@ -1,5 +1,7 @@
 import { ApiError } from '../lambdas/core/api/errors.js';
 import { InMemoryLedger } from '../lambdas/core/ledger/in-memory-ledger.js';
+import { InMemoryAdmissionQueue } from '../lambdas/core/queue/in-memory-queue.js';
+import type { AdmissionQueue, QueueEntry } from '../lambdas/core/queue/model.js';
 import type { Allocation, Ledger } from '../lambdas/core/ledger/ledger.js';
 import { discardedMetrics } from '../lambdas/core/metrics/discarded.js';
 import type { NodeScalingPorts } from '../lambdas/core/nodes/ports.js';
@@ -64,6 +66,7 @@ export interface WarmUpRecord {
 export class World {
   now: number;
   ledger = new InMemoryLedger();
+  queue = new InMemoryAdmissionQueue();
   readonly cluster: SimulatedCluster;
   readonly nodes: SimulatedNodes | undefined;
   readonly interleaver: Interleaver;
@@ -73,6 +76,8 @@ export class World {
   readonly lastRequestAt = new Map<string, number>();
   /** The allocations each task last read from the ledger, by holder: what its decisions were based on. */
   readonly reads = new Map<number, Map<string, Allocation>>();
+  /** The admission queue each task last listed, by pool: what its admissions were based on. */
+  readonly queueReads = new Map<number, Map<string, QueueEntry[]>>();
   private nextPassAt: number;
   /** Scheduled passes that ran to the end (a crashed one does not count). */
   passesCompleted = 0;
@@ -103,6 +108,7 @@ export class World {
     if (this.nodes) throw new Error('a world with simulated nodes cannot be forked');
     const copy = new World({ ...this.config, seed, start: this.now });
     copy.ledger = this.ledger.copy();
+    copy.queue = this.queue.copy();
     this.cluster.copyInto(copy.cluster);
     copy.nextPassAt = this.nextPassAt;
     return copy;
@@ -148,13 +154,13 @@ export class World {
     );
   }
 
-  startWarmUp(ref: ModelRef): WarmUpRecord {
+  startWarmUp(ref: ModelRef, queue?: boolean): WarmUpRecord {
     this.lastRequestAt.set(holderOf(ref), this.now);
     const record: WarmUpRecord = { ref, at: this.now };
     this.warmUps.push(record);
     this.interleaver.start(
       `warm-up ${holderOf(ref)}`,
-      (task) => warmUp(this.portsFor(task), ref),
+      (task) => warmUp(this.portsFor(task), ref, 0, queue),
       (result) => {
         if (result instanceof ApiError && result.status < 500) record.error = result;
         else if (result instanceof Error) record.failure = result;
@@ -207,6 +213,8 @@ export class World {
       ledger: gatedLedger(this.ledger, gate, this.readsOf(task)),
       log: this.logFor(task),
       clock: () => this.now,
+      poolPolicies: new Map(this.config.pools.map((pool) => [pool.name, pool])),
+      queue: gatedQueue(this.queue, gate, this.queueReadsOf(task)),
       reconcileRequests: {
         request: async (ref) => {
           await gate(true);
@@ -248,6 +256,12 @@ export class World {
 
   private reconcileOptions() {
     return { orphanGraceMs: this.config.orphanGraceMs, startDeadlineMs: this.config.startDeadlineMs };
+  }
+
+  private queueReadsOf(task: Task): Map<string, QueueEntry[]> {
+    let reads = this.queueReads.get(task.id);
+    if (!reads) this.queueReads.set(task.id, (reads = new Map()));
+    return reads;
   }
 
   private readsOf(task: Task): Map<string, Allocation> {
@@ -298,6 +312,28 @@ function remember(result: unknown, reads: Map<string, Allocation>): void {
     const allocations = (pool as { allocations?: Allocation[] } | undefined)?.allocations;
     if (Array.isArray(allocations)) for (const a of allocations) reads.set(a.holder, a);
   }
+}
+
+/** The queue's items live in the ledger table: every call waits at a gate, as the ledger's do. */
+function gatedQueue(
+  queue: InMemoryAdmissionQueue,
+  gate: Gate,
+  reads: Map<string, QueueEntry[]>,
+): AdmissionQueue {
+  const call = async <T>(write: boolean, run: () => Promise<T>): Promise<T> => {
+    // A write whose answer is lost was applied, and the SDK sends it again, as for the ledger.
+    if ((await gate(write)) === 'lose-answer') await run();
+    return run();
+  };
+  return {
+    enqueue: (request) => call(true, () => queue.enqueue(request)),
+    list: async (pool) => {
+      const entries = await call(false, () => queue.list(pool));
+      reads.set(pool, entries);
+      return entries;
+    },
+    remove: (request) => call(true, () => queue.remove(request)),
+  };
 }
 
 const CLUSTER_WRITES = new Set([

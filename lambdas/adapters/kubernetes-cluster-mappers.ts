@@ -64,6 +64,8 @@ export function toInferenceModel(raw: RawInferenceModel): InferenceModel {
       ...(resources.limits && { limits: toResourceSpec(resources.limits) }),
     },
     ...(typeof spec.startDeadline === 'string' && { startDeadline: spec.startDeadline }),
+    ...(typeof spec.priority === 'number' && { priority: spec.priority }),
+    ...(typeof spec.evictionMinIdle === 'string' && { evictionMinIdle: spec.evictionMinIdle }),
   };
   return {
     namespace: meta.namespace ?? '',

@@ -21,7 +21,14 @@ export const START_FAILURE_ANNOTATION = `${API_GROUP}/start-failure`;
 export const RESIZE_REFUSED_ANNOTATION = `${API_GROUP}/resize-refused`;
 
 export type ConditionReason =
-  'Deploying' | 'Deployed' | 'Failed' | 'InsufficientMemory' | 'ScaledToZero' | 'Pending' | 'Terminating';
+  | 'Deploying'
+  | 'Deployed'
+  | 'Failed'
+  | 'InsufficientMemory'
+  | 'ScaledToZero'
+  | 'Pending'
+  | 'Terminating'
+  | 'Queued';
 
 export interface ResourceSpec {
   cpu?: string;
@@ -41,6 +48,10 @@ export interface InferenceModelSpec {
   resources: { requests?: ResourceSpec; limits?: ResourceSpec };
   /** Overrides the control plane's start deadline for this model (a duration, e.g. `30m`). */
   startDeadline?: string;
+  /** Who may evict whom and the admission queue's order (docs/warmup-api.md); unset is 0. */
+  priority?: number;
+  /** Overrides the pool's eviction minIdle for this model (a duration, e.g. `30m`). */
+  evictionMinIdle?: string;
 }
 
 export interface Condition {
@@ -82,6 +93,10 @@ export interface ModelRef {
 /** The model's name in the ledger: `<namespace>/<name>`. */
 export function holderOf(ref: ModelRef): string {
   return `${ref.namespace}/${ref.name}`;
+}
+
+export function priorityOf(model: InferenceModel): number {
+  return model.spec.priority ?? 0;
 }
 
 export function poolOf(model: InferenceModel): string {

@@ -4,7 +4,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { DynamoDbUsageStore } from '../adapters/dynamodb-usage.js';
 import { meterHeldMemory } from '../core/economics/metering.js';
 import { pricePerNodeHour } from '../core/economics/prices.js';
-import { publishNodePoolMetrics, publishPassMetrics } from '../core/metrics/publish.js';
+import { publishNodePoolMetrics, publishPassMetrics, publishQueueLengths } from '../core/metrics/publish.js';
 import { definePools, scaleNodePools } from '../core/nodes/scaler.js';
 import { observeModels } from '../core/recommendations/observe.js';
 import { reconcileAll, type PassReport } from '../core/reconcile/reconciler.js';
@@ -78,6 +78,7 @@ export const handler = middy(
       models: report.models,
       errors: report.errors.length,
       orphansReleased: report.orphansReleased.length,
+      queued: report.queued,
       moeWorkloads: workloads?.workloads,
       durationMs,
     });
@@ -96,6 +97,7 @@ export const handler = middy(
       const metrics = (wiring.metrics ??= metricsPorts(config, wiring.table));
       await publishPassMetrics(metrics, { ...observed, pools, durationMs, errors: report.errors.length });
       if (nodeReports.length > 0) await publishNodePoolMetrics(metrics, nodeReports);
+      await publishQueueLengths(metrics, report.queued);
     } catch (error) {
       logger.warn('Could not publish reconcile metrics', { error: String(error) });
     }

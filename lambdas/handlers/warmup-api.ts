@@ -7,7 +7,7 @@ import { parseRequest, type ParsedRequest } from '../core/api/routes.js';
 import type { PoolSnapshot } from '../core/ledger/ledger.js';
 import { readNodeCapacity, type NodeCapacity } from '../core/nodes/scaler.js';
 import { holderOf, poolOf, type InferenceModel, type ModelRef } from '../core/inference-model.js';
-import { allocationOf, modelView, poolView } from '../core/warmup/views.js';
+import { allocationOf, modelView, poolView, queueView } from '../core/warmup/views.js';
 import { findModel, recordActivity, warmUp, type WarmUpPorts } from '../core/warmup/warm-up.js';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { EventBridgeReconcileRequests } from '../adapters/eventbridge-reconcile-requests.js';
@@ -117,7 +117,7 @@ async function answer(ports: WarmUpPorts, request: ClusterRequest): Promise<APIG
   const now = ports.clock();
   switch (request.operation) {
     case 'warmUp': {
-      const result = await warmUp(ports, request.model!, request.waitSeconds);
+      const result = await warmUp(ports, request.model!, request.waitSeconds, request.queue);
       return json(result.status, result.body, result.status === 202 ? { Location: result.location } : {});
     }
     case 'recordActivity': {
@@ -148,8 +148,16 @@ async function answer(ports: WarmUpPorts, request: ClusterRequest): Promise<APIG
     }
     case 'listPools': {
       const pools = await ports.ledger.listPools();
-      const capacities = await Promise.all(pools.map((pool) => nodeCapacity(ports, pool)));
-      return json(200, { pools: pools.map((pool, i) => poolView(pool, now, capacities[i])) });
+      const [capacities, queues] = await Promise.all([
+        Promise.all(pools.map((pool) => nodeCapacity(ports, pool))),
+        Promise.all(pools.map((pool) => ports.queue?.list(pool.name) ?? [])),
+      ]);
+      return json(200, {
+        pools: pools.map((pool, i) => ({
+          ...poolView(pool, now, capacities[i]),
+          queue: queueView(queues[i]!, now),
+        })),
+      });
     }
   }
 }

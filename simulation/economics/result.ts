@@ -57,6 +57,11 @@ export interface PolicyResult {
   readonly wait: WaitSummary | undefined;
   /** Warm-ups answered 429 (no room in the pool). */
   readonly rejected: number;
+  /**
+   * Seconds from a warm-up that could not start at once (a 429, or a place in the queue; the first of
+   * a run of retries) to its model being Ready (or the window's end); undefined when none was refused.
+   */
+  readonly refusedTimeToReady: WaitSummary | undefined;
   /** The most nodes running at once, all pools together. */
   readonly peakNodes: number;
   /** Times a pool's allocations exceeded its budget; must be 0. */

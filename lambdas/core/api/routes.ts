@@ -4,7 +4,12 @@ import { ApiError } from './errors.js';
 
 /** The warm-up API's routes; docs/openapi.yaml describes exactly these (a test keeps them in step). */
 export const ROUTES = [
-  { method: 'POST', path: '/v1/models/{namespace}/{name}/warmup', operation: 'warmUp', query: ['wait'] },
+  {
+    method: 'POST',
+    path: '/v1/models/{namespace}/{name}/warmup',
+    operation: 'warmUp',
+    query: ['wait', 'queue'],
+  },
   { method: 'POST', path: '/v1/models/{namespace}/{name}/activity', operation: 'recordActivity', query: [] },
   { method: 'GET', path: '/v1/models/{namespace}/{name}', operation: 'getModel', query: [] },
   { method: 'GET', path: '/v1/models', operation: 'listModels', query: [] },
@@ -25,6 +30,8 @@ export interface ParsedRequest {
   operation: Operation;
   model: ModelRef | undefined;
   waitSeconds: number;
+  /** `?queue=true|false` of a warm-up: wait in line when the pool is full; unset, the pool's default. */
+  queue: boolean | undefined;
   /** `GET /v1/usage?since=`, read against the clock by `usageSince` (lambdas/core/economics/usage.ts). */
   since: string | undefined;
 }
@@ -67,6 +74,7 @@ export function parseRequest(request: ApiRequest): ParsedRequest {
     operation: route.operation,
     model: namespace !== undefined && name !== undefined ? modelRef(namespace, name) : undefined,
     waitSeconds: waitSeconds(request.query?.wait),
+    queue: queueFlag(request.query?.queue),
     since: request.query?.since,
   };
 }
@@ -125,6 +133,12 @@ function waitSeconds(raw: string | undefined): number {
     );
   }
   return Number(raw);
+}
+
+function queueFlag(raw: string | undefined): boolean | undefined {
+  if (raw === undefined) return undefined;
+  if (raw !== 'true' && raw !== 'false') throw new ApiError('invalid_request', 'queue must be true or false');
+  return raw === 'true';
 }
 
 function printablePath(text: string): string {

@@ -21,6 +21,8 @@ export const METRICS = {
   budgetAvailable: 'inference_budget_available_bytes',
   coldStart: 'inference_model_cold_start_seconds',
   warmUpRejections: 'inference_warmup_rejections_total',
+  evictions: 'inference_warmup_evictions_total',
+  queueLength: 'inference_admission_queue_length',
   reconcileDuration: 'inference_control_plane_reconcile_duration_seconds',
   reconcileErrors: 'inference_control_plane_reconcile_errors_total',
   lastSuccessfulReconcile: 'inference_control_plane_last_successful_reconcile_timestamp_seconds',

@@ -102,6 +102,32 @@ export async function publishWarmUpRejection(ports: MetricsPorts, pool: string):
   ]);
 }
 
+/** Models a warm-up evicted from a pool: a Prometheus counter per pool. */
+export async function publishEvictions(ports: MetricsPorts, pool: string, count: number): Promise<void> {
+  if (!ports.series || count === 0) return;
+  const labels = { node_pool: pool };
+  const total = await ports.counters.increment(METRICS.evictions, labels, count);
+  await ports.series.write([{ metric: METRICS.evictions, labels, value: total, timestampMs: ports.clock() }]);
+}
+
+/** Each pool's admission queue length, after a pass admitted what it could. */
+export async function publishQueueLengths(
+  ports: MetricsPorts,
+  lengths: Readonly<Record<string, number>>,
+): Promise<void> {
+  const entries = Object.entries(lengths);
+  if (!ports.series || entries.length === 0) return;
+  const timestampMs = ports.clock();
+  await ports.series.write(
+    entries.map(([pool, value]) => ({
+      metric: METRICS.queueLength,
+      labels: { node_pool: pool },
+      value,
+      timestampMs,
+    })),
+  );
+}
+
 /** After the node pass: node counts, scale-out latency and scale-ins per pool, in both sinks. */
 export async function publishNodePoolMetrics(
   ports: MetricsPorts,

@@ -1,6 +1,7 @@
 import type { PoolDefinition } from '../ledger/ledger.js';
 import { printable, validatePoolDefinition } from '../ledger/rules.js';
 import { parseQuantity } from '../quantity.js';
+import { parsePoolPolicy, PoolPolicyError, type PoolPolicy } from './pool-policies.js';
 
 /**
  * A GPU node pool as written in the CDK context's `pools` and passed to the Lambdas as one entry of
@@ -17,10 +18,14 @@ export interface NodePoolSetting {
   /** For showback's cost (docs/metrics.md): the instance type's default price, or `pricePerNodeHour`. */
   instanceType?: string;
   pricePerNodeHour?: number;
+  /** Evict idle models for a warm-up that does not fit (docs/warmup-api.md); off unless enabled. */
+  eviction?: { enabled?: boolean; minIdle?: string };
+  /** Let warm-ups that do not fit wait in line; `default` when a request does not say `?queue=`. */
+  queue?: { default?: boolean; expireAfter?: string };
 }
 
 /** One GPU node pool and the EKS managed node group behind it, as the `NODE_POOLS` setting names it. */
-export interface NodePoolConfig {
+export interface NodePoolConfig extends PoolPolicy {
   readonly name: string;
   readonly nodeGroup: string;
   /** GPU memory of one node, in bytes: a model never spans nodes. */
@@ -38,8 +43,11 @@ export class NodePoolConfigError extends Error {
 }
 
 const FIELDS = ['name', 'nodeGroup', 'gpuMemoryPerNode', 'minNodes', 'maxNodes'] as const;
-/** For showback and the simulator's cost (docs/simulate.md); the budget does not depend on them. */
-const OPTIONAL_FIELDS = ['instanceType', 'pricePerNodeHour'] as const;
+/**
+ * Prices are for showback and the simulator's cost (docs/simulate.md); eviction and queue say what a full
+ * pool does for a warm-up (pool-policies.ts). The budget depends on none of them.
+ */
+const OPTIONAL_FIELDS = ['instanceType', 'pricePerNodeHour', 'eviction', 'queue'] as const;
 /** No GPU instance costs this much an hour; a larger price is a typo (cents, or a monthly figure). */
 const MAX_PRICE_PER_NODE_HOUR = 10_000;
 /** EKS caps a managed node group at this many nodes. */
@@ -116,6 +124,7 @@ function parseEntry(entry: unknown, where: string): NodePoolConfig {
     maxNodes,
     ...(record.instanceType !== undefined && { instanceType: text(record, 'instanceType', where) }),
     ...(record.pricePerNodeHour !== undefined && { pricePerNodeHour: price(record, where) }),
+    ...policy(record, where),
   };
   const definition = poolDefinition(pool);
   if (!Number.isSafeInteger(definition.totalBytes)) {
@@ -128,6 +137,15 @@ function parseEntry(entry: unknown, where: string): NodePoolConfig {
     throw new NodePoolConfigError(`${where}.${field}: ${(error as Error).message}`);
   }
   return pool;
+}
+
+function policy(record: Record<string, unknown>, where: string): PoolPolicy {
+  try {
+    return parsePoolPolicy(record, where);
+  } catch (error) {
+    if (error instanceof PoolPolicyError) throw new NodePoolConfigError(error.message);
+    throw error;
+  }
 }
 
 function text(record: Record<string, unknown>, field: string, where: string): string {

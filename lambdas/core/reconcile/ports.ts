@@ -1,5 +1,7 @@
 import type { InferenceModel, InferenceModelStatus, ModelRef } from '../inference-model.js';
 import type { Ledger } from '../ledger/ledger.js';
+import type { PoolPolicy } from '../nodes/pool-policies.js';
+import type { AdmissionQueue } from '../queue/model.js';
 import { podTemplateFor } from './pod-template.js';
 
 /** How long a model may take to become Ready before the control plane gives up and releases its budget. */
@@ -96,6 +98,10 @@ export interface ReconcilePorts {
   ledger: Ledger;
   log: ReconcileLog;
   clock: () => number;
+  /** Eviction and queue settings by pool (NODE_POOLS); a pool missing here has neither. */
+  poolPolicies?: ReadonlyMap<string, PoolPolicy>;
+  /** The admission queues; absent: a warm-up that does not fit is refused, as before queues existed. */
+  queue?: AdmissionQueue;
 }
 
 /** How a Deployment the control plane just created looks until the cluster reports on it. */

@@ -12,6 +12,9 @@ import { fields, messageOf, writeStatus } from './effects.js';
 import { FINALIZER, holderOf, poolOf, type InferenceModel, type ModelRef } from '../inference-model.js';
 import { type ManagedDeployment, type ReconcilePorts } from './ports.js';
 import type { Hold } from './status.js';
+import { admitQueued } from '../queue/admit.js';
+import { positionsOf, type QueuePosition } from '../queue/model.js';
+import { queuedHold } from '../warmup/warm-up.js';
 import {
   buildView,
   isReady,
@@ -29,6 +32,8 @@ export interface PassReport {
   models: number;
   errors: { model: string; message: string }[];
   orphansReleased: string[];
+  /** How many warm-ups still wait in each pool's admission queue after the pass admitted what fit. */
+  queued: Record<string, number>;
   /** What the pass listed at its start, for the metrics published after it. */
   observed: { models: InferenceModel[]; deployments: ManagedDeployment[] };
 }
@@ -46,10 +51,15 @@ export async function reconcileAll(ports: ReconcilePorts, options: ReconcileOpti
   // One list call, only when some model is starting: what keeps it from being ready, in the cluster's words.
   const problems = deployments.some(isStarting) ? await startProblems(ports) : new Map<string, string>();
   const view = buildView(models, deployments, pools, true, problems);
+  const queued = await queuePositions(
+    ports,
+    pools.map((p) => p.name),
+  );
   const report: PassReport = {
     models: models.length,
     errors: [],
     orphansReleased: [],
+    queued: {},
     observed: { models, deployments },
   };
   // Models are independent (the ledger serializes what they share), so a few go at once: a pass over
@@ -58,7 +68,7 @@ export async function reconcileAll(ports: ReconcilePorts, options: ReconcileOpti
   const worker = async () => {
     for (let model = models[next++]; model; model = models[next++]) {
       try {
-        await reconcileModel(ports, view, model, now, options);
+        await reconcileModel(ports, view, model, now, options, queued.get(holderOf(model)));
       } catch (error) {
         report.errors.push({ model: holderOf(model), message: messageOf(error) });
         ports.log.error('Reconcile failed', { ...fields(model), error: messageOf(error) });
@@ -67,7 +77,31 @@ export async function reconcileAll(ports: ReconcilePorts, options: ReconcileOpti
   };
   await Promise.all(Array.from({ length: MODELS_IN_FLIGHT }, worker));
   report.orphansReleased = await releaseOrphans(ports, pools, view, now, options.orphanGraceMs);
+  if (ports.queue) {
+    for (const pool of pools) report.queued[pool.name] = await admit(ports, pool.name, now);
+  }
   return report;
+}
+
+/** Admission errors are logged, not thrown: the queue waits for the next pass, the pass goes on. */
+async function admit(ports: ReconcilePorts, pool: string, now: number): Promise<number> {
+  try {
+    return await admitQueued(ports, pool, now);
+  } catch (error) {
+    ports.log.error('Admission from the queue failed', { nodePool: pool, error: messageOf(error) });
+    return 0;
+  }
+}
+
+/** Where each queued model stands, for its Ready message: one query per pool, only with queues. */
+async function queuePositions(ports: ReconcilePorts, pools: string[]): Promise<Map<string, QueuePosition>> {
+  const positions = new Map<string, QueuePosition>();
+  if (!ports.queue) return positions;
+  for (const pool of pools) {
+    for (const [holder, position] of positionsOf(await ports.queue.list(pool)))
+      positions.set(holder, position);
+  }
+  return positions;
 }
 
 /** The event-driven reconcile of one model (admission webhook, warm-up): a few GETs, no list. */
@@ -109,7 +143,10 @@ export async function reconcileOne(
     false,
     problems,
   );
-  await reconcileModel(ports, view, model, now, options);
+  const queued = await queuePositions(ports, [poolOf(model)]);
+  await reconcileModel(ports, view, model, now, options, queued.get(holderOf(model)));
+  // What this reconcile released may be the room the head of the line waits for.
+  if (ports.queue && view.pools.has(poolOf(model))) await admit(ports, poolOf(model), now);
 }
 
 async function reconcileModel(
@@ -118,6 +155,7 @@ async function reconcileModel(
   model: InferenceModel,
   now: number,
   options: ReconcileOptions,
+  queued: QueuePosition | undefined,
 ): Promise<void> {
   const key = holderOf(model);
   const deployment = view.deployments.get(key);
@@ -155,14 +193,28 @@ async function reconcileModel(
     startDeadlineMs: startDeadlineMsOf(model, options.startDeadlineMs),
     now,
   });
-  const outcome = await act(ctx, decision);
+  // A queued model is started by the admission walk, in its turn, not by its own reconcile's create.
+  const outcome =
+    queued && decision.kind === 'create' && decision.replicas > 0 ? { deployment } : await act(ctx, decision);
   await writeStatus(
     ports,
     model,
     outcome.deployment,
-    outcome.hold ?? startingHold(ctx, outcome.deployment),
+    waitingInLine(ctx, outcome, queued) ?? outcome.hold ?? startingHold(ctx, outcome.deployment),
     now,
   );
+}
+
+/** A model with nothing running or held that waits in its pool's admission queue. */
+function waitingInLine(
+  ctx: ActionContext,
+  outcome: ActionOutcome,
+  queued: QueuePosition | undefined,
+): Hold | undefined {
+  if (!queued || ctx.holding || (outcome.deployment?.replicas ?? 0) > 0) return undefined;
+  // Waiting for room is what the line is for; any other reason (Terminating, Pending) says more.
+  if (outcome.hold && outcome.hold.reason !== 'InsufficientMemory') return undefined;
+  return queuedHold(queued);
 }
 
 /** One module per kind of action, found by the decision's name. */

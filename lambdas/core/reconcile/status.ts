@@ -6,6 +6,8 @@ export type Hold =
   | { reason: 'InsufficientMemory'; message: string }
   | { reason: 'Pending'; message: string }
   | { reason: 'Terminating'; message: string }
+  /** Waiting in its pool's admission queue. */
+  | { reason: 'Queued'; message: string }
   /** Starting, with the cluster's own words for why the pods are not ready yet. */
   | { reason: 'Deploying'; message: string };
 

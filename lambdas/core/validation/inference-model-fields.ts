@@ -19,6 +19,10 @@ const COOLDOWN_PATTERN = /^([0-9]+h)?([0-9]+m)?([0-9]+s)?$/;
 // Digits bounded so the CRD's CEL rule never parses a duration that overflows.
 const START_DEADLINE_PATTERN = /^([0-9]{1,4}h)?([0-9]{1,6}m)?([0-9]{1,8}s)?$/;
 const MAX_START_DEADLINE_MS = 24 * 3600 * 1000;
+const MAX_EVICTION_MIN_IDLE_MS = 24 * 3600 * 1000;
+// The CRD's bounds on spec.priority: room for tiers, far from int32's edges.
+const MIN_PRIORITY = -1000;
+const MAX_PRIORITY = 1000;
 const RESOURCE_QUANTITY_PATTERN =
   /^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$/;
 const GPU_COUNT_PATTERN = /^[0-9]+$/;
@@ -171,6 +175,29 @@ export function checkCooldown(value: unknown, problems: string[]): void {
   } catch (error) {
     if (!(error instanceof DurationError)) throw error;
     problems.push(invalid('spec.cooldownPeriod', value, 'must be at most a year'));
+  }
+}
+
+/** Optional; unset is 0, so manifests written before priorities existed keep their meaning. */
+export function checkPriority(value: unknown, problems: string[]): void {
+  if (value === undefined || value === null) return;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < MIN_PRIORITY || value > MAX_PRIORITY) {
+    problems.push(
+      invalid('spec.priority', value, `must be a whole number from ${MIN_PRIORITY} to ${MAX_PRIORITY}`),
+    );
+  }
+}
+
+/** Optional; unset, the pool's eviction minIdle applies. Zero is allowed: evictable as soon as Ready. */
+export function checkEvictionMinIdle(value: unknown, problems: string[]): void {
+  if (value === undefined || value === null) return;
+  const path = 'spec.evictionMinIdle';
+  if (typeof value !== 'string' || value === '' || !START_DEADLINE_PATTERN.test(value)) {
+    problems.push(invalid(path, value, 'must be hours, minutes and seconds up to 24h, e.g. 30m'));
+    return;
+  }
+  if (parseDuration(value) > MAX_EVICTION_MIN_IDLE_MS) {
+    problems.push(invalid(path, value, 'must be at most 24h'));
   }
 }
 

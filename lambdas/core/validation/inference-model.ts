@@ -22,6 +22,8 @@ import {
   checkNodeSelector,
   checkResources,
   checkStartDeadline,
+  checkPriority,
+  checkEvictionMinIdle,
 } from './inference-model-fields.js';
 import { checkBudget, type ModelDemand } from './pool-budget.js';
 
@@ -77,6 +79,8 @@ const SPEC_FIELDS = [
   'containerImage',
   'resources',
   'startDeadline',
+  'priority',
+  'evictionMinIdle',
 ];
 
 /** The CRD's rules and the webhook's own on one object; no ledger needed. */
@@ -124,6 +128,8 @@ export function inspectInferenceModel(object: unknown, context: ObjectContext = 
   const pool = checkNodeSelector(field(spec, 'nodeSelector'), problems);
   checkCooldown(field(spec, 'cooldownPeriod'), problems);
   checkStartDeadline(field(spec, 'startDeadline'), problems);
+  checkPriority(field(spec, 'priority'), problems);
+  checkEvictionMinIdle(field(spec, 'evictionMinIdle'), problems);
   const maxReplicas = checkMaxReplicas(field(spec, 'maxReplicas'), problems);
   checkDependencies(field(spec, 'dependencies'), name, problems);
   const image = field(spec, 'containerImage');

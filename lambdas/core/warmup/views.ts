@@ -5,6 +5,7 @@ import { idleMs } from '../ledger/rules.js';
 import { idleMsOf, readyAt } from '../reconcile/clocks.js';
 import { deriveStatus, type Hold } from '../reconcile/status.js';
 import { formatQuantity } from '../quantity.js';
+import { queueOrder, type QueueEntry } from '../queue/model.js';
 import { holderOf, poolOf, type InferenceModel } from '../inference-model.js';
 import { type ManagedDeployment } from '../reconcile/ports.js';
 
@@ -59,7 +60,12 @@ function heldReason(model: InferenceModel): Hold | undefined {
   const stored = model.status.conditions?.find((c) => c.type === 'Ready');
   if (!stored || stored.status === 'True') return undefined;
   const { reason, message } = stored;
-  if (reason === 'InsufficientMemory' || reason === 'Pending' || reason === 'Terminating')
+  if (
+    reason === 'InsufficientMemory' ||
+    reason === 'Pending' ||
+    reason === 'Terminating' ||
+    reason === 'Queued'
+  )
     return { reason, message };
   return undefined;
 }
@@ -113,6 +119,18 @@ export function poolView(pool: PoolSnapshot, now: number, capacity?: NodeCapacit
       idle_for: formatDuration(idleMs(a, now)),
     })),
   };
+}
+
+/** A pool's admission queue as `GET /v1/pools` shows it, next in line first. */
+export function queueView(entries: readonly QueueEntry[], now: number) {
+  return queueOrder(entries).map((entry, i) => ({
+    position: i + 1,
+    holder: entry.holder,
+    memory: formatQuantity(entry.bytes),
+    priority: entry.priority,
+    waiting_for: formatDuration(now - entry.enqueuedAt),
+    last_request: new Date(entry.lastRequestAt).toISOString(),
+  }));
 }
 
 export function allocationOf(pool: PoolSnapshot | undefined, model: InferenceModel): Allocation | undefined {

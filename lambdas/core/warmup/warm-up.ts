@@ -7,6 +7,9 @@ import { claimAndScaleUp, sizedTo } from '../reconcile/actions/scale-up.js';
 import { cooldownMsOf, idleMsOf, readyAt, untilIdleOutMs } from '../reconcile/clocks.js';
 import { isReady, resolveDependency } from '../reconcile/view.js';
 import { chooseBlockingSet, type BlockingCandidate } from './blocking.js';
+import { evictFor, type EvictedModel } from './evict.js';
+import { DEFAULT_QUEUE_EXPIRY_MS } from '../nodes/pool-policies.js';
+import { positionsOf, type QueueEntry, type QueuePosition } from '../queue/model.js';
 import { publishWarmUpRejection, type MetricsPorts } from '../metrics/publish.js';
 import type { NodeScalingPorts } from '../nodes/ports.js';
 import {
@@ -16,7 +19,7 @@ import {
   type NodeStateReads,
 } from '../nodes/scaler.js';
 import { formatQuantity, parseQuantity } from '../quantity.js';
-import { holderOf, poolOf, type InferenceModel, type ModelRef } from '../inference-model.js';
+import { holderOf, poolOf, priorityOf, type InferenceModel, type ModelRef } from '../inference-model.js';
 import { type ManagedDeployment, type ReconcilePorts, type ReconcileRequests } from '../reconcile/ports.js';
 import { allocationOf, modelView, type ModelView } from './views.js';
 
@@ -31,17 +34,31 @@ export interface WarmUpPorts extends ReconcilePorts {
 }
 
 export type WarmUpAnswer =
-  { status: 200; body: ModelView } | { status: 202; body: ModelView; location: string };
+  | { status: 200; body: ModelView }
+  | { status: 202; body: ModelView & { evicted?: EvictedModel[]; queue?: QueueView }; location: string };
+
+/** Where a queued warm-up stands: 1 is next. */
+export interface QueueView {
+  pool: string;
+  position: number;
+  length: number;
+}
 
 const POLL_MS = 500;
 
 /**
  * Warms a model up: a ready model answers 200; a cold one whose pool has room is allocated (or its held
- * allocation claimed) and scaled up (202, poll `location`); one that does not fit answers 429 with the
- * models blocking it. Every warm-up counts as a request for the idle clock. With `waitSeconds`, waits
- * for Ready (503 if it does not come).
+ * allocation claimed) and scaled up (202, poll `location`). One that does not fit evicts idle models
+ * when its pool allows it (202 naming them), else waits in the pool's queue when asked to (`queue`, or
+ * the pool's default; 202 with its place), else answers 429 with the models blocking it. Every warm-up
+ * counts as a request for the idle clock. With `waitSeconds`, waits for Ready (503 if it does not come).
  */
-export async function warmUp(ports: WarmUpPorts, ref: ModelRef, waitSeconds = 0): Promise<WarmUpAnswer> {
+export async function warmUp(
+  ports: WarmUpPorts,
+  ref: ModelRef,
+  waitSeconds = 0,
+  queue?: boolean,
+): Promise<WarmUpAnswer> {
   const now = ports.clock();
   const model = await findModel(ports, ref);
   // Refused before anything is written: a 400 leaves no trace in the ledger.
@@ -64,8 +81,18 @@ export async function warmUp(ports: WarmUpPorts, ref: ModelRef, waitSeconds = 0)
       body: modelView(model, deployment, await (poolRead ?? allocation(ports, model)), now),
     };
   }
-  const nodes = await startOnBudget(ports, model, deployment, now);
   const location = `/v1/models/${ref.namespace}/${ref.name}`;
+  const started = await startOnBudget(ports, model, deployment, now, queue);
+  if ('queued' in started) {
+    await requestReconcile(ports, model);
+    const view = modelView(model, deployment, undefined, now);
+    return {
+      status: 202,
+      body: { ...view, ...queuedHold(started.queued), queue: started.queued },
+      location,
+    };
+  }
+  const { nodes, evicted } = started;
   if (waitSeconds > 0) return waitForReady(ports, model, location, now + waitSeconds * 1000);
   const [current, allocated] = await Promise.all([
     ports.cluster.getManagedDeployment(ref),
@@ -76,7 +103,27 @@ export async function warmUp(ports: WarmUpPorts, ref: ModelRef, waitSeconds = 0)
     const { nodeGroup, readyNodes, desiredNodes } = nodes;
     body.waitingForNode = { nodeGroup, readyNodes, desiredNodes };
   }
-  return { status: 202, body, location };
+  return { status: 202, body: evicted ? { ...body, evicted } : body, location };
+}
+
+/** The Ready reason and message of a model waiting in line, as the reconciler writes them too. */
+export function queuedHold(position: QueuePosition): { reason: 'Queued'; message: string } {
+  return {
+    reason: 'Queued',
+    message: `waiting in the admission queue of pool ${position.pool}: position ${position.position} of ${position.length}`,
+  };
+}
+
+async function requestReconcile(ports: WarmUpPorts, model: InferenceModel): Promise<void> {
+  await ports.reconcileRequests
+    .request({ namespace: model.namespace, name: model.name })
+    .catch((error: unknown) =>
+      ports.log.warn('Could not request a reconcile', {
+        model: model.name,
+        namespace: model.namespace,
+        error: String(error),
+      }),
+    );
 }
 
 /** How often a warm-up takes budget again when a concurrent scale-down released what it had found. */
@@ -92,16 +139,18 @@ async function startOnBudget(
   model: InferenceModel,
   deployment: ManagedDeployment | undefined,
   now: number,
-): Promise<NodeCapacity | undefined> {
+  queue: boolean | undefined,
+): Promise<{ nodes: NodeCapacity | undefined; evicted?: EvictedModel[] } | { queued: QueuePosition }> {
   const ref = { namespace: model.namespace, name: model.name };
   for (let attempt = 1, current = deployment; ; attempt++) {
     // The node group's state is read while the ledger allocates: a cold start waits for one round trip, not two.
     const nodeState = ports.nodeScaling && readNodeState(ports.nodeScaling, poolOf(model));
     nodeState?.catch(() => undefined); // a 429 never looks at it; scaleOutFor reports a failure
-    const held = await holdBudget(ports, model, current, now);
+    const held = await holdBudget(ports, model, current, now, queue);
+    if (held && 'queued' in held) return held;
     const nodes = held && (await scaleOutFor(ports, model, held.pool, nodeState));
     const started = held && (await startOrRequest(ports, model, current, held, now));
-    if (started) return nodes;
+    if (started) return { nodes, ...(held.evicted && { evicted: held.evicted }) };
     if (attempt === BUDGET_ATTEMPTS) {
       throw new ApiError('scale_up_failed', `${model.name} lost its budget to concurrent releases; retry`);
     }
@@ -127,15 +176,7 @@ async function startOrRequest(
       return false;
     }
     // The reconciler warms the dependencies up first, then this model (the allocation marks the intent).
-    await ports.reconcileRequests
-      .request({ namespace: model.namespace, name: model.name })
-      .catch((error: unknown) =>
-        ports.log.warn('Could not request a reconcile', {
-          model: model.name,
-          namespace: model.namespace,
-          error: String(error),
-        }),
-      );
+    await requestReconcile(ports, model);
     return true;
   } catch (error) {
     ports.log.error('Scale-up failed', {
@@ -151,11 +192,13 @@ async function startOrRequest(
 }
 
 /** The allocation this warm-up starts the model on, and the pool as the ledger answered. */
-interface HeldBudget {
+export interface HeldBudget {
   pool: PoolSnapshot;
   allocation: Allocation;
   /** Held at zero replicas (a scale-down in progress, or a crash): the scale-up claims it first. */
   claimNeeded: boolean;
+  /** Models evicted to make the room. */
+  evicted?: EvictedModel[];
 }
 
 /**
@@ -168,7 +211,125 @@ async function holdBudget(
   model: InferenceModel,
   deployment: ManagedDeployment | undefined,
   now: number,
+  queue: boolean | undefined,
+): Promise<HeldBudget | { queued: QueuePosition } | undefined> {
+  const wantsQueue = queue ?? ports.poolPolicies?.get(poolOf(model))?.queue?.byDefault ?? false;
+  const line = await lineAhead(ports, model);
+  if (line.mustWait) {
+    if (line.inLine || wantsQueue) {
+      return { queued: await enqueue(ports, model, poolOf(model), parseQuantity(model.spec.memory), now) };
+    }
+    const pool = await ports.ledger.readPool(poolOf(model));
+    throw await insufficientMemory(
+      ports,
+      model,
+      pool,
+      parseQuantity(model.spec.memory),
+      [],
+      true,
+      line.length,
+    );
+  }
+  const first = await allocateFor(ports, model, deployment, now);
+  if (first !== 'insufficient') return leaveLine(ports, line.inLine, first);
+  const bytes = parseQuantity(model.spec.memory);
+  const pool = await ports.ledger.readPool(poolOf(model));
+  // Cooldowns, readiness and dependencies live in the cluster: two list calls, only on this (rare) path.
+  const [models, deployments] = await Promise.all([
+    ports.cluster.listModels(),
+    ports.cluster.listManagedDeployments(),
+  ]);
+  const fitsThePool = bytes <= pool.totalBytes;
+  const candidates = fitsThePool
+    ? blockingCandidates(model, pool, models, deployments, now, ports.reconcileIntervalMs)
+    : [];
+  const evicted = fitsThePool
+    ? await evictFor(ports, model, pool, bytes, candidates, models, deployments, now)
+    : [];
+  if (evicted.length > 0) {
+    const second = await allocateFor(ports, model, deployment, now);
+    if (second !== 'insufficient') return leaveLine(ports, line.inLine, second && { ...second, evicted });
+  }
+  const queueable = fitsThePool && ports.queue !== undefined;
+  if (queueable && (wantsQueue || line.inLine)) {
+    return { queued: await enqueue(ports, model, pool.name, bytes, now) };
+  }
+  const latest = evicted.length > 0 ? await ports.ledger.readPool(pool.name) : pool;
+  const blocking =
+    evicted.length > 0
+      ? blockingCandidates(model, latest, models, deployments, now, ports.reconcileIntervalMs)
+      : candidates;
+  throw await insufficientMemory(ports, model, latest, bytes, blocking, queueable);
+}
+
+/**
+ * Fairness to those waiting in line: while the pool's queue is not empty, a warm-up takes room only
+ * when it heads the line, ranks above its head (a higher priority), or already holds its budget;
+ * otherwise it waits behind them (or, not asking to wait, is refused), never taking the room the head
+ * waits for. One query, and only where queues are kept.
+ */
+async function lineAhead(
+  ports: WarmUpPorts,
+  model: InferenceModel,
+): Promise<{ mustWait: boolean; inLine: QueueEntry | undefined; length: number }> {
+  if (!ports.queue) return { mustWait: false, inLine: undefined, length: 0 };
+  const holder = holderOf(model);
+  const line = await ports.queue.list(poolOf(model));
+  const inLine = line.find((e) => e.holder === holder);
+  const head = line[0];
+  const length = line.length;
+  if (!head || head.holder === holder || priorityOf(model) > head.priority) {
+    return { mustWait: false, inLine, length };
+  }
+  const pool = await ports.ledger.readPool(poolOf(model));
+  return { mustWait: !pool.allocations.some((a) => a.holder === holder), inLine, length };
+}
+
+/** A queued model that got its budget by a warm-up of its own leaves the line. */
+async function leaveLine(
+  ports: WarmUpPorts,
+  entry: QueueEntry | undefined,
+  held: HeldBudget | undefined,
 ): Promise<HeldBudget | undefined> {
+  if (entry && held) await ports.queue!.remove(entry);
+  return held;
+}
+
+async function enqueue(
+  ports: WarmUpPorts,
+  model: InferenceModel,
+  pool: string,
+  bytes: number,
+  now: number,
+): Promise<QueuePosition> {
+  const holder = holderOf(model);
+  await ports.queue!.enqueue({ pool, holder, priority: priorityOf(model), bytes, at: now });
+  const position = positionsOf(await ports.queue!.list(pool)).get(holder);
+  ports.log.info('Warm-up queued', {
+    model: model.name,
+    namespace: model.namespace,
+    nodePool: pool,
+    position: position?.position,
+  });
+  // A removal racing the list (admitted, expired) leaves it out: it is then first, or gone.
+  return position ?? { pool, position: 1, length: 1 };
+}
+
+/** How long a queued warm-up keeps its place without a new request. */
+export function queueExpiryMsOf(ports: ReconcilePorts, pool: string): number {
+  return ports.poolPolicies?.get(pool)?.queue?.expireAfterMs ?? DEFAULT_QUEUE_EXPIRY_MS;
+}
+
+/**
+ * The model's allocation, taken now or found held; 'insufficient' when the pool has no room. The same
+ * fenced allocation serves a warm-up and an admission from the queue.
+ */
+export async function allocateFor(
+  ports: ReconcilePorts,
+  model: InferenceModel,
+  deployment: ManagedDeployment | undefined,
+  now: number,
+): Promise<HeldBudget | 'insufficient' | undefined> {
   const pool = poolOf(model);
   const holder = holderOf(model);
   const bytes = parseQuantity(model.spec.memory);
@@ -176,9 +337,7 @@ async function holdBudget(
     .allocate({ pool, holder, bytes, now })
     .catch(noBudget(pool))
     .catch(sizeMismatchAsHeld);
-  if (result !== 'held-at-another-size' && result.outcome === 'insufficient') {
-    throw await insufficientMemory(ports, model, result.pool, bytes, now);
-  }
+  if (result !== 'held-at-another-size' && result.outcome === 'insufficient') return 'insufficient';
   const snapshot = result === 'held-at-another-size' ? await ports.ledger.readPool(pool) : result.pool;
   const allocation = snapshot.allocations.find((a) => a.holder === holder);
   if (!allocation) return undefined; // released between the answer and the read: take it again
@@ -234,8 +393,8 @@ export async function findModel(ports: ReconcilePorts, ref: ModelRef): Promise<I
   return model;
 }
 
-async function scaleUp(
-  ports: WarmUpPorts,
+export async function scaleUp(
+  ports: ReconcilePorts,
   model: InferenceModel,
   deployment: ManagedDeployment | undefined,
   held: HeldBudget,
@@ -302,19 +461,14 @@ async function insufficientMemory(
   model: InferenceModel,
   pool: PoolSnapshot,
   bytes: number,
-  now: number,
+  candidates: BlockingCandidate[],
+  queueable: boolean,
+  /** Set when the pool has room but warm-ups wait in line for it first. */
+  waitingInLine?: number,
 ): Promise<ApiError> {
-  // Cooldowns, readiness and dependencies live in the cluster: two list calls, only on this (rare) path.
-  const [models, deployments] = await Promise.all([
-    ports.cluster.listModels(),
-    ports.cluster.listManagedDeployments(),
-  ]);
   const fitsThePool = bytes <= pool.totalBytes;
   const choice = fitsThePool
-    ? chooseBlockingSet(
-        bytes - pool.availableBytes,
-        blockingCandidates(model, pool, models, deployments, now, ports.reconcileIntervalMs),
-      )
+    ? chooseBlockingSet(bytes - pool.availableBytes, candidates)
     : { blocking: [], untilRoomMs: undefined };
   const blocking = choice.blocking.map((b) => {
     const [namespace, name] = b.holder.split('/') as [string, string];
@@ -333,13 +487,19 @@ async function insufficientMemory(
     choice.untilRoomMs !== undefined
       ? { 'Retry-After': String(Math.ceil((choice.untilRoomMs + ports.reconcileIntervalMs) / 1000)) }
       : {};
+  const message =
+    waitingInLine === undefined
+      ? `Cannot schedule ${model.name}: insufficient memory`
+      : `Cannot schedule ${model.name}: ${waitingInLine} warm-up(s) wait in line for pool ${pool.name}; warm up with ?queue=true to join them`;
   return new ApiError(
     'insufficient_memory',
-    `Cannot schedule ${model.name}: insufficient memory`,
+    message,
     {
       requested: { model: model.name, memory: model.spec.memory },
       available: formatQuantity(pool.availableBytes),
       blocking,
+      queueable,
+      ...(waitingInLine !== undefined && { queued: waitingInLine }),
     },
     headers,
   );

@@ -2,6 +2,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { KubernetesCluster } from '../../adapters/kubernetes-cluster.js';
 import { KubernetesMoeWorkloads } from '../../adapters/kubernetes-moe-workloads.js';
 import { KubernetesPoolNodes } from '../../adapters/kubernetes-pool-nodes.js';
+import type { PoolPolicy } from '../../core/nodes/pool-policies.js';
 import type { ReconcilePorts } from '../../core/reconcile/ports.js';
 import { logger, type RuntimeConfig } from '../runtime.js';
 import { KubeConfigSource } from './kube-config-source.js';
@@ -29,11 +30,13 @@ export const poolNodes: ClientFactory<KubernetesPoolNodes> = (config, scope) =>
 export class ClusterAccess {
   private readonly kubeConfigs: KubeConfigSource;
   private readonly scope: NamespaceScope;
+  private readonly poolPolicies: ReadonlyMap<string, PoolPolicy>;
   private current: { config: KubeConfig; clients: Map<ClientFactory<unknown>, unknown> } | undefined;
 
   constructor(config: RuntimeConfig) {
     this.kubeConfigs = new KubeConfigSource(config.kubernetes);
     this.scope = config.watchNamespaces ? { namespaces: config.watchNamespaces } : {};
+    this.poolPolicies = new Map(config.nodePools.map((pool) => [pool.name, pool]));
   }
 
   async client<T>(make: ClientFactory<T>): Promise<T> {
@@ -44,13 +47,15 @@ export class ClusterAccess {
     return clients.get(make) as T;
   }
 
-  /** What the reconciler needs: the cluster and the ledger. */
+  /** What the reconciler needs: the cluster, the ledger and its admission queues, the pools' policies. */
   async reconcilePorts(table: LedgerTable): Promise<ReconcilePorts> {
     return {
       cluster: await this.client(kubernetesCluster),
       ledger: table.ledger,
       log: logger,
       clock: Date.now,
+      poolPolicies: this.poolPolicies,
+      queue: table.queue,
     };
   }
 }

@@ -1,4 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDbAdmissionQueue } from '../../adapters/dynamodb-admission-queue.js';
 import { DynamoDbLedger, ledgerClient } from '../../adapters/dynamodb-ledger.js';
 import type { RuntimeConfig } from '../runtime.js';
 
@@ -7,9 +8,16 @@ export interface LedgerTable {
   readonly client: DynamoDBClient;
   readonly name: string;
   readonly ledger: DynamoDbLedger;
+  /** The pools' admission queues, in items of their own in the same table. */
+  readonly queue: DynamoDbAdmissionQueue;
 }
 
 export function ledgerTable(config: RuntimeConfig): LedgerTable {
   const client = ledgerClient(config.dynamoDbEndpoint ? { endpoint: config.dynamoDbEndpoint } : {});
-  return { client, name: config.ledgerTable, ledger: new DynamoDbLedger(client, config.ledgerTable) };
+  return {
+    client,
+    name: config.ledgerTable,
+    ledger: new DynamoDbLedger(client, config.ledgerTable),
+    queue: new DynamoDbAdmissionQueue(client, config.ledgerTable),
+  };
 }

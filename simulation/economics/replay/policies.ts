@@ -1,6 +1,6 @@
-/** The policies a replay compares. Eviction and the admission queue join when that issue lands. */
+/** The policies a replay compares. */
 export interface PolicyDefinition {
-  readonly id: 'always-on' | 'control-plane' | 'scale-from-zero';
+  readonly id: 'always-on' | 'control-plane' | 'scale-from-zero' | 'eviction-queue';
   readonly label: string;
   readonly description: string;
 }
@@ -24,4 +24,11 @@ export const SCALE_FROM_ZERO: PolicyDefinition = {
   label: 'idle from scale-up',
   description:
     "a scale-from-zero policy that counts idle time from scale-up, not from the last request (as KEDA's HTTP add-on does): the same control plane, told of no request to a running model",
+};
+
+export const EVICTION_QUEUE: PolicyDefinition = {
+  id: 'eviction-queue',
+  label: 'eviction + queue',
+  description:
+    'the control plane with every pool allowing eviction (minIdle 5m) and queueing by default (entries expire 10m after their last request): a warm-up that does not fit evicts idle models of no higher priority, else waits in line',
 };

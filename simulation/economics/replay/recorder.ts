@@ -29,6 +29,7 @@ export class PolicyRecorder {
   private readonly models = new Map<string, ModelTally>();
   private readonly nodeSeries = new Map<string, [number, number][]>();
   private readonly waits = new WaitRecorder();
+  private readonly refusals = new WaitRecorder();
   private budgetViolations = 0;
 
   constructor(
@@ -59,6 +60,11 @@ export class PolicyRecorder {
   waited(model: string, seconds: number): void {
     this.tally(model).waits.add(seconds);
     this.waits.add(seconds);
+  }
+
+  /** A warm-up that could not start at once (429, or queued) saw its model Ready `seconds` later. */
+  readyAfterRefusal(seconds: number): void {
+    this.refusals.add(seconds);
   }
 
   rejected(model: string): void {
@@ -125,6 +131,7 @@ export class PolicyRecorder {
       waited: this.waits.count,
       wait: this.waits.summary(),
       rejected: sum(models.map((m) => m.rejected)),
+      refusedTimeToReady: this.refusals.summary(),
       peakNodes: peakOfSum([...this.nodeSeries.values()]),
       budgetViolations: this.budgetViolations,
       pools,

@@ -3,7 +3,7 @@ import type { PolicyResult, SimulationResult } from '../result.js';
 import { InputError, type Scenario } from '../scenario.js';
 import type { WhatIf } from '../what-if.js';
 import { alwaysOn, type PolicyDriver } from './always-on.js';
-import { CONTROL_PLANE, SCALE_FROM_ZERO } from './policies.js';
+import { CONTROL_PLANE, EVICTION_QUEUE, SCALE_FROM_ZERO } from './policies.js';
 import { SimulatedWorld } from './simulated-world.js';
 import { worldDriver } from './world-driver.js';
 
@@ -75,9 +75,26 @@ const scaleFromZero: DriverFactory = async (scenario, window) =>
     },
   );
 
+const evictionAndQueue: DriverFactory = async (scenario, window) =>
+  worldDriver(
+    EVICTION_QUEUE,
+    scenario,
+    window,
+    await SimulatedWorld.create(scenario, window.startMs - SETTLE_BEFORE_MS, {
+      eviction: { enabled: true, minIdleMs: 5 * 60_000 },
+      queue: { byDefault: true, expireAfterMs: 10 * 60_000 },
+    }),
+    { reportActivity: true },
+  );
+
 /** The side-by-side policies, and the one `--what-if` varies (the control plane as configured). */
 export const POLICIES: { sideBySide: DriverFactory[]; varied: DriverFactory } = {
-  sideBySide: [async (scenario, window) => alwaysOn(scenario, window), controlPlane, scaleFromZero],
+  sideBySide: [
+    async (scenario, window) => alwaysOn(scenario, window),
+    controlPlane,
+    scaleFromZero,
+    evictionAndQueue,
+  ],
   varied: controlPlane,
 };
 

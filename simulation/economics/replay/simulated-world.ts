@@ -5,6 +5,7 @@ import {
   type InferenceModel,
   type ModelRef,
 } from '../../../lambdas/core/inference-model.js';
+import type { PoolPolicy } from '../../../lambdas/core/nodes/pool-policies.js';
 import { World } from '../../world.js';
 import type { ModelState, StepSeries } from '../result.js';
 import type { Scenario } from '../scenario.js';
@@ -30,10 +31,10 @@ export class SimulatedWorld implements ReplayWorld {
   private changes: WorldChange[] = [];
   private readonly loadMsByMemory = new Map<string, number>();
 
-  private constructor(scenario: Scenario, startMs: number) {
+  private constructor(scenario: Scenario, startMs: number, policy: PoolPolicy) {
     const boots = new Map(scenario.pools.map((p) => [p.config.name, p.nodeBootSeconds * 1000]));
     this.world = new World({
-      pools: scenario.pools.map((p) => p.config),
+      pools: scenario.pools.map((p) => ({ ...p.config, ...policy })),
       nodes: true,
       nodeBootMs: (pool) => boots.get(pool) ?? 0,
       startup: {
@@ -51,9 +52,12 @@ export class SimulatedWorld implements ReplayWorld {
     for (const holder of this.models.keys()) this.states.set(holder, 'down');
   }
 
-  /** A world with the pools defined and every model applied (at zero replicas until a request). */
-  static async create(scenario: Scenario, startMs: number): Promise<SimulatedWorld> {
-    const world = new SimulatedWorld(scenario, startMs);
+  /**
+   * A world with the pools defined and every model applied (at zero replicas until a request); `policy`
+   * (eviction, queue) applies to every pool.
+   */
+  static async create(scenario: Scenario, startMs: number, policy: PoolPolicy = {}): Promise<SimulatedWorld> {
+    const world = new SimulatedWorld(scenario, startMs, policy);
     await world.world.definePools();
     // In one order whatever order the inputs listed them in: the world's interleaving follows it.
     const byHolder = [...scenario.models].sort((a, b) => holderOf(a).localeCompare(holderOf(b)));
@@ -79,11 +83,12 @@ export class SimulatedWorld implements ReplayWorld {
     if (passes) await this.checkBudgets();
   }
 
-  async warmUp(ref: ModelRef): Promise<200 | 202 | 429> {
+  async warmUp(ref: ModelRef): Promise<200 | 202 | 'queued' | 429> {
     this.flushActivity();
     const record = this.world.startWarmUp(ref);
     await this.world.interleaver.settle();
     this.observe();
+    if (record.answer?.status === 202 && record.answer.body.queue) return 'queued';
     if (record.answer) return record.answer.status;
     if (record.error?.status === 429) return 429;
     throw record.error ?? record.failure ?? new Error(`the warm-up of ${holderOf(ref)} did not finish`);

@@ -22,8 +22,8 @@ export type WorldChange =
 export interface ReplayWorld {
   /** Runs every scheduled pass, node boot and pod start up to `ms`. */
   advanceTo(ms: number): Promise<void>;
-  /** The warm-up API's answer for the model at the current virtual time. */
-  warmUp(ref: ModelRef): Promise<200 | 202 | 429>;
+  /** The warm-up API's answer for the model at the current virtual time; 'queued' is a 202 with a place in line. */
+  warmUp(ref: ModelRef): Promise<200 | 202 | 'queued' | 429>;
   recordActivity(ref: ModelRef): Promise<void>;
   isReady(holder: string): boolean;
   /** Warmed up and not ready yet: a request waits for it without another warm-up. */
@@ -49,6 +49,8 @@ export function worldDriver(
 ): PolicyDriver {
   const recorder = new PolicyRecorder(policy, scenario, window);
   const waiting = new Map<string, number[]>();
+  /** Warm-ups that could not start at once (429, or queued), by model: their time to Ready is measured. */
+  const refused = new Map<string, number[]>();
   const settle = () => {
     for (const change of world.drainChanges()) {
       if (change.kind === 'over-budget') recorder.budgetViolation();
@@ -56,6 +58,7 @@ export function worldDriver(
         recorder.modelState(change.holder, change.state, change.atMs);
         // Ready serves the waiting requests; a start given up (the start deadline) ends their wait too.
         if (change.state !== 'starting') release(change.holder, change.atMs);
+        if (change.state === 'up') readyAfterRefusal(change.holder, change.atMs);
       }
     }
   };
@@ -63,6 +66,14 @@ export function worldDriver(
     const since = waiting.get(holder);
     if (since) since.push(sinceMs);
     else waiting.set(holder, [sinceMs]);
+  };
+  const readyAfterRefusal = (holder: string, atMs: number) => {
+    for (const since of refused.get(holder) ?? []) recorder.readyAfterRefusal((atMs - since) / 1000);
+    refused.delete(holder);
+  };
+  const refusal = (holder: string, atMs: number) => {
+    // The first refusal of a wait counts: the client retries, it does not start waiting again.
+    if (!refused.has(holder)) refused.set(holder, [atMs]);
   };
   const release = (holder: string, atMs: number) => {
     for (const since of waiting.get(holder) ?? []) recorder.waited(holder, (atMs - since) / 1000);
@@ -82,13 +93,19 @@ export function worldDriver(
       }
       const status = await world.warmUp(request);
       settle();
-      if (status === 429) recorder.rejected(holder);
-      else if (status === 202) wait(holder, request.atMs);
+      if (status === 429) {
+        recorder.rejected(holder);
+        refusal(holder, request.atMs);
+      } else if (status === 202 || status === 'queued') {
+        wait(holder, request.atMs);
+        if (status === 'queued') refusal(holder, request.atMs);
+      }
     },
     async finish() {
       await world.advanceTo(window.endMs);
       settle();
       for (const holder of [...waiting.keys()]) release(holder, window.endMs);
+      for (const holder of [...refused.keys()]) readyAfterRefusal(holder, window.endMs);
       for (const [pool, series] of Object.entries(world.nodeHistory())) {
         for (const [at, count] of series) if (at < window.endMs) recorder.nodes(pool, count, at);
       }

@@ -25,6 +25,7 @@ export function sideBySide(result: SimulationResult): string {
     ['requests that waited', ...policies.map((p) => `${count(p.waited)} of ${count(p.requests)}`)],
     ['wait p50 / p95 / p99', ...policies.map((p) => waits(p.wait))],
     ['429s', ...policies.map((p) => count(p.rejected))],
+    ['refused: time to Ready p50 / p95', ...policies.map((p) => refusedWaits(p.refusedTimeToReady))],
     ['peak nodes', ...policies.map((p) => count(p.peakNodes))],
     ['budget violations', ...policies.map((p) => count(p.budgetViolations))],
   ];
@@ -84,6 +85,10 @@ function perModelRows(policies: readonly PolicyResult[]): string[][] {
       }),
     ]),
   ];
+}
+
+function refusedWaits(wait: WaitSummary | undefined): string {
+  return wait ? `${seconds(wait.p50)} / ${seconds(wait.p95)}` : '—';
 }
 
 function waits(wait: WaitSummary | undefined): string {

@@ -149,6 +149,8 @@ describe('deploy/: InferenceModel CRD and control-plane RBAC on a real apiserver
       /spec\.resources\.limits\.gpu: Invalid value: "one"/,
     ],
     ['an unknown field', { ...minimal, replicas: 2 }, /unknown field "spec\.replicas"/],
+    ['a priority above 1000', { ...minimal, priority: 1001 }, /spec\.priority: Invalid value: 1001/],
+    ['a priority in words', { ...minimal, priority: 'high' }, /spec\.priority: Invalid value: "string"/],
   ];
 
   it.each(invalid)('refuses a model with %s, naming the field', async (_what, spec, message) => {
@@ -180,10 +182,24 @@ describe('deploy/: InferenceModel CRD and control-plane RBAC on a real apiserver
     expect((await getModel('mistral-7b')).spec).not.toHaveProperty('startDeadline');
   });
 
-  it('lists models with NAME, READY, REPLICAS, MEMORY, POOL and AGE columns', async () => {
+  it('keeps a priority as written and adds none when it is unset', async () => {
+    const name = `priority-${Math.random().toString(36).slice(2, 8)}`;
+    const body = {
+      apiVersion: 'inference.eh-ops.io/v1alpha1',
+      kind: 'InferenceModel',
+      metadata: { name },
+      spec: { ...minimal, priority: -5 },
+    };
+    await kubectlOk(['apply', '-n', namespace, '-f', '-'], JSON.stringify(body));
+    expect((await getModel(name)).spec.priority).toBe(-5);
+    await kubectlOk(['delete', 'inferencemodel', name, '-n', namespace]);
+    expect((await getModel('mistral-7b')).spec).not.toHaveProperty('priority');
+  });
+
+  it('lists models with NAME, READY, REPLICAS, MEMORY, POOL, PRIORITY and AGE columns', async () => {
     const output = await kubectlOk(['get', 'inferencemodels', '-n', namespace]);
     const { header, rows } = table(output);
-    expect(header).toEqual(['NAME', 'READY', 'REPLICAS', 'MEMORY', 'POOL', 'AGE']);
+    expect(header).toEqual(['NAME', 'READY', 'REPLICAS', 'MEMORY', 'POOL', 'PRIORITY', 'AGE']);
     const byName = Object.fromEntries(rows.map((row) => [row.NAME, row]));
     expect(byName['llama-2-7b']).toMatchObject({ MEMORY: '16Gi', POOL: 'gpu-a100' });
     expect(byName['codellama-34b']).toMatchObject({ MEMORY: '48Gi', POOL: 'gpu-a100' });

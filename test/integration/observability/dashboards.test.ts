@@ -194,6 +194,11 @@ const PANEL_EXPECTATIONS = new Map<string, Expected>([
     'sum by (node_pool) (increase(inference_warmup_rejections_total[15m]))',
     { 'obs-pool-a': 15, 'obs-pool-b': 0 },
   ],
+  [
+    'sum by (node_pool) (increase(inference_warmup_evictions_total[15m]))',
+    { 'obs-pool-a': 6, 'obs-pool-b': 0 },
+  ],
+  ['max by (node_pool) (inference_admission_queue_length)', { 'obs-pool-a': 3, 'obs-pool-b': 0 }],
   // Per step: 1 cold start under 5s, 3 under 15s, 4 under 30s, 4 in all.
   [`histogram_quantile(0.5, sum by (le) (rate(${COLD_START}[1h])))`, 10],
   [`histogram_quantile(0.95, sum by (le) (rate(${COLD_START}[1h])))`, 27],
@@ -277,6 +282,10 @@ function scenario(endMs: number): Sample[] {
     add('inference_control_plane_reconcile_duration_seconds_sum', {}, 4 * k);
     add('inference_warmup_rejections_total', { node_pool: 'obs-pool-a' }, k / 2);
     add('inference_warmup_rejections_total', { node_pool: 'obs-pool-b' }, 3);
+    add('inference_warmup_evictions_total', { node_pool: 'obs-pool-a' }, k / 5);
+    add('inference_warmup_evictions_total', { node_pool: 'obs-pool-b' }, 2);
+    add('inference_admission_queue_length', { node_pool: 'obs-pool-a' }, 3);
+    add('inference_admission_queue_length', { node_pool: 'obs-pool-b' }, 0);
     const coldStartBuckets: [string, number][] = [
       ['5', 1],
       ['15', 3],

@@ -99,6 +99,8 @@ describe('warm-up API', () => {
           blocking: [
             { model: 'llama-2-7b', namespace, memory: '48Gi', idle_for: expect.stringMatching(/^\d+s$/) },
           ],
+          // The Lambda keeps the admission queues: the same warm-up with ?queue=true would wait in line.
+          queueable: true,
         },
       },
     });
@@ -151,6 +153,31 @@ describe('warm-up API', () => {
     await expect(ledger.readPool(racePool)).resolves.toMatchObject({
       allocatedBytes: 64 * Gi,
       availableBytes: 0,
+    });
+  });
+
+  it('?queue=true waits in line (202, Queued), GET /v1/pools shows the line, and a plain warm-up does not jump it', async () => {
+    const refused = await Promise.all(
+      [0, 1, 2, 3, 4, 5].map((i) => call('POST', `/v1/models/${namespace}/racer-${i}/warmup`)),
+    );
+    const waiting = refused.flatMap((a, i) => (a.status === 429 ? [`racer-${i}`] : []));
+    expect(waiting).toHaveLength(2);
+    const [first, second] = waiting as [string, string];
+    const queued = await call('POST', `/v1/models/${namespace}/${first}/warmup`, { queue: 'true' });
+    expect(queued).toMatchObject({
+      status: 202,
+      body: { name: first, reason: 'Queued', queue: { pool: racePool, position: 1, length: 1 } },
+    });
+    const pools = await call('GET', '/v1/pools');
+    expect(pools.body.pools.find((p: { name: string }) => p.name === racePool).queue).toEqual([
+      expect.objectContaining({ position: 1, holder: `${namespace}/${first}`, memory: '16Gi', priority: 0 }),
+    ]);
+    const behind = await call('POST', `/v1/models/${namespace}/${second}/warmup`);
+    expect(behind.status).toBe(429);
+    expect(behind.body.error.details).toMatchObject({ queueable: true, queued: 1 });
+    expect(await call('POST', `/v1/models/${namespace}/${second}/warmup`, { queue: 'maybe' })).toMatchObject({
+      status: 400,
+      body: { error: { code: 'invalid_request', message: 'queue must be true or false' } },
     });
   });
 });

@@ -68,19 +68,19 @@ describe('one model, a request every 20 minutes, a 10-minute cooldown', () => {
     // Always-on: one node for the 4 hours, nothing starts.
     expect(alwaysOn).toMatchObject({ nodeHours: 4, coldStarts: 0, waited: 0, cost: 4 });
     // The control plane: the first request boots the node (5 min). Each call in the world takes a
-    // millisecond, so the node is asked for at 00:00:00.009 and is ready just after the 00:05 pass: the
-    // pod is placed at the 00:06 pass, pulls (60 s) and loads 16Gi at 1 GiB/s (16 s): ready at 00:07:16,
-    // a wait of 436 s. The core's idle clock starts when a pass sees it Ready (00:08); 10 minutes later
-    // the pass after the cooldown scales it down (00:19), before the next request at 00:20, which starts
+    // millisecond, so the node is asked for a few milliseconds after 00:00 and is ready a few after
+    // 00:05, while the 00:05 pass still runs (it lists each pool's admission queue too): the pod is
+    // placed then, pulls (60 s) and loads 16Gi at 1 GiB/s (16 s): ready at 00:06:16, a wait of 376 s. The core's idle clock starts when a pass sees it Ready
+    // (00:07); 10 minutes later the pass after the cooldown scales it down (00:18), before the next request at 00:20, which starts
     // it again on the node (still there: a node leaves only after 10 empty minutes): 76 s (and the
-    // warm-up's 8 calls). So 12 cold starts, 12 waits (one of 436 s, eleven of 76 s), and the node runs
+    // warm-up's calls). So 12 cold starts, 12 waits (one of 376 s, eleven of 76 s), and the node runs
     // from 00:00 to the end: 4 node-hours.
     expect(controlPlane).toMatchObject({ coldStarts: 12, waited: 12, rejected: 0, budgetViolations: 0 });
     expect(controlPlane!.nodeHours).toBeCloseTo(4, 4);
     expect(controlPlane!.wait!.p50).toBeCloseTo(76, 1);
-    expect(controlPlane!.wait!.max).toBeCloseTo(436, 1);
+    expect(controlPlane!.wait!.max).toBeCloseTo(376, 1);
     expect(controlPlane!.wait!.p95).toBe(controlPlane!.wait!.max);
-    // Held: 00:00 to 00:19, then 13 minutes per cycle (xx:20, Ready seen at xx:22, down at xx:33), 11 times.
-    expect(controlPlane!.models[0]!.heldHours).toBeCloseTo((19 + 11 * 13) / 60, 3);
+    // Held: 00:00 to 00:18, then 13 minutes per cycle (xx:20, Ready seen at xx:22, down at xx:33), 11 times.
+    expect(controlPlane!.models[0]!.heldHours).toBeCloseTo((18 + 11 * 13) / 60, 3);
   });
 });

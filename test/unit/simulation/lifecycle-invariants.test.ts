@@ -12,16 +12,39 @@ import { inferenceModel } from '../../support/builders.js';
 const Gi = 2 ** 30;
 const minute = 60_000;
 
+// gpu-a100 lets warm-ups evict idle models; both pools let them queue when asked (`queue` steps), and
+// plain warm-ups that neither evict nor queue still get the 429 the lifecycle rules check.
 const pools: NodePoolConfig[] = [
-  { name: 'gpu-a100', nodeGroup: 'ng-a100', bytesPerNode: 80 * Gi, minNodes: 0, maxNodes: 2 },
-  { name: 'gpu-l4', nodeGroup: 'ng-l4', bytesPerNode: 24 * Gi, minNodes: 0, maxNodes: 3 },
+  {
+    name: 'gpu-a100',
+    nodeGroup: 'ng-a100',
+    bytesPerNode: 80 * Gi,
+    minNodes: 0,
+    maxNodes: 2,
+    eviction: { enabled: true, minIdleMs: minute },
+    queue: { byDefault: false, expireAfterMs: 4 * minute },
+  },
+  {
+    name: 'gpu-l4',
+    nodeGroup: 'ng-l4',
+    bytesPerNode: 24 * Gi,
+    minNodes: 0,
+    maxNodes: 3,
+    queue: { byDefault: false, expireAfterMs: 3 * minute },
+  },
 ];
 
 // A small catalogue that crowds both pools: a chain of dependencies (rag -> embedder -> tokenizer),
-// models that fit alone but not together, and short cooldowns so they come and go within a history.
+// models that fit alone but not together, short cooldowns so they come and go within a history, and
+// priorities (with one per-model minIdle) so evictions pick among unequal models.
 const models = [
-  inferenceModel('llama-70b', { memory: '80Gi', pool: 'gpu-a100', cooldownPeriod: '4m' }),
-  inferenceModel('mixtral', { memory: '48Gi', pool: 'gpu-a100', cooldownPeriod: '3m' }),
+  inferenceModel('llama-70b', { memory: '80Gi', pool: 'gpu-a100', cooldownPeriod: '4m', priority: 10 }),
+  inferenceModel('mixtral', {
+    memory: '48Gi',
+    pool: 'gpu-a100',
+    cooldownPeriod: '3m',
+    evictionMinIdle: '2m',
+  }),
   inferenceModel('tokenizer', { memory: '8Gi', pool: 'gpu-l4', cooldownPeriod: '2m' }),
   inferenceModel('embedder', {
     memory: '16Gi',
@@ -34,8 +57,15 @@ const models = [
     pool: 'gpu-a100',
     cooldownPeriod: '5m',
     dependencies: ['embedder'],
+    priority: 5,
   }),
-  inferenceModel('phi', { memory: '24Gi', pool: 'gpu-l4', cooldownPeriod: '3m', startDeadline: '6m' }),
+  inferenceModel('phi', {
+    memory: '24Gi',
+    pool: 'gpu-l4',
+    cooldownPeriod: '3m',
+    startDeadline: '6m',
+    priority: -5,
+  }),
 ];
 
 const config = { ...DEFAULT_WORLD, pools, startDeadlineMs: 8 * minute };
@@ -48,7 +78,8 @@ const options: HistoryOptions = {
 
 const model = fc.nat({ max: models.length - 1 });
 const step: fc.Arbitrary<HistoryStep> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ kind: fc.constant('warm-up' as const), model }) },
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant('warm-up' as const), model }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('queue' as const), model }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('activity' as const), model }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('reconcile' as const), model }) },
   {

@@ -6,7 +6,12 @@ describe('the default day replayed', () => {
   it('the control plane as configured uses at least 60% fewer GPU node-hours than always-on, with no budget violation', async () => {
     const result = await simulate(defaultDay(), undefined, () => undefined);
     const [alwaysOn, controlPlane, fromScaleUp] = result.policies;
-    expect(result.policies.map((p) => p.policy)).toEqual(['always-on', 'control-plane', 'scale-from-zero']);
+    expect(result.policies.map((p) => p.policy)).toEqual([
+      'always-on',
+      'control-plane',
+      'scale-from-zero',
+      'eviction-queue',
+    ]);
     expect(controlPlane!.nodeHours).toBeLessThanOrEqual(0.4 * alwaysOn!.nodeHours);
     for (const policy of result.policies) expect(policy.budgetViolations).toBe(0);
     // Counting idle from scale-up restarts busy models far more often than counting from the last request.

@@ -177,6 +177,26 @@ describe('inspectInferenceModel: the CRD rules', () => {
       { startDeadline: '99999999h' },
       'spec.startDeadline: Invalid value: "99999999h": must be hours, minutes and seconds up to 24h',
     ],
+    // priority: optional integer -1000..1000
+    [
+      'priority too high',
+      { priority: 1001 },
+      'spec.priority: Invalid value: 1001: must be a whole number from -1000 to 1000',
+    ],
+    ['priority too low', { priority: -1001 }, 'spec.priority: Invalid value: -1001'],
+    ['priority a fraction', { priority: 1.5 }, 'spec.priority: Invalid value: 1.5'],
+    ['priority a string', { priority: '10' }, 'spec.priority: Invalid value: "10"'],
+    // evictionMinIdle: optional, h/m/s pattern, at most 24h
+    [
+      'eviction min idle in words',
+      { evictionMinIdle: 'long' },
+      'spec.evictionMinIdle: Invalid value: "long": must be hours, minutes and seconds up to 24h',
+    ],
+    [
+      'eviction min idle over a day',
+      { evictionMinIdle: '25h' },
+      'spec.evictionMinIdle: Invalid value: "25h": must be at most 24h',
+    ],
     // maxReplicas: integer 0..1
     [
       'maxReplicas 5',

@@ -1,0 +1,106 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { validateHolder, validatePoolName, validateTime } from '../core/ledger/rules.js';
+import { queueOrder, type AdmissionQueue, type QueueEntry } from '../core/queue/model.js';
+import { conditionalWrite } from './dynamodb-conditional-write.js';
+
+/**
+ * The admission queues in the ledger table (docs/ledger.md): one item per waiting model under a
+ * partition of its own per pool, so joining the line never contends with the pool's budget item.
+ */
+export class DynamoDbAdmissionQueue implements AdmissionQueue {
+  private readonly documents: DynamoDBDocumentClient;
+
+  constructor(
+    client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {
+    this.documents = DynamoDBDocumentClient.from(client);
+  }
+
+  async enqueue(request: {
+    pool: string;
+    holder: string;
+    priority: number;
+    bytes: number;
+    at: number;
+  }): Promise<QueueEntry> {
+    validatePoolName(request.pool);
+    validateHolder(request.holder);
+    validateTime(request.at, 'enqueue time');
+    // One write: the first enqueue sets the place, later ones (and retries) only note the request.
+    const { Attributes } = await this.documents.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: queueKey(request.pool), sk: request.holder },
+        UpdateExpression:
+          'SET enqueuedAt = if_not_exists(enqueuedAt, :at), lastRequestAt = :at, priority = :priority, #bytes = :bytes',
+        ExpressionAttributeNames: { '#bytes': 'bytes' },
+        ExpressionAttributeValues: {
+          ':at': request.at,
+          ':priority': request.priority,
+          ':bytes': request.bytes,
+        },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return toEntry(request.pool, Attributes as QueueItem);
+  }
+
+  async list(pool: string): Promise<QueueEntry[]> {
+    validatePoolName(pool);
+    const entries: QueueEntry[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.documents.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': queueKey(pool) },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      entries.push(...(page.Items ?? []).map((item) => toEntry(pool, item as QueueItem)));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return queueOrder(entries);
+  }
+
+  async remove(request: { pool: string; holder: string; enqueuedAt: number }): Promise<boolean> {
+    validatePoolName(request.pool);
+    validateHolder(request.holder);
+    return conditionalWrite(
+      this.documents,
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: { pk: queueKey(request.pool), sk: request.holder },
+        ConditionExpression: 'enqueuedAt = :enqueuedAt',
+        ExpressionAttributeValues: { ':enqueuedAt': request.enqueuedAt },
+      }),
+    );
+  }
+}
+
+interface QueueItem {
+  sk: string;
+  priority: number;
+  bytes: number;
+  enqueuedAt: number;
+  lastRequestAt: number;
+}
+
+function queueKey(pool: string): string {
+  return `queue#${pool}`;
+}
+
+function toEntry(pool: string, item: QueueItem): QueueEntry {
+  return {
+    pool,
+    holder: item.sk,
+    priority: Number(item.priority),
+    bytes: Number(item.bytes),
+    enqueuedAt: Number(item.enqueuedAt),
+    lastRequestAt: Number(item.lastRequestAt),
+  };
+}
