@@ -32,6 +32,8 @@ export class InvariantChecker {
   private readonly undersized = new Map<string, number>();
   /** When each holder's budget was last allocated, or its pods last scaled up (the idle clock's other starts). */
   private readonly startedAt = new Map<string, number>();
+  /** Since when each running Deployment's pod template has differed from its spec's. */
+  private readonly driftedSince = new Map<string, number>();
   /** Until when a running model needed each model as a dependency (it does not idle out meanwhile). */
   private readonly neededUntil = new Map<string, number>();
   /** Running Deployments seen without budget: the Lambdas running then, and the passes completed then. */
@@ -93,7 +95,8 @@ export class InvariantChecker {
       }
     }
     for (const holder of this.heldIdleSince.keys()) if (!held.has(holder)) this.heldIdleSince.delete(holder);
-    this.idledOut(now, slack);
+    this.idledOut(now);
+    this.rolledOut(now, slack);
   }
 
   /** Which models running models need now (called at every step, so no dependent's run is missed). */
@@ -111,23 +114,48 @@ export class InvariantChecker {
    * last running model that needed it), not from the ledger's clock, so a fix that restarts that clock
    * (a resize, say) shows.
    */
-  private idledOut(now: number, slack: number): void {
+  private idledOut(now: number): void {
     const { cluster } = this.world;
     this.noteDependencies();
     for (const deployment of cluster.deployments.values()) {
       const holder = holderOf(deployment);
       const model = cluster.models.get(holder);
+      const ready = model?.status.conditions?.find((c) => c.type === 'Ready');
       if (!model || model.deleting || deployment.replicas === 0 || deployment.readySince === undefined)
         continue;
+      if (ready?.status !== 'True') continue;
       const from = Math.max(
-        deployment.readySince,
+        // The status keeps whole seconds, and the idle clock starts at Ready rounded up.
+        Date.parse(ready.lastTransitionTime) + 1_000,
         this.world.lastRequestAt.get(holder) ?? 0,
         this.startedAt.get(holder) ?? 0,
         this.neededUntil.get(holder) ?? 0,
       );
-      // The status keeps whole seconds, and the idle clock starts at Ready rounded up.
-      if (now - from > cooldownMsOf(model) + slack + 1_000) {
+      // The first pass after the cooldown acts: at most one interval later.
+      if (now - from > cooldownMsOf(model) + this.world.config.passIntervalMs) {
         this.fail('I2', `${holder} still runs ${now - from} ms after its last request, past its cooldown`);
+      }
+    }
+  }
+
+  /** I1 for templates: an edit of image, resources or pool reaches running pods within two passes. */
+  private rolledOut(now: number, slack: number): void {
+    for (const deployment of this.world.cluster.deployments.values()) {
+      const holder = holderOf(deployment);
+      const model = this.world.cluster.models.get(holder);
+      const drifted =
+        deployment.replicas > 0 &&
+        model?.spec.containerImage &&
+        !model.deleting &&
+        !sameTemplate(deployment.template, podTemplateFor(model));
+      if (!drifted) {
+        this.driftedSince.delete(holder);
+        continue;
+      }
+      const since = this.driftedSince.get(holder) ?? now;
+      this.driftedSince.set(holder, since);
+      if (now - since > slack) {
+        this.fail('I1', `${holder} runs a pod template its spec no longer asks for, ${now - since} ms on`);
       }
     }
   }
