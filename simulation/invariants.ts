@@ -338,7 +338,9 @@ export class InvariantChecker {
   }
 
   private onLog(line: LogLine): void {
-    if (line.message === 'Memory budget allocated' || line.message === 'Triggered scale-up for deployment') {
+    // A resize logs 'Memory budget allocated' too, but never restarts the idle clock.
+    const allocated = line.message === 'Memory budget allocated' && line.fields.resizedFrom === undefined;
+    if (allocated || line.message === 'Triggered scale-up for deployment') {
       this.startedAt.set(`${String(line.fields.namespace)}/${String(line.fields.model)}`, line.at);
     }
     if (line.message === 'Admitted from the admission queue' && line.task) return this.admitted(line);

@@ -47,6 +47,7 @@ describe('WarmUpRestApi', () => {
       'method.request.path.namespace': true,
       'method.request.path.name': true,
       'method.request.querystring.wait': false,
+      'method.request.querystring.queue': false,
     });
   });
 
