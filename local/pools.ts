@@ -1,6 +1,6 @@
 import type { Ledger } from '../lambdas/core/ledger/model.js';
 import { parseQuantity } from '../lambdas/core/quantity.js';
-import { createGpuNode } from '../test/harness/gpu-nodes.js';
+import { createGpuNode } from '../services/gpu-nodes.js';
 
 export interface LocalPool {
   name: string;

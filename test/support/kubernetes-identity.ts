@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { KUBERNETES_GROUPS, type KubernetesRole } from '../../lib/cluster-access.js';
-import { harnessEnv } from '../harness/service.js';
-import { uniqueName } from './kubectl.js';
+import { harnessEnv } from '../../services/service.js';
+import { uniqueName } from '../../services/kubectl.js';
 
 const run = promisify(execFile);
 
@@ -87,7 +87,7 @@ current-context: ibcp
   return { user, group, kubeconfig };
 }
 
-/** One request as the apiserver's audit log recorded it (test/harness/kubernetes-identities.ts). */
+/** One request as the apiserver's audit log recorded it (services/kubernetes-identities.ts). */
 export interface AuditedRequest {
   verb: string;
   apiGroup: string;

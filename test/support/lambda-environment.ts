@@ -1,5 +1,5 @@
 import type { Context } from 'aws-lambda';
-import { harnessEnv } from '../harness/service.js';
+import { harnessEnv } from '../../services/service.js';
 
 /** The Lambda context a handler sees; only what our handlers and Powertools read. */
 export function lambdaContext(functionName: string): Context {

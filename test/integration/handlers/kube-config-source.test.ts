@@ -1,7 +1,7 @@
 import { CreateClusterCommand } from '@aws-sdk/client-eks';
 import { kubernetesTarget } from '../../../lambdas/handlers/runtime.js';
 import { KubeConfigSource } from '../../../lambdas/handlers/wiring/kube-config-source.js';
-import { harnessEnv } from '../../harness/service.js';
+import { harnessEnv } from '../../../services/service.js';
 import { motoClients } from '../../support/node-groups.js';
 
 describe('KubeConfigSource on EKS (DescribeCluster on moto)', () => {

@@ -2,13 +2,13 @@
 // the harness's kube-apiserver and dynalite, logging JSON lines that the seed's jq recipes can filter.
 import { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
 import { RemoteWriteSink } from '../../../lambdas/adapters/prometheus-remote-write.js';
-import { createGpuNode } from '../../harness/gpu-nodes.js';
-import { harnessEnv } from '../../harness/service.js';
+import { createGpuNode } from '../../../services/gpu-nodes.js';
+import { harnessEnv } from '../../../services/service.js';
 import { jsonLinesPrinted } from '../../support/captured-output.js';
 import { identityOf } from '../../support/kubernetes-identity.js';
 import { lambdaContext, useHarnessForHandlers } from '../../support/lambda-environment.js';
 import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
-import { installDeploy, kubectl, kubectlOk, uniqueName } from '../../support/kubectl.js';
+import { installDeploy, kubectl, kubectlOk, uniqueName } from '../../../services/kubectl.js';
 
 const Gi = 2 ** 30;
 const namespace = uniqueName('handlers');

@@ -9,7 +9,7 @@ import { loadAllYaml } from '@kubernetes/client-node';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
 import type { KubernetesRole } from '../../../lib/cluster-access.js';
-import { harnessEnv } from '../../harness/service.js';
+import { harnessEnv } from '../../../services/service.js';
 import { alertmanagerMessage, snsEvent } from '../../support/alert-payloads.js';
 import { jsonLinesPrinted } from '../../support/captured-output.js';
 import {
@@ -19,7 +19,7 @@ import {
   kubectlOk,
   repoRoot,
   uniqueName,
-} from '../../support/kubectl.js';
+} from '../../../services/kubectl.js';
 import {
   auditedRequests,
   identityOf,

@@ -7,7 +7,7 @@ import { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
 import { identityOf } from '../../support/kubernetes-identity.js';
 import { lambdaContext, useHarnessForHandlers } from '../../support/lambda-environment.js';
 import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
-import { installDeploy, kubectl, kubectlOk, uniqueName } from '../../support/kubectl.js';
+import { installDeploy, kubectl, kubectlOk, uniqueName } from '../../../services/kubectl.js';
 
 const Gi = 2 ** 30;
 const REQUESTS = 10_000;

@@ -2,12 +2,12 @@
 // nodes, the ledger on dynalite, reconcile requests to moto's EventBridge.
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
-import { createGpuNode } from '../../harness/gpu-nodes.js';
-import { harnessEnv } from '../../harness/service.js';
+import { createGpuNode } from '../../../services/gpu-nodes.js';
+import { harnessEnv } from '../../../services/service.js';
 import { identityOf } from '../../support/kubernetes-identity.js';
 import { lambdaContext, useHarnessForHandlers } from '../../support/lambda-environment.js';
 import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
-import { applyInferenceModel, installDeploy, kubectl, kubectlOk, uniqueName } from '../../support/kubectl.js';
+import { applyInferenceModel, installDeploy, kubectl, kubectlOk, uniqueName } from '../../../services/kubectl.js';
 
 const Gi = 2 ** 30;
 const namespace = uniqueName('warmup');

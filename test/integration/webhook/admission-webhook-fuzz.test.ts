@@ -9,8 +9,8 @@ import fc from 'fast-check';
 import { createWebhookHandler, MAX_BODY_BYTES } from '../../../lambdas/handlers/admission-webhook.js';
 import { logger } from '../../../lambdas/handlers/runtime.js';
 import { MAX_WARNING_LENGTH } from '../../../lambdas/core/validation/inference-model.js';
-import { harnessEnv } from '../../harness/service.js';
-import { uniqueName } from '../../support/kubectl.js';
+import { harnessEnv } from '../../../services/service.js';
+import { uniqueName } from '../../../services/kubectl.js';
 import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
 import { identityOf } from '../../support/kubernetes-identity.js';
 

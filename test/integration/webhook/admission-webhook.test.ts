@@ -29,9 +29,9 @@ import {
   MAX_BODY_BYTES,
   type WebhookConfig,
 } from '../../../lambdas/handlers/admission-webhook.js';
-import { harnessEnv } from '../../harness/service.js';
+import { harnessEnv } from '../../../services/service.js';
 import { localTls, serveApiGateway, type RecordedApi } from '../../support/api-gateway-server.js';
-import { installDeploy, kubectl, kubectlOk, repoRoot, uniqueName } from '../../support/kubectl.js';
+import { installDeploy, kubectl, kubectlOk, repoRoot, uniqueName } from '../../../services/kubectl.js';
 import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
 import { auditedRequests, identityOf, type KubernetesIdentity } from '../../support/kubernetes-identity.js';
 

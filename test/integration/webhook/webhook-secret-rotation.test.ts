@@ -7,9 +7,9 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { WebhookConfig } from '../../../lambdas/handlers/admission-webhook.js';
-import { harnessEnv } from '../../harness/service.js';
+import { harnessEnv } from '../../../services/service.js';
 import { jsonLinesPrinted } from '../../support/captured-output.js';
-import { uniqueName } from '../../support/kubectl.js';
+import { uniqueName } from '../../../services/kubectl.js';
 
 /**
  * The rotation procedure of docs/webhook.md#rotating-the-secret against moto's Secrets Manager: a new
