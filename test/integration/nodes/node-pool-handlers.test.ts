@@ -5,7 +5,13 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
 import { harnessEnv } from '../../../services/service.js';
 import { jsonLinesPrinted } from '../../support/captured-output.js';
-import { applyInferenceModel, installDeploy, kubectl, kubectlOk, uniqueName } from '../../../services/kubectl.js';
+import {
+  applyInferenceModel,
+  installDeploy,
+  kubectl,
+  kubectlOk,
+  uniqueName,
+} from '../../../services/kubectl.js';
 import { identityOf, runAs } from '../../support/kubernetes-identity.js';
 import { lambdaContext, useHarnessForHandlers } from '../../support/lambda-environment.js';
 import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';

@@ -10,7 +10,13 @@ import { KubernetesPoolNodes } from '../../../lambdas/adapters/kubernetes-pool-n
 import { kubernetesInstallCommands } from '../../../lib/cluster-access.js';
 import { createGpuNode } from '../../../services/gpu-nodes.js';
 import { harnessEnv } from '../../../services/service.js';
-import { applyInferenceModel, installDeploy, kubectl, kubectlOk, uniqueName } from '../../../services/kubectl.js';
+import {
+  applyInferenceModel,
+  installDeploy,
+  kubectl,
+  kubectlOk,
+  uniqueName,
+} from '../../../services/kubectl.js';
 import { identityInGroup, type KubernetesIdentity } from '../../support/kubernetes-identity.js';
 
 const governed = uniqueName('governed');

@@ -21,7 +21,13 @@ import { harnessEnv } from '../../../services/service.js';
 import { RecordingLog } from '../../support/fake-cluster.js';
 import { lambdaContext } from '../../support/lambda-environment.js';
 import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
-import { applyInferenceModel, installDeploy, kubectl, kubectlOk, uniqueName } from '../../../services/kubectl.js';
+import {
+  applyInferenceModel,
+  installDeploy,
+  kubectl,
+  kubectlOk,
+  uniqueName,
+} from '../../../services/kubectl.js';
 
 const Gi = 2 ** 30;
 const minute = 60_000;

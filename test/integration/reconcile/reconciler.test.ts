@@ -11,7 +11,13 @@ import { sleep } from '../../../services/processes.js';
 import { harnessEnv } from '../../../services/service.js';
 import { RecordingLog } from '../../support/fake-cluster.js';
 import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
-import { applyInferenceModel, installDeploy, kubectl, kubectlOk, uniqueName } from '../../../services/kubectl.js';
+import {
+  applyInferenceModel,
+  installDeploy,
+  kubectl,
+  kubectlOk,
+  uniqueName,
+} from '../../../services/kubectl.js';
 
 const Gi = 2 ** 30;
 const minute = 60_000;

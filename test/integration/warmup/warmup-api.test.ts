@@ -7,7 +7,13 @@ import { harnessEnv } from '../../../services/service.js';
 import { identityOf } from '../../support/kubernetes-identity.js';
 import { lambdaContext, useHarnessForHandlers } from '../../support/lambda-environment.js';
 import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
-import { applyInferenceModel, installDeploy, kubectl, kubectlOk, uniqueName } from '../../../services/kubectl.js';
+import {
+  applyInferenceModel,
+  installDeploy,
+  kubectl,
+  kubectlOk,
+  uniqueName,
+} from '../../../services/kubectl.js';
 
 const Gi = 2 ** 30;
 const namespace = uniqueName('warmup');
