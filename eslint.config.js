@@ -3,7 +3,19 @@ import tseslint from 'typescript-eslint';
 
 // Test code is for tests: product code, local mode, the benchmarks and the services harness never load it.
 const noTestImports = [
-  { group: ['**/test', '**/test/**'], message: 'Only test/ imports test/: move what is shared to services/ or lambdas/.' },
+  {
+    group: ['**/test', '**/test/**'],
+    message: 'Only test/ imports test/: move what is shared to services/ or lambdas/.',
+  },
+];
+
+// The CDK app reads deployment settings through lambdas/config: loading a handler would pull middy, a
+// logger and the SDK clients into `cdk synth`.
+const noHandlerImports = [
+  {
+    group: ['**/handlers', '**/handlers/**'],
+    message: 'lib/ must not import handlers: read Lambda settings through lambdas/config.',
+  },
 ];
 
 // lambdas/core is pure domain logic: it must never reach an outside system directly.
@@ -35,6 +47,7 @@ export default tseslint.config(
     },
   },
   { files: ['**/*.{ts,js,mjs}'], ignores: ['test/**'], rules: restrict(noTestImports) },
+  { files: ['lib/**/*.ts', 'bin/**/*.ts'], rules: restrict(noTestImports, noHandlerImports) },
   { files: ['lambdas/core/**/*.ts'], rules: restrict(noTestImports, coreBoundary) },
   // The simulated world runs the real core and nothing else: no AWS, no Kubernetes, no adapters.
   { files: ['simulation/**/*.ts'], rules: restrict(noTestImports, coreBoundary) },

@@ -1,14 +1,14 @@
-import { Logger } from '@aws-lambda-powertools/logger';
-import { DEFAULT_STABILISATION_MS } from '../core/nodes/model.js';
-import { NodePoolConfigError, parseNodePools, type NodePoolConfig } from '../core/nodes/node-pools.js';
-import { DEFAULT_START_DEADLINE_MS } from '../core/reconcile/model.js';
-import type { ReconcileOptions } from '../core/reconcile/reconciler.js';
+import { DurationError, parseDuration } from './core/duration.js';
+import { DEFAULT_STABILISATION_MS } from './core/nodes/model.js';
+import { NodePoolConfigError, parseNodePools, type NodePoolConfig } from './core/nodes/node-pools.js';
+import { DEFAULT_START_DEADLINE_MS } from './core/reconcile/model.js';
+import type { ReconcileOptions } from './core/reconcile/reconciler.js';
+import type { ActionMode, RemediationConfig } from './core/remediation/remediate.js';
+import { AUTOMATED_ALERTS, type AutomatedAlert } from './core/remediation/targets.js';
 
-// The configuration and logger every Lambda shares. What each Lambda wires from it lives in wiring/, one
-// module per outside system, so a function's bundle holds only the clients its handler uses.
-
-/** One logger per Lambda: JSON lines whose keys (`model`, `namespace`, ...) the seed's jq recipes read. */
-export const logger = new Logger({ serviceName: 'inference-budget-control-plane' });
+// Every Lambda's environment, read here and nowhere else, each problem a ConfigError naming the variable.
+// Pure (no SDK, no logger): `cdk synth` (lib/config.ts) checks settings with the same readers the Lambdas'
+// cold starts use. What each Lambda wires from its settings lives in handlers/wiring/.
 
 export interface RuntimeConfig {
   ledgerTable: string;
@@ -101,6 +101,115 @@ function nodePoolsOf(env: NodeJS.ProcessEnv): NodePoolConfig[] {
     if (error instanceof NodePoolConfigError) throw new ConfigError(error.message);
     throw error;
   }
+}
+
+/** The webhook Lambda's settings (docs/webhook.md). */
+export interface WebhookConfig {
+  ledgerTable: string;
+  /** Local mode: a DynamoDB-compatible endpoint (dynalite); unset on AWS. */
+  dynamoDbEndpoint: string | undefined;
+  eventBusName: string;
+  /** The path secret: from Secrets Manager on AWS, or given directly in local mode and tests. */
+  secret: { arn: string } | { value: string };
+  /** Where the namespace's InferenceModels are listed (the dependency-cycle check). */
+  kubernetes: KubernetesTarget;
+}
+
+/** The webhook Lambda's environment. EventBridge and Secrets Manager endpoints follow the SDK's own
+ * `AWS_ENDPOINT_URL_EVENTBRIDGE` / `AWS_ENDPOINT_URL_SECRETS_MANAGER` (local mode: moto); Kubernetes is
+ * `KUBECONFIG` (local mode), else `EKS_CLUSTER_NAME` in `AWS_REGION`. */
+export function webhookConfig(env: NodeJS.ProcessEnv = process.env): WebhookConfig {
+  const ledgerTable = env.LEDGER_TABLE;
+  if (!ledgerTable) throw new ConfigError('environment variable LEDGER_TABLE is required');
+  const secret = env.WEBHOOK_SECRET_ARN
+    ? { arn: env.WEBHOOK_SECRET_ARN }
+    : env.WEBHOOK_SECRET
+      ? { value: env.WEBHOOK_SECRET }
+      : undefined;
+  if (!secret)
+    throw new ConfigError('environment variable WEBHOOK_SECRET_ARN (or WEBHOOK_SECRET) is required');
+  return {
+    ledgerTable,
+    dynamoDbEndpoint: env.DYNAMODB_ENDPOINT || undefined,
+    eventBusName: env.EVENT_BUS_NAME || 'default',
+    secret,
+    kubernetes: kubernetesTarget(env),
+  };
+}
+
+/** The environment variable that sets each remediation action's mode (docs/remediation.md). */
+export const MODE_VARIABLES: Record<AutomatedAlert, string> = {
+  GPUMemoryUsageHigh: 'REMEDIATION_GPU_MEMORY_USAGE_HIGH',
+  InferenceLatencyHigh: 'REMEDIATION_INFERENCE_LATENCY_HIGH',
+  ExpertLoadImbalance: 'REMEDIATION_EXPERT_LOAD_IMBALANCE',
+  MoETrainingLossHigh: 'REMEDIATION_MOE_TRAINING_LOSS_HIGH',
+};
+const MODES: readonly ActionMode[] = ['enabled', 'dry-run', 'disabled'];
+
+export type RemediationSettings = RemediationConfig & {
+  topicArn: string;
+  alarmArnPrefix: string | undefined;
+};
+
+/** The remediation settings from the environment, with the defaults docs/remediation.md lists. */
+export function remediationConfig(env: NodeJS.ProcessEnv = process.env): RemediationSettings {
+  const topicArn = required(env, 'ON_CALL_TOPIC_ARN');
+  const modes = Object.fromEntries(
+    (Object.keys(AUTOMATED_ALERTS) as AutomatedAlert[]).map((alert) => {
+      const name = MODE_VARIABLES[alert];
+      // Changing a workload is an explicit choice: unset, an action only says what it would do.
+      const value = env[name] || 'dry-run';
+      if (!MODES.includes(value as ActionMode)) {
+        throw new ConfigError(`${name} must be one of ${MODES.join(', ')}, got "${value}"`);
+      }
+      return [alert, value as ActionMode];
+    }),
+  ) as Record<AutomatedAlert, ActionMode>;
+  return {
+    topicArn,
+    modes,
+    maxActionsPerHour: wholeNumber(env, 'REMEDIATION_MAX_ACTIONS_PER_HOUR', 3, 1),
+    maxActionsPerHourTotal: wholeNumber(env, 'REMEDIATION_MAX_ACTIONS_PER_HOUR_TOTAL', 10, 1),
+    alarmArnPrefix: env.REMEDIATION_ALARM_ARN_PREFIX || undefined,
+    batchSizeFloor: wholeNumber(env, 'REMEDIATION_BATCH_SIZE_FLOOR', 1, 1),
+    loadBalanceLossCoefMax: positiveNumber(env, 'REMEDIATION_LOAD_BALANCE_LOSS_COEF_MAX', 0.1),
+    latencyScaleBackMs: duration(env, 'REMEDIATION_LATENCY_SCALE_BACK_AFTER', '30m'),
+    restartOnTrainingLossHigh: flag(env, 'REMEDIATION_TRAINING_LOSS_RESTART'),
+    runbookBaseUrl: env.REMEDIATION_RUNBOOK_BASE_URL || 'docs/runbooks/',
+  };
+}
+
+// ---- the readers: unset (or, for the remediation settings, empty) means the default ----------------
+
+function wholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
+  const value = Number(env[name] || fallback);
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new ConfigError(`${name} must be a whole number of at least ${min}, got "${env[name]}"`);
+  }
+  return value;
+}
+
+function positiveNumber(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const value = Number(env[name] || fallback);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new ConfigError(`${name} must be a positive number, got "${env[name]}"`);
+  return value;
+}
+
+function duration(env: NodeJS.ProcessEnv, name: string, fallback: string): number {
+  try {
+    return parseDuration(env[name] || fallback);
+  } catch (error) {
+    if (error instanceof DurationError) throw new ConfigError(`${name}: ${error.message}`);
+    throw error;
+  }
+}
+
+function flag(env: NodeJS.ProcessEnv, name: string): boolean {
+  const value = env[name] || 'false';
+  if (value !== 'true' && value !== 'false')
+    throw new ConfigError(`${name} must be true or false, got "${value}"`);
+  return value === 'true';
 }
 
 function wholeSeconds(env: NodeJS.ProcessEnv, name: string, fallback: number): number {

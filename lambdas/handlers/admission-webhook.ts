@@ -40,7 +40,8 @@ import {
 } from '../core/validation/inference-model.js';
 import { checkWorkloadBudget } from '../core/moe/workload.js';
 import { inspectWorkload } from '../core/validation/moe-workload.js';
-import { ConfigError, kubernetesTarget, logger, type KubernetesTarget } from './runtime.js';
+import { ConfigError, webhookConfig, type WebhookConfig } from '../config.js';
+import { logger } from './logger.js';
 import { KubeConfigSource } from './wiring/kube-config-source.js';
 
 /**
@@ -65,39 +66,6 @@ const MIN_SECRET_LENGTH = 32;
 const ROUTE = /^\/webhook\/([^/]+)(\/mutate)?$/;
 const ADMISSION_VERSION = 'admission.k8s.io/v1';
 const OPERATIONS = ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'];
-
-export interface WebhookConfig {
-  ledgerTable: string;
-  /** Local mode: a DynamoDB-compatible endpoint (dynalite); unset on AWS. */
-  dynamoDbEndpoint: string | undefined;
-  eventBusName: string;
-  /** The path secret: from Secrets Manager on AWS, or given directly in local mode and tests. */
-  secret: { arn: string } | { value: string };
-  /** Where the namespace's InferenceModels are listed (the dependency-cycle check). */
-  kubernetes: KubernetesTarget;
-}
-
-/** The webhook Lambda's environment. EventBridge and Secrets Manager endpoints follow the SDK's own
- * `AWS_ENDPOINT_URL_EVENTBRIDGE` / `AWS_ENDPOINT_URL_SECRETS_MANAGER` (local mode: moto); Kubernetes is
- * `KUBECONFIG` (local mode), else `EKS_CLUSTER_NAME` in `AWS_REGION`. */
-export function webhookConfig(env: NodeJS.ProcessEnv = process.env): WebhookConfig {
-  const ledgerTable = env.LEDGER_TABLE;
-  if (!ledgerTable) throw new ConfigError('environment variable LEDGER_TABLE is required');
-  const secret = env.WEBHOOK_SECRET_ARN
-    ? { arn: env.WEBHOOK_SECRET_ARN }
-    : env.WEBHOOK_SECRET
-      ? { value: env.WEBHOOK_SECRET }
-      : undefined;
-  if (!secret)
-    throw new ConfigError('environment variable WEBHOOK_SECRET_ARN (or WEBHOOK_SECRET) is required');
-  return {
-    ledgerTable,
-    dynamoDbEndpoint: env.DYNAMODB_ENDPOINT || undefined,
-    eventBusName: env.EVENT_BUS_NAME || 'default',
-    secret,
-    kubernetes: kubernetesTarget(env),
-  };
-}
 
 /** What the webhook needs from outside; built once per execution environment. */
 export interface WebhookPorts {

@@ -14,7 +14,8 @@ import { EventBridgeReconcileRequests } from '../adapters/eventbridge-reconcile-
 import { DynamoDbUsageStore } from '../adapters/dynamodb-usage.js';
 import { pricePerNodeHour } from '../core/economics/prices.js';
 import { usageReport, usageSince } from '../core/economics/usage.js';
-import { logger, runtimeConfig, type RuntimeConfig } from './runtime.js';
+import { runtimeConfig, type RuntimeConfig } from '../config.js';
+import { logger } from './logger.js';
 import { ClusterAccess } from './wiring/cluster-access.js';
 import { ledgerTable, type LedgerTable } from './wiring/ledger-table.js';
 import { metricsPorts } from './wiring/metrics.js';

@@ -7,7 +7,7 @@ export function lambdaContext(functionName: string): Context {
 }
 
 /**
- * Points the handlers' configuration (lambdas/handlers/runtime.ts reads only the environment) at the
+ * Points the handlers' configuration (lambdas/config.ts reads only the environment) at the
  * harness: the ledger table on dynalite, the Kubernetes API limited to one namespace, EventBridge on moto.
  * Handlers read it at their first invocation, and each jest test file imports them afresh.
  */

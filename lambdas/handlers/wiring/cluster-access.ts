@@ -3,7 +3,8 @@ import { KubernetesCluster } from '../../adapters/kubernetes-cluster.js';
 import { KubernetesMoeWorkloads } from '../../adapters/kubernetes-moe-workloads.js';
 import { KubernetesPoolNodes } from '../../adapters/kubernetes-pool-nodes.js';
 import type { ReconcilePorts } from '../../core/reconcile/model.js';
-import { logger, type RuntimeConfig } from '../runtime.js';
+import type { RuntimeConfig } from '../../config.js';
+import { logger } from '../logger.js';
 import { KubeConfigSource } from './kube-config-source.js';
 import type { LedgerTable } from './ledger-table.js';
 

@@ -1,5 +1,5 @@
 import { CreateClusterCommand } from '@aws-sdk/client-eks';
-import { kubernetesTarget } from '../../../lambdas/handlers/runtime.js';
+import { kubernetesTarget } from '../../../lambdas/config.js';
 import { KubeConfigSource } from '../../../lambdas/handlers/wiring/kube-config-source.js';
 import { harnessEnv } from '../../../services/service.js';
 import { motoClients } from '../../support/node-groups.js';

@@ -7,7 +7,7 @@ import { CreateEventBusCommand, DeleteEventBusCommand, EventBridgeClient } from 
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import fc from 'fast-check';
 import { createWebhookHandler, MAX_BODY_BYTES } from '../../../lambdas/handlers/admission-webhook.js';
-import { logger } from '../../../lambdas/handlers/runtime.js';
+import { logger } from '../../../lambdas/handlers/logger.js';
 import { MAX_WARNING_LENGTH } from '../../../lambdas/core/validation/inference-model.js';
 import { harnessEnv } from '../../../services/service.js';
 import { uniqueName } from '../../../services/kubectl.js';

@@ -27,8 +27,8 @@ import {
   createWebhookHandler,
   DEADLINES_MS,
   MAX_BODY_BYTES,
-  type WebhookConfig,
 } from '../../../lambdas/handlers/admission-webhook.js';
+import type { WebhookConfig } from '../../../lambdas/config.js';
 import { harnessEnv } from '../../../services/service.js';
 import { localTls, serveApiGateway, type RecordedApi } from '../../support/api-gateway-server.js';
 import { installDeploy, kubectl, kubectlOk, repoRoot, uniqueName } from '../../../services/kubectl.js';

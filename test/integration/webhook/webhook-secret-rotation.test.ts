@@ -6,7 +6,7 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import type { WebhookConfig } from '../../../lambdas/handlers/admission-webhook.js';
+import type { WebhookConfig } from '../../../lambdas/config.js';
 import { harnessEnv } from '../../../services/service.js';
 import { jsonLinesPrinted } from '../../support/captured-output.js';
 import { uniqueName } from '../../../services/kubectl.js';
