@@ -23,11 +23,9 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import type { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
 import type { PoolSnapshot } from '../../../lambdas/core/ledger/model.js';
 import { inspectInferenceModel } from '../../../lambdas/core/validation/inference-model.js';
-import {
-  createWebhookHandler,
-  DEADLINES_MS,
-  MAX_BODY_BYTES,
-} from '../../../lambdas/handlers/admission-webhook.js';
+import { DEADLINES_MS } from '../../../lambdas/core/admission/decide.js';
+import { MAX_BODY_BYTES } from '../../../lambdas/core/admission/review.js';
+import { createWebhookHandler } from '../../../lambdas/handlers/admission-webhook.js';
 import type { WebhookConfig } from '../../../lambdas/config.js';
 import { harnessEnv } from '../../../services/service.js';
 import { localTls, serveApiGateway, type RecordedApi } from '../../support/api-gateway-server.js';

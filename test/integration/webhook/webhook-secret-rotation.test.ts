@@ -18,8 +18,9 @@ import { uniqueName } from '../../../services/kubectl.js';
  */
 // Set before the handler's logger exists (it reads the variable once): an operator may turn event logging on.
 process.env.POWERTOOLS_LOGGER_LOG_EVENT = 'true';
-const { createWebhookHandler, SECRET_GRACE_MS, SECRET_REFRESH_MS } =
-  await import('../../../lambdas/handlers/admission-webhook.js');
+const { createWebhookHandler } = await import('../../../lambdas/handlers/admission-webhook.js');
+const { SECRET_GRACE_MS, SECRET_REFRESH_MS } =
+  await import('../../../lambdas/handlers/wiring/webhook-ports.js');
 
 const context = { functionName: 'admission-webhook', awsRequestId: 'test' } as Context;
 const newSecret = () => randomBytes(32).toString('base64url');
