@@ -24,7 +24,7 @@ import { lambdaContext, serveApiGateway } from './api-gateway.js';
 import { installDeploy, registerWebhook } from './install.js';
 import { serveMetrics } from './metrics-server.js';
 import { localOptions } from './options.js';
-import { createPoolNodes, definePools, LOCAL_POOLS } from './pools.js';
+import { createPoolNodes, definePools, localPools } from './pools.js';
 import { localTls } from './tls.js';
 
 type ApiHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
@@ -51,6 +51,7 @@ async function fail(error: unknown): Promise<never> {
 
 try {
   const options = localOptions();
+  const pools = localPools();
   const ledgerDir = join(options.dataDir, 'ledger');
   const clusterDir = join(options.dataDir, 'cluster');
   await claimDataDir(options.dataDir);
@@ -91,11 +92,12 @@ try {
   const dynamo = ledgerClient({ endpoint: process.env.IBCP_DYNALITE_ENDPOINT });
   await ensureLedgerTable(dynamo, TABLE);
   const ledger = new DynamoDbLedger(dynamo, TABLE);
-  await definePools(ledger, LOCAL_POOLS);
-  for (const pool of LOCAL_POOLS) {
+  await definePools(ledger, pools);
+  for (const pool of pools) {
     if (!options.kubeconfig) await createPoolNodes(kubeconfig, pool);
+    const gpuMemoryGi = pool.bytesPerNode / pool.gpusPerNode / 2 ** 30;
     say(
-      `pool ${pool.name}: ${pool.nodes} node(s) of ${pool.gpusPerNode} x ${pool.gpuMemory} ${pool.product}` +
+      `pool ${pool.name}: ${pool.maxNodes} node(s) of ${pool.gpusPerNode} x ${gpuMemoryGi}Gi ${pool.gpuProduct}` +
         (options.kubeconfig ? ' (budget only: no nodes are created in your cluster)' : ''),
     );
   }
