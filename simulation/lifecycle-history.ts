@@ -11,7 +11,9 @@ export type HistoryStep =
   | { kind: 'edit'; model: number; edit: ModelEdit }
   | { kind: 'fault'; model: number; fault: PodFault }
   | { kind: 'interleave'; steps: number }
-  | { kind: 'advance'; ms: number };
+  | { kind: 'advance'; ms: number }
+  /** A scheduled pass that starts now and runs alongside what is in flight (a late or early schedule). */
+  | { kind: 'pass' };
 
 export type ModelEdit =
   | { memoryGi: number }
@@ -101,6 +103,9 @@ async function perform(world: World, step: HistoryStep, options: HistoryOptions,
       break;
     case 'probe':
       await probeRetryAfter(world, model!, checker);
+      break;
+    case 'pass':
+      world.startPass();
       break;
   }
 }

@@ -292,6 +292,9 @@ export class SimulatedCluster implements Cluster {
 
   private record(model: ModelRef, from: number, to: number, at: number): void {
     const stored = this.models.get(holderOf(model));
+    // Dependencies are judged when the scale happens, not at the caller's `at` (when its Lambda
+    // started): a dependency that became Ready in between is Ready for this start.
+    const now = this.clock();
     const dependenciesDown =
       from === 0 && to > 0 && stored
         ? stored.spec.dependencies.filter((name) => {
@@ -301,7 +304,7 @@ export class SimulatedCluster implements Cluster {
             // A dependency the user deleted or never created is theirs to answer for, not an order broken.
             if (!dependency || dependency.deleting) return false;
             const d = this.deployments.get(holderOf(dependency));
-            return !d || (this.readyPods(d, at) === 0 && (d.readyEndedAt ?? -Infinity) < at - this.recentMs);
+            return !d || (this.readyPods(d, now) === 0 && (d.readyEndedAt ?? -Infinity) < now - this.recentMs);
           })
         : [];
     this.scales.push({ holder: holderOf(model), from, to, at, dependenciesDown });

@@ -28,8 +28,24 @@ export function readyAt(model: InferenceModel, deployment: ManagedDeployment | u
 
 /** Idle time counts from the latest of the allocation (or its claim), the last request and Ready. */
 export function idleMsOf(allocation: Allocation, ready: number | undefined, now: number): number {
-  const from = Math.max(allocation.since, allocation.lastActivity ?? 0, ready ?? 0);
-  return Math.max(0, now - from);
+  return Math.max(0, now - idleSince(allocation, ready));
+}
+
+/**
+ * How long until the idle clock passes `cooldownMs`. Not cooldown minus idleMsOf: a Ready time rounded
+ * up to the status's precision lies ahead of now, and that wait counts too.
+ */
+export function untilIdleOutMs(
+  allocation: Allocation,
+  ready: number | undefined,
+  cooldownMs: number,
+  now: number,
+): number {
+  return Math.max(0, idleSince(allocation, ready) + cooldownMs - now);
+}
+
+function idleSince(allocation: Allocation, ready: number | undefined): number {
+  return Math.max(allocation.since, allocation.lastActivity ?? 0, ready ?? 0);
 }
 
 export function cooldownMsOf(model: InferenceModel): number {

@@ -4,7 +4,7 @@ import { LedgerError, type Allocation, type PoolSnapshot } from '../ledger/model
 import { sizeMismatchAsHeld } from '../ledger/outcomes.js';
 import { isWorkloadReplica } from '../ledger/rules.js';
 import { claimAndScaleUp, sizedTo } from '../reconcile/actions/scale-up.js';
-import { cooldownMsOf, idleMsOf, readyAt } from '../reconcile/clocks.js';
+import { cooldownMsOf, idleMsOf, readyAt, untilIdleOutMs } from '../reconcile/clocks.js';
 import { isReady, resolveDependency } from '../reconcile/view.js';
 import { chooseBlockingSet, type BlockingCandidate } from './blocking.js';
 import { publishWarmUpRejection, type MetricsPorts } from '../metrics/publish.js';
@@ -60,24 +60,73 @@ export async function warmUp(ports: WarmUpPorts, ref: ModelRef, waitSeconds = 0)
   if (isReady(deployment)) {
     return { status: 200, body: modelView(model, deployment, await allocation(ports, model), now) };
   }
-  const held = await holdBudget(ports, model, deployment, now);
-  const nodes = await scaleOutFor(ports, model, held.pool);
+  const nodes = await startOnBudget(ports, model, deployment, now);
+  const location = `/v1/models/${ref.namespace}/${ref.name}`;
+  if (waitSeconds > 0) return waitForReady(ports, model, location, now + waitSeconds * 1000);
+  const current = await ports.cluster.getManagedDeployment(ref);
+  const body = modelView(model, current, await allocation(ports, model), now);
+  if (nodes?.waitingForNode) {
+    const { nodeGroup, readyNodes, desiredNodes } = nodes;
+    body.waitingForNode = { nodeGroup, readyNodes, desiredNodes };
+  }
+  return { status: 202, body, location };
+}
 
+/** How often a warm-up takes budget again when a concurrent scale-down released what it had found. */
+const BUDGET_ATTEMPTS = 3;
+
+/**
+ * Holds the model's budget and scales it up, or leaves the scale-up to the reconciler while its
+ * dependencies start. A scale-down that releases the allocation found at zero replicas before the claim
+ * is not an error: the warm-up reads again and allocates afresh (or answers 429).
+ */
+async function startOnBudget(
+  ports: WarmUpPorts,
+  model: InferenceModel,
+  deployment: ManagedDeployment | undefined,
+  now: number,
+): Promise<NodeCapacity | undefined> {
+  const ref = { namespace: model.namespace, name: model.name };
+  for (let attempt = 1, current = deployment; ; attempt++) {
+    const held = await holdBudget(ports, model, current, now);
+    const nodes = held && (await scaleOutFor(ports, model, held.pool));
+    const started = held && (await startOrRequest(ports, model, current, held, now));
+    if (started) return nodes;
+    if (attempt === BUDGET_ATTEMPTS) {
+      throw new ApiError('scale_up_failed', `${model.name} lost its budget to concurrent releases; retry`);
+    }
+    current = await ports.cluster.getManagedDeployment(ref);
+  }
+}
+
+/** Scales up when the dependencies are Ready, and asks the reconciler to carry on. False: the claim was lost. */
+async function startOrRequest(
+  ports: WarmUpPorts,
+  model: InferenceModel,
+  deployment: ManagedDeployment | undefined,
+  held: HeldBudget,
+  now: number,
+): Promise<boolean> {
   const dependenciesReady = await Promise.all(
     model.spec.dependencies.map(async (name) =>
-      isReady(await ports.cluster.getManagedDeployment({ namespace: ref.namespace, name })),
+      isReady(await ports.cluster.getManagedDeployment({ namespace: model.namespace, name })),
     ),
   );
   try {
-    if (dependenciesReady.every(Boolean)) await scaleUp(ports, model, deployment, held, now);
+    if (dependenciesReady.every(Boolean) && !(await scaleUp(ports, model, deployment, held, now))) {
+      return false;
+    }
     // The reconciler warms the dependencies up first, then this model (the allocation marks the intent).
-    await ports.reconcileRequests.request(ref).catch((error: unknown) =>
-      ports.log.warn('Could not request a reconcile', {
-        model: model.name,
-        namespace: model.namespace,
-        error: String(error),
-      }),
-    );
+    await ports.reconcileRequests
+      .request({ namespace: model.namespace, name: model.name })
+      .catch((error: unknown) =>
+        ports.log.warn('Could not request a reconcile', {
+          model: model.name,
+          namespace: model.namespace,
+          error: String(error),
+        }),
+      );
+    return true;
   } catch (error) {
     ports.log.error('Scale-up failed', {
       model: model.name,
@@ -89,15 +138,6 @@ export async function warmUp(ports: WarmUpPorts, ref: ModelRef, waitSeconds = 0)
       `Could not scale up ${model.name}: ${String(error)}. The reconciler retries.`,
     );
   }
-  const location = `/v1/models/${ref.namespace}/${ref.name}`;
-  if (waitSeconds > 0) return waitForReady(ports, model, location, now + waitSeconds * 1000);
-  const current = await ports.cluster.getManagedDeployment(ref);
-  const body = modelView(model, current, await allocation(ports, model), now);
-  if (nodes?.waitingForNode) {
-    const { nodeGroup, readyNodes, desiredNodes } = nodes;
-    body.waitingForNode = { nodeGroup, readyNodes, desiredNodes };
-  }
-  return { status: 202, body, location };
 }
 
 /** The allocation this warm-up starts the model on, and the pool as the ledger answered. */
@@ -118,7 +158,7 @@ async function holdBudget(
   model: InferenceModel,
   deployment: ManagedDeployment | undefined,
   now: number,
-): Promise<HeldBudget> {
+): Promise<HeldBudget | undefined> {
   const pool = poolOf(model);
   const holder = holderOf(model);
   const bytes = parseQuantity(model.spec.memory);
@@ -131,9 +171,7 @@ async function holdBudget(
   }
   const snapshot = result === 'held-at-another-size' ? await ports.ledger.readPool(pool) : result.pool;
   const allocation = snapshot.allocations.find((a) => a.holder === holder);
-  if (!allocation) {
-    throw new ApiError('scale_up_failed', `${model.name} lost its budget to a concurrent release; retry`);
-  }
+  if (!allocation) return undefined; // released between the answer and the read: take it again
   if (result !== 'held-at-another-size' && result.outcome === 'allocated') {
     ports.log.info('Memory budget allocated', {
       model: model.name,
@@ -191,13 +229,11 @@ async function scaleUp(
   deployment: ManagedDeployment | undefined,
   held: HeldBudget,
   now: number,
-) {
-  if (deployment && deployment.replicas > 0) return; // already starting
+): Promise<boolean> {
+  if (deployment && deployment.replicas > 0) return true; // already starting
   if (deployment && held.claimNeeded) {
     const holding = { pool: held.pool.name, allocation: held.allocation };
-    const claimed = await claimAndScaleUp(ports, model, deployment, holding, model.spec.maxReplicas, now);
-    if (!claimed) throw new Error('its budget was released by a concurrent scale-down; retry the warm-up');
-    return;
+    return claimAndScaleUp(ports, model, deployment, holding, model.spec.maxReplicas, now);
   }
   // Its pods are given what the model holds (a memory edit is the reconciler's resize).
   const sized = sizedTo(model, held.allocation.bytes);
@@ -206,13 +242,14 @@ async function scaleUp(
   } else if (model.spec.containerImage) {
     await ports.cluster.createDeployment(sized, model.spec.maxReplicas);
   } else {
-    return; // the reconciler reports that it waits for a Deployment it does not own
+    return true; // the reconciler reports that it waits for a Deployment it does not own
   }
   ports.log.info('Triggered scale-up for deployment', {
     model: model.name,
     namespace: model.namespace,
     deployment: model.name,
   });
+  return true;
 }
 
 async function waitForReady(
@@ -324,11 +361,17 @@ export function blockingCandidates(
     if (!candidate || isWorkloadReplica(allocation.holder) || protectedHolders.has(allocation.holder))
       return [];
     if (!isReady(deployment) || poolOf(candidate) !== pool.name || candidate.deleting) return [];
-    const idleMs = idleMsOf(allocation, readyAt(candidate, deployment, now), now);
+    const ready = readyAt(candidate, deployment, now);
     // Ready, but no pass has written so yet: the reconciler's idle clock starts when the next one does.
     const unrecorded = candidate.status.ready === true ? 0 : reconcileIntervalMs;
-    const untilIdleOutMs = Math.max(0, cooldownMsOf(candidate) - idleMs + unrecorded);
-    return [{ holder: allocation.holder, bytes: allocation.bytes, idleMs, untilIdleOutMs }];
+    return [
+      {
+        holder: allocation.holder,
+        bytes: allocation.bytes,
+        idleMs: idleMsOf(allocation, ready, now),
+        untilIdleOutMs: untilIdleOutMs(allocation, ready, cooldownMsOf(candidate), now) + unrecorded,
+      },
+    ];
   });
 }
 

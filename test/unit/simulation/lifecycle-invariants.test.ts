@@ -122,6 +122,37 @@ const printLog = (world: World) => {
 };
 const TEN_MINUTES = 600_000;
 
+// The scale-down race, up close: one model with a one-minute cooldown, warmed up and left idle again
+// and again, so passes that scale it down interleave, call by call, with warm-ups and requests for it
+// (and another model's warm-ups taking the room it frees). Long histories rarely hit these windows.
+const raceModels = [
+  inferenceModel('solo', { memory: '48Gi', pool: 'gpu-a100', cooldownPeriod: '1m' }),
+  inferenceModel('rival', { memory: '80Gi', pool: 'gpu-a100', cooldownPeriod: '1m' }),
+];
+const raceOptions: HistoryOptions = {
+  config,
+  models: raceModels,
+  faults: { crash: 0.01, lostAnswer: 0.05 },
+  tailMs: tailFor(raceModels, config),
+};
+const raceModel = fc.nat({ max: raceModels.length - 1 });
+const raceStep: fc.Arbitrary<HistoryStep> = fc.oneof(
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant('warm-up' as const), model: raceModel }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('activity' as const), model: raceModel }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('pass' as const) }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({ kind: fc.constant('interleave' as const), steps: fc.integer({ min: 1, max: 6 }) }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('advance' as const),
+      ms: fc.integer({ min: 1_000, max: 90_000 }),
+    }),
+  },
+);
+
 describe('the model lifecycle in the simulated world', () => {
   it(
     `keeps every budget and lifecycle rule over ${RUNS} generated histories of 200+ steps`,
@@ -155,6 +186,24 @@ describe('the model lifecycle in the simulated world', () => {
           },
         ),
         { numRuns: Math.max(1, Math.floor(RUNS / 5)), ...assertOptions },
+      );
+    },
+    TEN_MINUTES,
+  );
+
+  it(
+    'keeps them through scale-downs racing warm-ups and requests, call by call',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+          fc.array(raceStep, { minLength: 40, maxLength: 80 }),
+          async (seed, steps) => {
+            const violations = await playHistory(seed, steps, raceOptions, printLog);
+            expect(violations).toEqual([]);
+          },
+        ),
+        { numRuns: RUNS, ...assertOptions },
       );
     },
     TEN_MINUTES,
