@@ -1,14 +1,7 @@
-import { ESLint } from 'eslint';
+import { restrictedImports } from '../../support/restricted-imports.js';
 
 // The lint rule that keeps `cdk synth` from loading a Lambda handler (middy, a logger, SDK clients).
 describe('lint: lib/ never imports a handler', () => {
-  const eslint = new ESLint();
-
-  async function restrictedImports(code: string, filePath: string): Promise<string[]> {
-    const [result] = await eslint.lintText(code, { filePath });
-    return (result?.messages ?? []).filter((m) => m.ruleId === 'no-restricted-imports').map((m) => m.message);
-  }
-
   it.each([
     ['lib/probe.ts', "import { handler } from '../lambdas/handlers/remediation.js';"],
     ['lib/probe.ts', "import { ledgerTable } from '../lambdas/handlers/wiring/ledger-table.js';"],

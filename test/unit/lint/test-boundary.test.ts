@@ -1,14 +1,7 @@
-import { ESLint } from 'eslint';
+import { restrictedImports } from '../../support/restricted-imports.js';
 
 // The lint rule that keeps test code out of everything else: run ESLint as `npm run lint` does.
 describe('lint: only test/ imports test/', () => {
-  const eslint = new ESLint();
-
-  async function restrictedImports(code: string, filePath: string): Promise<string[]> {
-    const [result] = await eslint.lintText(code, { filePath });
-    return (result?.messages ?? []).filter((m) => m.ruleId === 'no-restricted-imports').map((m) => m.message);
-  }
-
   it.each([
     ['local/probe.ts', "import { kubectl } from '../test/support/kubectl.js';"],
     ['bench/probe.ts', "import { fakeCluster } from '../test/support/fake-cluster.js';"],
