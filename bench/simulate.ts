@@ -6,7 +6,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { holderOf } from '../lambdas/core/reconcile/model.js';
+import { holderOf } from '../lambdas/core/inference-model.js';
 import { defaultDay } from '../simulation/economics/default-day.js';
 import { readTrace } from '../simulation/economics/inputs/trace.js';
 import { simulate } from '../simulation/economics/replay/simulate.js';

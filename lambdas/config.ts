@@ -1,9 +1,9 @@
 import { DurationError, parseDuration } from './core/duration.js';
-import { DEFAULT_STABILISATION_MS } from './core/nodes/model.js';
+import { DEFAULT_STABILISATION_MS } from './core/nodes/ports.js';
 import { NodePoolConfigError, parseNodePools, type NodePoolConfig } from './core/nodes/node-pools.js';
-import { DEFAULT_START_DEADLINE_MS } from './core/reconcile/model.js';
+import { DEFAULT_START_DEADLINE_MS } from './core/reconcile/ports.js';
 import type { ReconcileOptions } from './core/reconcile/reconciler.js';
-import type { ActionMode, RemediationConfig } from './core/remediation/remediate.js';
+import type { ActionMode, RemediationConfig } from './core/remediation/ports.js';
 import { AUTOMATED_ALERTS, type AutomatedAlert } from './core/remediation/targets.js';
 
 // Every Lambda's environment, read here and nowhere else, each problem a ConfigError naming the variable.

@@ -3,24 +3,15 @@
  * object in cdk.json) or from flat keys such as `-c inferenceBudget.clusterName=gpu-inference`, which win.
  * Every problem is reported at once, each naming its context key, so `cdk synth` fails with a clear message.
  */
-import { NodePoolConfigError, parseNodePools } from '../lambdas/core/nodes/node-pools.js';
+import {
+  NodePoolConfigError,
+  parseNodePools,
+  type NodePoolSetting,
+} from '../lambdas/core/nodes/node-pools.js';
 import { MODE_VARIABLES, remediationConfig, ConfigError as LambdaConfigError } from '../lambdas/config.js';
+import { isObject } from '../lambdas/core/json.js';
 
 export const CONTEXT_KEY = 'inferenceBudget';
-
-/** A GPU node pool as configured (and passed to the Lambdas as `NODE_POOLS`, docs/node-pools.md). */
-export interface NodePoolConfig {
-  /** The `inference-pool` node label value and the ledger's pool name. */
-  name: string;
-  nodeGroup: string;
-  /** GPU memory of one node, a Kubernetes quantity such as `320Gi`. */
-  gpuMemoryPerNode: string;
-  minNodes: number;
-  maxNodes: number;
-  /** For showback's cost (docs/metrics.md): the instance type's default price, or `pricePerNodeHour`. */
-  instanceType?: string;
-  pricePerNodeHour?: number;
-}
 
 /** Where the Lambdas run when the cluster's API endpoint is private. */
 export interface VpcConfig {
@@ -37,7 +28,7 @@ export interface ControlPlaneConfig {
   /** Minutes between scheduled reconcile passes (1 to 60). */
   scheduleMinutes: number;
   /** The GPU node pools whose budgets the control plane keeps; at least one. */
-  pools: NodePoolConfig[];
+  pools: NodePoolSetting[];
   /** Email addresses subscribed to the on-call topic. */
   onCallEmails: string[];
   /** HTTPS endpoints (a paging service's webhook) subscribed to the on-call topic. */
@@ -286,12 +277,8 @@ export function parseConfig(raw: unknown): ControlPlaneConfig {
 
 type Fail = (field: string, message: string) => undefined;
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
 /** Checked by the same parser the Lambdas apply to `NODE_POOLS`, so synth refuses what they would. */
-function parsePools(value: unknown, fail: Fail, report: (problem: string) => void): NodePoolConfig[] {
+function parsePools(value: unknown, fail: Fail, report: (problem: string) => void): NodePoolSetting[] {
   if (!Array.isArray(value) || value.length === 0) {
     fail(
       'pools',
@@ -306,7 +293,7 @@ function parsePools(value: unknown, fail: Fail, report: (problem: string) => voi
     report(`context ${error.message}`);
     return [];
   }
-  return value as NodePoolConfig[];
+  return value as NodePoolSetting[];
 }
 
 /** `remediation` keys and the variables they set; the playbook alerts' modes come from lambdas/config. */

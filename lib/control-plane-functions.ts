@@ -17,14 +17,14 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { NodePoolConfig } from './config.js';
+import type { NodePoolSetting } from '../lambdas/core/nodes/node-pools.js';
 import { acknowledge } from './nag-acknowledgements.js';
 
 export interface ControlPlaneFunctionsProps {
   ledgerTable: ITable;
   clusterName: string;
   /** Passed to every function as `NODE_POOLS` (JSON): the pools whose budgets the ledger keeps. */
-  pools: NodePoolConfig[];
+  pools: NodePoolSetting[];
   /** `SCALE_IN_STABILISATION_SECONDS` (docs/node-pools.md); unset, the handlers' default. */
   scaleInStabilisationSeconds?: number;
   /**

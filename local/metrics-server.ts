@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import type { KubernetesCluster } from '../lambdas/adapters/kubernetes-cluster.js';
-import type { Ledger } from '../lambdas/core/ledger/model.js';
+import type { Ledger } from '../lambdas/core/ledger/ledger.js';
 import { modelSamples, poolSamples } from '../lambdas/core/metrics/catalog.js';
 import { prometheusText } from './prometheus-text.js';
 

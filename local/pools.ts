@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import type { Ledger } from '../lambdas/core/ledger/model.js';
+import type { Ledger } from '../lambdas/core/ledger/ledger.js';
 import {
   NodePoolConfigError,
   parseNodePools,

@@ -16,24 +16,33 @@ export interface ClientCa {
  */
 export async function createClientCa(dir: string): Promise<ClientCa> {
   const ca = { cert: join(dir, 'client-ca.crt'), key: join(dir, 'client-ca.key') };
-  await runCommand('kubernetes', 'openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    ca.key,
-    '-out',
-    ca.cert,
-    '-subj',
-    '/CN=ibcp-client-ca',
-    '-days',
-    '7',
-  ]);
+  await createCertificate({ ...ca, subject: '/CN=ibcp-client-ca', days: 7 });
   return ca;
+}
+
+/**
+ * An EC P-256 key and certificate: self-signed, or a client certificate signed by `signedBy` (the client
+ * CA above), which is how a test identity signs in.
+ */
+export async function createCertificate(request: {
+  key: string;
+  cert: string;
+  subject: string;
+  days: number;
+  signedBy?: ClientCa;
+}): Promise<void> {
+  const { key, cert, subject, days, signedBy } = request;
+  const signing = signedBy
+    ? [
+        ...['-CA', signedBy.cert, '-CAkey', signedBy.key],
+        ...['-addext', 'basicConstraints=critical,CA:FALSE', '-addext', 'extendedKeyUsage=clientAuth'],
+      ]
+    : [];
+  await runCommand('kubernetes', 'openssl', [
+    ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'],
+    ...['-keyout', key, '-out', cert, '-subj', subject, '-days', String(days)],
+    ...signing,
+  ]);
 }
 
 /**

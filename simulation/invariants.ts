@@ -1,7 +1,8 @@
-import type { PoolSnapshot } from '../lambdas/core/ledger/model.js';
+import type { PoolSnapshot } from '../lambdas/core/ledger/ledger.js';
 import { checkInvariants, isWorkloadReplica } from '../lambdas/core/ledger/rules.js';
 import { cooldownMsOf, startDeadlineMsOf } from '../lambdas/core/reconcile/clocks.js';
-import { holderOf, type InferenceModel } from '../lambdas/core/reconcile/model.js';
+import { holderOf, type InferenceModel } from '../lambdas/core/inference-model.js';
+import { podTemplateFor, sameTemplate } from '../lambdas/core/reconcile/pod-template.js';
 import { resolveDependency } from '../lambdas/core/reconcile/view.js';
 import { parseQuantity } from '../lambdas/core/quantity.js';
 import type { SimulatedDeployment } from './simulated-cluster.js';
@@ -27,6 +28,10 @@ export class InvariantChecker {
   private readonly heldIdleSince = new Map<string, number>();
   /** Running Deployments seen holding less than their pods' size, and the passes completed then. */
   private readonly undersized = new Map<string, number>();
+  /** When each holder's budget was last allocated, or its pods last scaled up (the idle clock's other starts). */
+  private readonly startedAt = new Map<string, number>();
+  /** Until when a running model needed each model as a dependency (it does not idle out meanwhile). */
+  private readonly neededUntil = new Map<string, number>();
   /** Running Deployments seen without budget: the Lambdas running then, and the passes completed then. */
   private readonly unbudgeted = new Map<string, { tasks: Task[]; passes: number }>();
 
@@ -41,6 +46,7 @@ export class InvariantChecker {
     this.statuses();
     this.startOrder();
     this.warmUpAnswers();
+    this.noteDependencies();
   }
 
   /** I2: with no faults and passes on schedule, nothing holds budget it does not use for long. */
@@ -82,6 +88,43 @@ export class InvariantChecker {
       }
     }
     for (const holder of this.heldIdleSince.keys()) if (!held.has(holder)) this.heldIdleSince.delete(holder);
+    this.idledOut(now, slack);
+  }
+
+  /** Which models running models need now (called at every step, so no dependent's run is missed). */
+  private noteDependencies(): void {
+    const { cluster, now } = this.world;
+    for (const dependent of cluster.models.values()) {
+      if ((cluster.deployments.get(holderOf(dependent))?.replicas ?? 0) === 0) continue;
+      for (const holder of dependencyClosure(this.world, dependent)) this.neededUntil.set(holder, now);
+    }
+  }
+
+  /**
+   * I2 for running models: one Ready and not asked for during its cooldown is scaled to zero within
+   * two passes. Counted from what happened in the world (requests, allocations, scale-ups, Ready, the
+   * last running model that needed it), not from the ledger's clock, so a fix that restarts that clock
+   * (a resize, say) shows.
+   */
+  private idledOut(now: number, slack: number): void {
+    const { cluster } = this.world;
+    this.noteDependencies();
+    for (const deployment of cluster.deployments.values()) {
+      const holder = holderOf(deployment);
+      const model = cluster.models.get(holder);
+      if (!model || model.deleting || deployment.replicas === 0 || deployment.readySince === undefined)
+        continue;
+      const from = Math.max(
+        deployment.readySince,
+        this.world.lastRequestAt.get(holder) ?? 0,
+        this.startedAt.get(holder) ?? 0,
+        this.neededUntil.get(holder) ?? 0,
+      );
+      // The status keeps whole seconds, and the idle clock starts at Ready rounded up.
+      if (now - from > cooldownMsOf(model) + slack + 1_000) {
+        this.fail('I2', `${holder} still runs ${now - from} ms after its last request, past its cooldown`);
+      }
+    }
   }
 
   /** At rest (nothing running, passes done): every running model holds exactly its pods' size, once. */
@@ -102,6 +145,15 @@ export class InvariantChecker {
           'I1',
           `${holderOf(deployment)} holds ${allocation.bytes} B but its pods were given ${deployment.memory}`,
         );
+      }
+      // An edit of image, resources or pool has rolled out: the pods run what the spec asks for.
+      const model = this.world.cluster.models.get(holderOf(deployment));
+      if (
+        model?.spec.containerImage &&
+        !model.deleting &&
+        !sameTemplate(deployment.template, podTemplateFor(model))
+      ) {
+        this.fail('I1', `${holderOf(deployment)} runs a pod template its spec no longer asks for`);
       }
     }
   }
@@ -246,13 +298,16 @@ export class InvariantChecker {
       const named = this.world.cluster.models.get(holder);
       if (holder === holderOf(record.ref) || isWorkloadReplica(holder))
         this.fail('I4', `429 names ${holder}`);
-      if (requester && named && dependsOn(this.world, requester, holder)) {
+      if (requester && named && dependencyClosure(this.world, requester).has(holder)) {
         this.fail('I4', `429 for ${holderOf(record.ref)} names its own dependency ${holder}`);
       }
     }
   }
 
   private onLog(line: LogLine): void {
+    if (line.message === 'Memory budget allocated' || line.message === 'Triggered scale-up for deployment') {
+      this.startedAt.set(`${String(line.fields.namespace)}/${String(line.fields.model)}`, line.at);
+    }
     if (line.message !== 'Scaled deployment to zero replicas' || !line.task) return;
     const holder = `${String(line.fields.namespace)}/${String(line.fields.model)}`;
     const model = this.world.cluster.models.get(holder);
@@ -294,13 +349,13 @@ export class InvariantChecker {
   }
 }
 
-function dependsOn(world: World, model: InferenceModel, holder: string, seen = new Set<string>()): boolean {
+/** Every model `model` needs, directly or through others. */
+function dependencyClosure(world: World, model: InferenceModel, found = new Set<string>()): Set<string> {
   for (const name of model.spec.dependencies) {
     const dependency = resolveDependency(world.cluster.models.values(), model.namespace, name);
-    if (!dependency || seen.has(holderOf(dependency))) continue;
-    if (holderOf(dependency) === holder) return true;
-    seen.add(holderOf(dependency));
-    if (dependsOn(world, dependency, holder, seen)) return true;
+    if (!dependency || found.has(holderOf(dependency))) continue;
+    found.add(holderOf(dependency));
+    dependencyClosure(world, dependency, found);
   }
-  return false;
+  return found;
 }

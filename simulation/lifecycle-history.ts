@@ -1,5 +1,5 @@
 import { parseDuration } from '../lambdas/core/duration.js';
-import { holderOf, POOL_LABEL, type InferenceModel } from '../lambdas/core/reconcile/model.js';
+import { holderOf, POOL_LABEL, type InferenceModel } from '../lambdas/core/inference-model.js';
 import type { PodFault } from './simulated-cluster.js';
 import { InvariantChecker } from './invariants.js';
 import { World, type WorldConfig } from './world.js';

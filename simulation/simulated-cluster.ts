@@ -4,15 +4,17 @@ import {
   FINALIZER,
   POOL_LABEL,
   holderOf,
-  type Cluster,
-  type DeploymentNotes,
   type InferenceModel,
   type InferenceModelStatus,
+  type ModelRef,
+} from '../lambdas/core/inference-model.js';
+import {
+  type Cluster,
+  type DeploymentNotes,
   type KubernetesEvent,
   type ManagedDeployment,
-  type ModelRef,
   type PodTemplate,
-} from '../lambdas/core/reconcile/model.js';
+} from '../lambdas/core/reconcile/ports.js';
 import { podTemplateFor } from '../lambdas/core/reconcile/pod-template.js';
 import type { SimulatedNodes } from './simulated-nodes.js';
 
@@ -304,7 +306,9 @@ export class SimulatedCluster implements Cluster {
             // A dependency the user deleted or never created is theirs to answer for, not an order broken.
             if (!dependency || dependency.deleting) return false;
             const d = this.deployments.get(holderOf(dependency));
-            return !d || (this.readyPods(d, now) === 0 && (d.readyEndedAt ?? -Infinity) < now - this.recentMs);
+            return (
+              !d || (this.readyPods(d, now) === 0 && (d.readyEndedAt ?? -Infinity) < now - this.recentMs)
+            );
           })
         : [];
     this.scales.push({ holder: holderOf(model), from, to, at, dependenciesDown });

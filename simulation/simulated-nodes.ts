@@ -5,7 +5,7 @@ import type {
   PoolNodes,
   ScaleOutRecords,
   ScaleOutRequest,
-} from '../lambdas/core/nodes/model.js';
+} from '../lambdas/core/nodes/ports.js';
 import type { NodePoolConfig } from '../lambdas/core/nodes/node-pools.js';
 
 interface SimulatedNode {

@@ -1,17 +1,12 @@
 import { ApiError } from '../lambdas/core/api/errors.js';
 import { InMemoryLedger } from '../lambdas/core/ledger/in-memory-ledger.js';
-import type { Allocation, Ledger } from '../lambdas/core/ledger/model.js';
+import type { Allocation, Ledger } from '../lambdas/core/ledger/ledger.js';
 import { discardedMetrics } from '../lambdas/core/metrics/discarded.js';
-import type { NodeScalingPorts } from '../lambdas/core/nodes/model.js';
+import type { NodeScalingPorts } from '../lambdas/core/nodes/ports.js';
 import type { NodePoolConfig } from '../lambdas/core/nodes/node-pools.js';
 import { definePools, scaleNodePools } from '../lambdas/core/nodes/scaler.js';
-import {
-  holderOf,
-  type Cluster,
-  type InferenceModel,
-  type ModelRef,
-  type ReconcileLog,
-} from '../lambdas/core/reconcile/model.js';
+import { holderOf, type InferenceModel, type ModelRef } from '../lambdas/core/inference-model.js';
+import { type Cluster, type ReconcileLog } from '../lambdas/core/reconcile/ports.js';
 import { reconcileAll, reconcileOne } from '../lambdas/core/reconcile/reconciler.js';
 import { warmUp, type WarmUpAnswer, type WarmUpPorts } from '../lambdas/core/warmup/warm-up.js';
 import { Interleaver, seededRandom, type FaultRates, type Task } from './interleaver.js';
@@ -74,6 +69,8 @@ export class World {
   readonly interleaver: Interleaver;
   readonly log: LogLine[] = [];
   readonly warmUps: WarmUpRecord[] = [];
+  /** When each model was last asked for (a warm-up or an activity call), whatever became of the call. */
+  readonly lastRequestAt = new Map<string, number>();
   /** The allocations each task last read from the ledger, by holder: what its decisions were based on. */
   readonly reads = new Map<number, Map<string, Allocation>>();
   private nextPassAt: number;
@@ -152,6 +149,7 @@ export class World {
   }
 
   startWarmUp(ref: ModelRef): WarmUpRecord {
+    this.lastRequestAt.set(holderOf(ref), this.now);
     const record: WarmUpRecord = { ref, at: this.now };
     this.warmUps.push(record);
     this.interleaver.start(
@@ -167,6 +165,7 @@ export class World {
   }
 
   startActivity(ref: ModelRef): void {
+    this.lastRequestAt.set(holderOf(ref), this.now);
     const model = this.cluster.models.get(holderOf(ref));
     if (!model) return;
     this.interleaver.start(`activity ${holderOf(ref)}`, (task) =>

@@ -1,5 +1,5 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { PoolSnapshot } from '../core/ledger/model.js';
+import type { PoolSnapshot } from '../core/ledger/ledger.js';
 import {
   CLOUDWATCH_METRICS as NAMES,
   CLOUDWATCH_NAMESPACE,

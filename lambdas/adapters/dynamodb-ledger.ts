@@ -26,7 +26,7 @@ import {
   type PoolSnapshot,
   type ReleaseResult,
   type ResizeResult,
-} from '../core/ledger/model.js';
+} from '../core/ledger/ledger.js';
 import { insufficient, notHeld, shrinkError, sizeMismatch } from '../core/ledger/outcomes.js';
 import {
   classifyAllocation,

@@ -8,7 +8,7 @@ import type {
   ActionRecord,
   ClaimResult,
   PlannedChange,
-} from '../core/remediation/remediate.js';
+} from '../core/remediation/ports.js';
 
 const HOUR_MS = 3600_000;
 /** How long a claim is remembered: a redelivery later than this is treated as new. */

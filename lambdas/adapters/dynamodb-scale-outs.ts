@@ -1,7 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { conditionalWrite } from './dynamodb-conditional-write.js';
-import type { ScaleOutRecords, ScaleOutRequest } from '../core/nodes/model.js';
+import type { ScaleOutRecords, ScaleOutRequest } from '../core/nodes/ports.js';
 
 /**
  * A pool's outstanding node scale-out, one item next to its budget in the ledger table

@@ -5,7 +5,7 @@ import {
   type AutoScalingGroup,
 } from '@aws-sdk/client-auto-scaling';
 import { DescribeNodegroupCommand, EKSClient, UpdateNodegroupConfigCommand } from '@aws-sdk/client-eks';
-import type { NodeGroups, NodeGroupState } from '../core/nodes/model.js';
+import type { NodeGroups, NodeGroupState } from '../core/nodes/ports.js';
 
 /**
  * EKS managed node groups and their Auto Scaling groups. Scale-out goes through EKS (UpdateNodegroupConfig

@@ -1,5 +1,6 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import type { ModelRef, ReconcileRequests } from '../core/reconcile/model.js';
+import type { ModelRef } from '../core/inference-model.js';
+import type { ReconcileRequests } from '../core/reconcile/ports.js';
 
 export const EVENT_SOURCE = 'inference-budget-control-plane';
 export const RECONCILE_DETAIL_TYPE = 'InferenceModel changed';

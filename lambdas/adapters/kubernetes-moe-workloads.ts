@@ -20,7 +20,7 @@ import {
   type MoeWorkload,
   type ScaleBack,
 } from '../core/moe/workload.js';
-import type { ModelRef } from '../core/reconcile/model.js';
+import type { ModelRef } from '../core/inference-model.js';
 import { inNamespaces } from './kubernetes-cluster.js';
 
 const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);

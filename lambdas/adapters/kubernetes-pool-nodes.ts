@@ -6,8 +6,8 @@ import {
   type V1Node,
   type V1Pod,
 } from '@kubernetes/client-node';
-import type { PoolNode, PoolNodes } from '../core/nodes/model.js';
-import { API_GROUP, MANAGED_LABEL, POOL_LABEL } from '../core/reconcile/model.js';
+import type { PoolNode, PoolNodes } from '../core/nodes/ports.js';
+import { API_GROUP, MANAGED_LABEL, POOL_LABEL } from '../core/inference-model.js';
 import { inNamespaces } from './kubernetes-cluster.js';
 
 /** When the node scaler first saw the node run no budgeted workload; removed when one lands on it. */

@@ -1,6 +1,6 @@
 import type { SignatureV4 } from '@smithy/signature-v4';
 import type { PeakMemorySource } from '../core/recommendations/observe.js';
-import { holderOf, type ModelRef } from '../core/reconcile/model.js';
+import { holderOf, type ModelRef } from '../core/inference-model.js';
 import { awsSigner, type SigningCredentials } from './sigv4.js';
 
 /** dcgm-exporter's framebuffer memory in use, in MiB, one series per GPU. */

@@ -1,6 +1,6 @@
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { ANNOUNCEMENT_ATTRIBUTE } from '../core/remediation/alerts.js';
-import type { Announcer } from '../core/remediation/remediate.js';
+import type { Announcer } from '../core/remediation/ports.js';
 
 /** Announcements on the on-call SNS topic (plain text, for e-mail and chat subscribers alike). */
 export class SnsAnnouncer implements Announcer {

@@ -2,7 +2,7 @@
 // (docs/simulate.md). The table goes to stdout, progress and warnings to stderr, the report to --out.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { holderOf } from '../../lambdas/core/reconcile/model.js';
+import { holderOf } from '../../lambdas/core/inference-model.js';
 import { defaultDay } from './default-day.js';
 import { readModels } from './inputs/models.js';
 import { readPools } from './inputs/pools.js';

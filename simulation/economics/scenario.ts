@@ -1,5 +1,5 @@
 import type { NodePoolConfig } from '../../lambdas/core/nodes/node-pools.js';
-import type { InferenceModel } from '../../lambdas/core/reconcile/model.js';
+import type { InferenceModel } from '../../lambdas/core/inference-model.js';
 
 /** One request of the trace: a model asked for at a time (a warm-up or activity call in production). */
 export interface TraceRequest {

@@ -1,5 +1,5 @@
 import { DurationError, parseDuration } from '../../lambdas/core/duration.js';
-import { holderOf } from '../../lambdas/core/reconcile/model.js';
+import { holderOf } from '../../lambdas/core/inference-model.js';
 import { InputError, type Scenario } from './scenario.js';
 
 export interface WhatIf {

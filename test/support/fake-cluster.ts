@@ -1,17 +1,18 @@
 import {
   FINALIZER,
   holderOf,
+  type InferenceModel,
+  type InferenceModelStatus,
+  type ModelRef,
+} from '../../lambdas/core/inference-model.js';
+import {
   newDeployment,
   type Cluster,
   type DeploymentNotes,
-  type InferenceModel,
-  type InferenceModelSpec,
-  type InferenceModelStatus,
   type KubernetesEvent,
   type ManagedDeployment,
-  type ModelRef,
   type ReconcileLog,
-} from '../../lambdas/core/reconcile/model.js';
+} from '../../lambdas/core/reconcile/ports.js';
 import { podTemplateFor } from '../../lambdas/core/reconcile/pod-template.js';
 
 /** An in-memory Cluster for pure-logic tests of the reconciler (the real one is tested on kube-apiserver). */
@@ -143,43 +144,4 @@ export class RecordingLog implements ReconcileLog {
   messages(): string[] {
     return this.lines.map((l) => l.message);
   }
-}
-
-/** Object builder in the style of kueue's test wrappers: defaults of the CRD, override what matters. */
-export function inferenceModel(
-  name: string,
-  spec: Partial<InferenceModelSpec> & { pool?: string } = {},
-  namespace = 'ml',
-): InferenceModel {
-  const { pool = 'gpu-a100', ...rest } = spec;
-  return {
-    namespace,
-    name,
-    uid: `uid-${namespace}-${name}`,
-    generation: 1,
-    deleting: false,
-    finalizers: [],
-    status: {},
-    spec: {
-      modelName: name,
-      memory: '16Gi',
-      backendUrl: `http://${name}.${namespace}.svc:8000`,
-      nodeSelector: { 'inference-pool': pool },
-      cooldownPeriod: '10m',
-      maxReplicas: 1,
-      dependencies: [],
-      containerImage: 'vllm/vllm-openai:v0.6.0',
-      resources: { limits: { gpu: 1 } },
-      ...rest,
-    },
-  };
-}
-
-/** A managed Deployment of `inferenceModel(name)` as the cluster reports it; override what matters. */
-export function managedDeployment(
-  name: string,
-  overrides: Partial<ManagedDeployment> = {},
-  namespace = 'ml',
-): ManagedDeployment {
-  return { ...newDeployment(inferenceModel(name, {}, namespace), 1), readyReplicas: 1, ...overrides };
 }

@@ -1,7 +1,7 @@
 import { InMemoryLedger } from '../../lambdas/core/ledger/in-memory-ledger.js';
 import type { ConfigMapState, MoeCluster, WorkloadListing } from '../../lambdas/core/moe/ports.js';
 import type { MoeWorkload } from '../../lambdas/core/moe/workload.js';
-import type { ModelRef } from '../../lambdas/core/reconcile/model.js';
+import type { ModelRef } from '../../lambdas/core/inference-model.js';
 import type {
   ActionClaims,
   ActionLog,
@@ -10,7 +10,7 @@ import type {
   PlannedChange,
   RemediationConfig,
   RemediationPorts,
-} from '../../lambdas/core/remediation/remediate.js';
+} from '../../lambdas/core/remediation/ports.js';
 import { RecordingLog } from './fake-cluster.js';
 
 const Gi = 2 ** 30;

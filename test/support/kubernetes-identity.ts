@@ -1,13 +1,10 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { KUBERNETES_GROUPS, type KubernetesRole } from '../../lib/cluster-access.js';
+import { createCertificate } from '../../services/kubernetes-identities.js';
 import { harnessEnv } from '../../services/service.js';
 import { uniqueName } from '../../services/kubectl.js';
-
-const run = promisify(execFile);
 
 /** A user of the harness's apiserver with a client certificate: CN is the user, O its group. */
 export interface KubernetesIdentity {
@@ -31,31 +28,13 @@ export async function identityInGroup(group: string, user: string): Promise<Kube
   const dir = await mkdtemp(join(tmpdir(), 'ibcp-identity-'));
   const key = join(dir, 'client.key');
   const cert = join(dir, 'client.crt');
-  await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
+  await createCertificate({
     key,
-    '-out',
     cert,
-    '-subj',
-    `/CN=${user}/O=${group}`,
-    '-CA',
-    harnessEnv('IBCP_KUBE_CLIENT_CA_CERT'),
-    '-CAkey',
-    harnessEnv('IBCP_KUBE_CLIENT_CA_KEY'),
-    '-days',
-    '1',
-    '-addext',
-    'basicConstraints=critical,CA:FALSE',
-    '-addext',
-    'extendedKeyUsage=clientAuth',
-  ]);
+    subject: `/CN=${user}/O=${group}`,
+    days: 1,
+    signedBy: { cert: harnessEnv('IBCP_KUBE_CLIENT_CA_CERT'), key: harnessEnv('IBCP_KUBE_CLIENT_CA_KEY') },
+  });
   const admin = await readFile(harnessEnv('IBCP_KUBECONFIG'), 'utf8');
   const server = /server: (\S+)/.exec(admin)![1];
   const ca = /certificate-authority-data: (\S+)/.exec(admin)![1];

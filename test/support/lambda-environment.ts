@@ -8,11 +8,6 @@ export function lambdaContext(functionName: string): Context {
 }
 
 /**
- * Points the handlers' configuration (lambdas/config.ts reads only the environment) at the
- * harness: the ledger table on dynalite, the Kubernetes API limited to one namespace, EventBridge on moto.
- * Handlers read it at their first invocation, and each jest test file imports them afresh.
- */
-/**
  * The settings a handler factory takes (`createXHandler(() => config)`), on the harness: the ledger table
  * on dynalite, the Kubernetes API limited to one namespace. EventBridge is reached through moto by the
  * SDK's own endpoint variable, which is the one setting left in the environment.

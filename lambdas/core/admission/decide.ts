@@ -1,12 +1,7 @@
 import { checkWorkloadBudget } from '../moe/workload.js';
-import { LedgerError, type PoolSnapshot } from '../ledger/model.js';
-import {
-  FINALIZER,
-  type InferenceModel,
-  type ModelRef,
-  type ReconcileLog,
-  type ReconcileRequests,
-} from '../reconcile/model.js';
+import { LedgerError, type PoolSnapshot } from '../ledger/ledger.js';
+import { FINALIZER, type InferenceModel, type ModelRef } from '../inference-model.js';
+import { type ReconcileLog, type ReconcileRequests } from '../reconcile/ports.js';
 import {
   closedCycle,
   cycleMessage,
@@ -14,17 +9,16 @@ import {
   mayCloseCycle,
   type DependencyNode,
 } from '../validation/dependency-cycles.js';
+import { checkBudget, checkPoolMove, poolOfObject } from '../validation/pool-budget.js';
 import {
-  checkBudget,
-  checkPoolMove,
   inspectInferenceModel,
   isBeingDeleted,
-  poolOfObject,
   specUnchanged,
   type JsonPatchOperation,
 } from '../validation/inference-model.js';
 import { inspectWorkload } from '../validation/moe-workload.js';
-import { isObject, type Mode, type Review } from './review.js';
+import { isObject } from '../json.js';
+import type { Mode, Review } from './review.js';
 
 /**
  * The admission decision for one review (docs/webhook.md): the validator the webhook calls. It only

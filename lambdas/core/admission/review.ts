@@ -1,5 +1,6 @@
 import { ApiError } from '../api/errors.js';
-import { API_GROUP } from '../reconcile/model.js';
+import { API_GROUP } from '../inference-model.js';
+import { isObject } from '../json.js';
 
 /**
  * An AdmissionReview as the API server sends it, checked field by field. Anything not worth a review at
@@ -122,8 +123,4 @@ function metadataString(object: unknown, key: string): string | undefined {
   const metadata = isObject(object) ? object.metadata : undefined;
   const value = isObject(metadata) && Object.hasOwn(metadata, key) ? metadata[key] : undefined;
   return typeof value === 'string' && value !== '' ? value : undefined;
-}
-
-export function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

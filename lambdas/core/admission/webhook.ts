@@ -1,7 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { ApiError } from '../api/errors.js';
 import { decide, DEADLINES_MS, within, type AdmissionPorts } from './decide.js';
-import { ADMISSION_VERSION, isObject, parseReview, reviewBody, type Mode } from './review.js';
+import { isObject } from '../json.js';
+import { ADMISSION_VERSION, parseReview, reviewBody, type Mode } from './review.js';
 
 /**
  * The webhook's HTTP contract (docs/webhook.md): `POST /webhook/{secret}` validates (the

@@ -1,5 +1,5 @@
 import { validateHolder } from '../ledger/rules.js';
-import type { ModelRef } from '../reconcile/model.js';
+import type { ModelRef } from '../inference-model.js';
 import { ApiError } from './errors.js';
 
 /** The warm-up API's routes; docs/openapi.yaml describes exactly these (a test keeps them in step). */

@@ -1,4 +1,4 @@
-import type { PoolSnapshot } from '../ledger/model.js';
+import type { PoolSnapshot } from '../ledger/ledger.js';
 import { SECONDS_PER_HOUR } from './cost.js';
 
 /** GPU memory held by one model in one pool during one clock hour (UTC). */

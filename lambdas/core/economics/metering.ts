@@ -1,4 +1,4 @@
-import type { PoolSnapshot } from '../ledger/model.js';
+import type { PoolSnapshot } from '../ledger/ledger.js';
 import { METRICS } from '../metrics/catalog.js';
 import type { MetricsPorts } from '../metrics/publish.js';
 import type { Sample } from '../metrics/series.js';

@@ -10,7 +10,7 @@ import {
   type PoolSnapshot,
   type ReleaseResult,
   type ResizeResult,
-} from './model.js';
+} from './ledger.js';
 import { insufficient, notHeld, shrinkError, sizeMismatch } from './outcomes.js';
 import {
   claimable,

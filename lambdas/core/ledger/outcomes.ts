@@ -1,5 +1,5 @@
 import { formatQuantity } from '../quantity.js';
-import { LedgerError, type Cooldowns, type PoolDefinition, type PoolSnapshot } from './model.js';
+import { LedgerError, type Cooldowns, type PoolDefinition, type PoolSnapshot } from './ledger.js';
 import { findBlocking } from './rules.js';
 
 // Results and refusals shared by every Ledger implementation, so they answer alike.

@@ -7,7 +7,7 @@ import {
   type Cooldowns,
   type PoolDefinition,
   type PoolSnapshot,
-} from './model.js';
+} from './ledger.js';
 
 // Names that end up in logs, metrics labels and DynamoDB attribute names: Kubernetes' own rules.
 const POOL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;

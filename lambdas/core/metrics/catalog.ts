@@ -1,8 +1,9 @@
-import type { PoolSnapshot } from '../ledger/model.js';
+import type { PoolSnapshot } from '../ledger/ledger.js';
 import type { NodePoolReport } from '../nodes/scaler.js';
 import { parseQuantity } from '../quantity.js';
-import type { InferenceModel, ManagedDeployment } from '../reconcile/model.js';
-import { holderOf } from '../reconcile/model.js';
+import type { InferenceModel } from '../inference-model.js';
+import type { ManagedDeployment } from '../reconcile/ports.js';
+import { holderOf } from '../inference-model.js';
 import type { Sample } from './series.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { PoolSnapshot } from '../ledger/model.js';
+import type { PoolSnapshot } from '../ledger/ledger.js';
 import type { NodePoolReport } from '../nodes/scaler.js';
 
 /**

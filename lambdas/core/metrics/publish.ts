@@ -1,6 +1,7 @@
-import type { PoolSnapshot } from '../ledger/model.js';
+import type { PoolSnapshot } from '../ledger/ledger.js';
 import type { NodePoolReport } from '../nodes/scaler.js';
-import { holderOf, type InferenceModel, type ManagedDeployment } from '../reconcile/model.js';
+import { holderOf, type InferenceModel } from '../inference-model.js';
+import { type ManagedDeployment } from '../reconcile/ports.js';
 import {
   COLD_START_BUCKETS,
   histogramSamples,

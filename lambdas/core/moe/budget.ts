@@ -1,7 +1,7 @@
-import type { Allocation, Ledger, PoolSnapshot } from '../ledger/model.js';
+import type { Allocation, Ledger, PoolSnapshot } from '../ledger/ledger.js';
 import { fenceOf } from '../ledger/rules.js';
 import { formatQuantity } from '../quantity.js';
-import type { ReconcileLog } from '../reconcile/model.js';
+import type { ReconcileLog } from '../reconcile/ports.js';
 import type { MoeCluster } from './ports.js';
 import { parseReplicaHolder, replicaHolder, workloadKey, type MoeWorkload } from './workload.js';
 

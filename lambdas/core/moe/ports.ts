@@ -1,4 +1,4 @@
-import type { ModelRef } from '../reconcile/model.js';
+import type { ModelRef } from '../inference-model.js';
 import type { MoeWorkload } from './workload.js';
 
 /** A Deployment labelled as an MoE workload whose declaration does not hold; it keeps what it holds. */

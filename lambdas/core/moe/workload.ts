@@ -1,7 +1,7 @@
-import type { PoolSnapshot } from '../ledger/model.js';
+import type { PoolSnapshot } from '../ledger/ledger.js';
 import { validatePoolName } from '../ledger/rules.js';
 import { formatQuantity, parseQuantity, QUANTITY_PATTERN } from '../quantity.js';
-import { API_GROUP, POOL_LABEL } from '../reconcile/model.js';
+import { API_GROUP, POOL_LABEL } from '../inference-model.js';
 
 /**
  * MoE workloads are the lab's own Deployments (`moe-trainer`, `moe-inference`) declared to the control

@@ -1,6 +1,23 @@
-import type { PoolDefinition } from '../ledger/model.js';
+import type { PoolDefinition } from '../ledger/ledger.js';
 import { printable, validatePoolDefinition } from '../ledger/rules.js';
 import { parseQuantity } from '../quantity.js';
+
+/**
+ * A GPU node pool as written in the CDK context's `pools` and passed to the Lambdas as one entry of
+ * `NODE_POOLS` (docs/node-pools.md); `parseNodePools` reads it into a NodePoolConfig.
+ */
+export interface NodePoolSetting {
+  /** The `inference-pool` node label value and the ledger's pool name. */
+  name: string;
+  nodeGroup: string;
+  /** GPU memory of one node, a Kubernetes quantity such as `320Gi`. */
+  gpuMemoryPerNode: string;
+  minNodes: number;
+  maxNodes: number;
+  /** For showback's cost (docs/metrics.md): the instance type's default price, or `pricePerNodeHour`. */
+  instanceType?: string;
+  pricePerNodeHour?: number;
+}
 
 /** One GPU node pool and the EKS managed node group behind it, as the `NODE_POOLS` setting names it. */
 export interface NodePoolConfig {

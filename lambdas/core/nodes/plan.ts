@@ -1,8 +1,8 @@
 import { formatDuration } from '../duration.js';
-import type { PoolSnapshot } from '../ledger/model.js';
+import type { PoolSnapshot } from '../ledger/ledger.js';
 import type { NodePoolConfig } from './node-pools.js';
 import { packOntoNodes, type Item } from './packing.js';
-import { SCALE_OUT_TIMEOUT_MS, type NodeGroupState, type PoolNode, type ScaleOutRequest } from './model.js';
+import { SCALE_OUT_TIMEOUT_MS, type NodeGroupState, type PoolNode, type ScaleOutRequest } from './ports.js';
 
 export interface PoolPlanInput {
   config: NodePoolConfig;

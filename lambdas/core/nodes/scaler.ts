@@ -1,8 +1,8 @@
 import { formatDuration } from '../duration.js';
-import { LedgerError, type Ledger, type PoolSnapshot } from '../ledger/model.js';
+import { LedgerError, type Ledger, type PoolSnapshot } from '../ledger/ledger.js';
 import { formatQuantity } from '../quantity.js';
-import type { ReconcileLog } from '../reconcile/model.js';
-import { SCALE_OUT_TIMEOUT_MS, type NodeScalingPorts, type ScaleOutRequest } from './model.js';
+import type { ReconcileLog } from '../reconcile/ports.js';
+import { SCALE_OUT_TIMEOUT_MS, type NodeScalingPorts, type ScaleOutRequest } from './ports.js';
 import { poolDefinition, type NodePoolConfig } from './node-pools.js';
 import { planPool, type PoolPlan } from './plan.js';
 

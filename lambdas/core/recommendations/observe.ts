@@ -1,12 +1,11 @@
 import { parseQuantity } from '../quantity.js';
 import {
   holderOf,
-  type Cluster,
   type InferenceModel,
   type InferenceModelStatus,
   type ModelRef,
-  type ReconcileLog,
-} from '../reconcile/model.js';
+} from '../inference-model.js';
+import { type Cluster, type ReconcileLog } from '../reconcile/ports.js';
 import { kubernetesTime } from '../reconcile/status.js';
 import { rightSize } from './right-sizing.js';
 

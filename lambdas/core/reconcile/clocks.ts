@@ -1,7 +1,8 @@
 import { parseDuration } from '../duration.js';
-import type { Allocation } from '../ledger/model.js';
-import { DEFAULT_COOLDOWN_MS } from '../ledger/model.js';
-import type { InferenceModel, ManagedDeployment } from './model.js';
+import type { Allocation } from '../ledger/ledger.js';
+import { DEFAULT_COOLDOWN_MS } from '../ledger/ledger.js';
+import type { InferenceModel } from '../inference-model.js';
+import type { ManagedDeployment } from './ports.js';
 import { readyBefore } from './status.js';
 import { isReady } from './view.js';
 

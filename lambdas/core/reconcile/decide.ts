@@ -1,9 +1,10 @@
 import type { Holding } from './view.js';
 import { cooldownMsOf, idleMsOf, startingForMs } from './clocks.js';
-import type { InferenceModel, ManagedDeployment } from './model.js';
+import type { InferenceModel } from '../inference-model.js';
+import type { ManagedDeployment } from './ports.js';
 import { sameTemplate, podTemplateFor } from './pod-template.js';
 import { isStarting, ownsTemplate, podPool } from './view.js';
-import { poolOf } from './model.js';
+import { poolOf } from '../inference-model.js';
 
 /** What one pass should do for a live (not deleting) model; each is level-triggered and repeatable. */
 export type Decision =

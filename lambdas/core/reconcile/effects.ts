@@ -1,15 +1,9 @@
 import { formatDuration } from '../duration.js';
-import type { AllocateResult } from '../ledger/model.js';
+import type { AllocateResult } from '../ledger/ledger.js';
 import { fenceOf } from '../ledger/rules.js';
 import { formatQuantity } from '../quantity.js';
-import {
-  holderOf,
-  poolOf,
-  type InferenceModel,
-  type ManagedDeployment,
-  type ModelRef,
-  type ReconcilePorts,
-} from './model.js';
+import { holderOf, poolOf, type InferenceModel, type ModelRef } from '../inference-model.js';
+import { type ManagedDeployment, type ReconcilePorts } from './ports.js';
 import { deriveStatus, statusUnchanged, type Hold } from './status.js';
 import type { Holding } from './view.js';
 

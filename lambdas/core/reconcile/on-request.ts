@@ -1,8 +1,9 @@
-import { LedgerError } from '../ledger/model.js';
+import { LedgerError } from '../ledger/ledger.js';
 import { validateHolder } from '../ledger/rules.js';
-import type { NodeScalingPorts } from '../nodes/model.js';
+import type { NodeScalingPorts } from '../nodes/ports.js';
 import { ensureNodeCapacity } from '../nodes/scaler.js';
-import { poolOf, type ModelRef, type ReconcilePorts } from './model.js';
+import { poolOf, type ModelRef } from '../inference-model.js';
+import type { ReconcilePorts } from './ports.js';
 import { reconcileOne, type ReconcileOptions } from './reconciler.js';
 
 /** `{namespace, name}` of an InferenceModel, checked as Kubernetes names. */

@@ -1,4 +1,5 @@
-import type { InferenceModel, PodTemplate, ResourceSpec } from './model.js';
+import type { InferenceModel, ResourceSpec } from '../inference-model.js';
+import type { PodTemplate } from './ports.js';
 
 export const GPU_RESOURCE = 'nvidia.com/gpu';
 

@@ -1,4 +1,4 @@
-import { LedgerError, type PoolSnapshot } from '../ledger/model.js';
+import { LedgerError, type PoolSnapshot } from '../ledger/ledger.js';
 import { parseQuantity } from '../quantity.js';
 import { adopt, finishWarmUp, resize, rollOut } from './actions/run.js';
 import type { ActionContext, ActionOutcome, ReconcileOptions } from './actions/context.js';
@@ -9,15 +9,8 @@ import { finishScaleDown, giveUpStart, movePool, releaseHold, scaleToZero } from
 import { readyAt, startDeadlineMsOf } from './clocks.js';
 import { decide, type Decision } from './decide.js';
 import { fields, messageOf, writeStatus } from './effects.js';
-import {
-  FINALIZER,
-  holderOf,
-  poolOf,
-  type InferenceModel,
-  type ManagedDeployment,
-  type ModelRef,
-  type ReconcilePorts,
-} from './model.js';
+import { FINALIZER, holderOf, poolOf, type InferenceModel, type ModelRef } from '../inference-model.js';
+import { type ManagedDeployment, type ReconcilePorts } from './ports.js';
 import type { Hold } from './status.js';
 import {
   buildView,

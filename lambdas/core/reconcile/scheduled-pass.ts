@@ -1,14 +1,14 @@
 import type { UsageStore } from '../economics/metering.js';
 import { meterHeldMemory } from '../economics/metering.js';
 import { pricePerNodeHour } from '../economics/prices.js';
-import type { PoolSnapshot } from '../ledger/model.js';
+import type { PoolSnapshot } from '../ledger/ledger.js';
 import { publishNodePoolMetrics, publishPassMetrics, type MetricsPorts } from '../metrics/publish.js';
 import { reconcileWorkloads, type WorkloadBudgetPorts, type WorkloadPassReport } from '../moe/budget.js';
-import type { NodeScalingPorts } from '../nodes/model.js';
+import type { NodeScalingPorts } from '../nodes/ports.js';
 import type { NodePoolConfig } from '../nodes/node-pools.js';
 import { definePools, scaleNodePools } from '../nodes/scaler.js';
 import { observeModels, type PeakMemorySource } from '../recommendations/observe.js';
-import type { ReconcilePorts } from './model.js';
+import type { ReconcilePorts } from './ports.js';
 import { reconcileAll, type PassReport, type ReconcileOptions } from './reconciler.js';
 
 /**

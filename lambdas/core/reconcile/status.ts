@@ -1,10 +1,5 @@
-import type {
-  Condition,
-  ConditionReason,
-  InferenceModel,
-  InferenceModelStatus,
-  ManagedDeployment,
-} from './model.js';
+import type { Condition, ConditionReason, InferenceModel, InferenceModelStatus } from '../inference-model.js';
+import type { ManagedDeployment } from './ports.js';
 
 /** Why a model is not running, when the deployment alone does not say. */
 export type Hold =

@@ -1,12 +1,6 @@
-import type { Allocation, PoolSnapshot } from '../ledger/model.js';
-import {
-  DEFAULT_POOL,
-  POOL_LABEL,
-  holderOf,
-  poolOf,
-  type InferenceModel,
-  type ManagedDeployment,
-} from './model.js';
+import type { Allocation, PoolSnapshot } from '../ledger/ledger.js';
+import { DEFAULT_POOL, POOL_LABEL, holderOf, poolOf, type InferenceModel } from '../inference-model.js';
+import { type ManagedDeployment } from './ports.js';
 
 /** An allocation and the pool it is held in. */
 export interface Holding {

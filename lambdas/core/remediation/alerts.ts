@@ -1,3 +1,5 @@
+import { isObject } from '../json.js';
+
 /**
  * The events the remediation Lambda receives, turned into one shape: Amazon Managed Prometheus alert
  * manager notifications (SNS, JSON message body per docs/remediation.md), CloudWatch alarm state changes
@@ -244,8 +246,4 @@ function sortedLabels(labels: Record<string, string>): string {
     .sort()
     .map((key) => `${key}=${labels[key]}`)
     .join(',');
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

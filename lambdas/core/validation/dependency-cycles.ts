@@ -1,3 +1,5 @@
+import { isObject } from '../json.js';
+
 /**
  * Dependency cycles among the InferenceModels of one namespace, for the admission webhook: a model in a
  * cycle waits for itself and never starts, so the change that would close one is refused, naming it.
@@ -130,8 +132,4 @@ function startingAt(name: string, cycle: string[]): string[] {
   if (at <= 0) return cycle;
   const rotated = [...ring.slice(at), ...ring.slice(0, at)];
   return [...rotated, name];
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

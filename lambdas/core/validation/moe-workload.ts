@@ -5,6 +5,7 @@ import {
   type DeploymentShape,
   type MoeDeclaration,
 } from '../moe/workload.js';
+import { isObject } from '../json.js';
 
 /** What the admission webhook makes of a Deployment create or update (docs/moe-workloads.md). */
 export type WorkloadInspection =
@@ -73,8 +74,4 @@ function strings(value: unknown): Record<string, string> {
   return Object.fromEntries(
     Object.entries(value).filter((e): e is [string, string] => typeof e[1] === 'string'),
   );
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -2,10 +2,10 @@ import type { ParsedRequest } from '../api/routes.js';
 import type { UsageStore } from '../economics/metering.js';
 import { pricePerNodeHour } from '../economics/prices.js';
 import { usageReport, usageSince } from '../economics/usage.js';
-import type { Ledger, PoolSnapshot } from '../ledger/model.js';
+import type { Ledger, PoolSnapshot } from '../ledger/ledger.js';
 import type { NodePoolConfig } from '../nodes/node-pools.js';
 import { readNodeCapacity, type NodeCapacity } from '../nodes/scaler.js';
-import { holderOf, poolOf, type InferenceModel, type ModelRef } from '../reconcile/model.js';
+import { holderOf, poolOf, type InferenceModel, type ModelRef } from '../inference-model.js';
 import { allocationOf, modelView, poolView } from './views.js';
 import { findModel, recordActivity, warmUp, type WarmUpPorts } from './warm-up.js';
 

@@ -1,11 +1,12 @@
 import { formatDuration } from '../duration.js';
-import type { Allocation, PoolSnapshot } from '../ledger/model.js';
+import type { Allocation, PoolSnapshot } from '../ledger/ledger.js';
 import type { NodeCapacity } from '../nodes/scaler.js';
 import { idleMs } from '../ledger/rules.js';
 import { idleMsOf, readyAt } from '../reconcile/clocks.js';
 import { deriveStatus, type Hold } from '../reconcile/status.js';
 import { formatQuantity } from '../quantity.js';
-import { holderOf, poolOf, type InferenceModel, type ManagedDeployment } from '../reconcile/model.js';
+import { holderOf, poolOf, type InferenceModel } from '../inference-model.js';
+import { type ManagedDeployment } from '../reconcile/ports.js';
 
 /** A model as the warm-up API shows it. */
 export interface ModelView {

@@ -1,6 +1,6 @@
 import { formatDuration } from '../duration.js';
 import { ApiError } from '../api/errors.js';
-import { LedgerError, type Allocation, type PoolSnapshot } from '../ledger/model.js';
+import { LedgerError, type Allocation, type PoolSnapshot } from '../ledger/ledger.js';
 import { sizeMismatchAsHeld } from '../ledger/outcomes.js';
 import { isWorkloadReplica } from '../ledger/rules.js';
 import { claimAndScaleUp, sizedTo } from '../reconcile/actions/scale-up.js';
@@ -8,18 +8,11 @@ import { cooldownMsOf, idleMsOf, readyAt, untilIdleOutMs } from '../reconcile/cl
 import { isReady, resolveDependency } from '../reconcile/view.js';
 import { chooseBlockingSet, type BlockingCandidate } from './blocking.js';
 import { publishWarmUpRejection, type MetricsPorts } from '../metrics/publish.js';
-import type { NodeScalingPorts } from '../nodes/model.js';
+import type { NodeScalingPorts } from '../nodes/ports.js';
 import { ensureNodeCapacity, type NodeCapacity } from '../nodes/scaler.js';
 import { formatQuantity, parseQuantity } from '../quantity.js';
-import {
-  holderOf,
-  poolOf,
-  type InferenceModel,
-  type ManagedDeployment,
-  type ModelRef,
-  type ReconcilePorts,
-  type ReconcileRequests,
-} from '../reconcile/model.js';
+import { holderOf, poolOf, type InferenceModel, type ModelRef } from '../inference-model.js';
+import { type ManagedDeployment, type ReconcilePorts, type ReconcileRequests } from '../reconcile/ports.js';
 import { allocationOf, modelView, type ModelView } from './views.js';
 
 export interface WarmUpPorts extends ReconcilePorts {

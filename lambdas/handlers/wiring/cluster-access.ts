@@ -2,7 +2,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { KubernetesCluster } from '../../adapters/kubernetes-cluster.js';
 import { KubernetesMoeWorkloads } from '../../adapters/kubernetes-moe-workloads.js';
 import { KubernetesPoolNodes } from '../../adapters/kubernetes-pool-nodes.js';
-import type { ReconcilePorts } from '../../core/reconcile/model.js';
+import type { ReconcilePorts } from '../../core/reconcile/ports.js';
 import type { RuntimeConfig } from '../../config.js';
 import { logger } from '../logger.js';
 import { KubeConfigSource } from './kube-config-source.js';

@@ -2,7 +2,7 @@ import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EKSClient } from '@aws-sdk/client-eks';
 import { DynamoDbScaleOutRecords } from '../../adapters/dynamodb-scale-outs.js';
 import { EksNodeGroups } from '../../adapters/eks-node-groups.js';
-import type { NodeScalingPorts } from '../../core/nodes/model.js';
+import type { NodeScalingPorts } from '../../core/nodes/ports.js';
 import type { RuntimeConfig } from '../../config.js';
 import { logger } from '../logger.js';
 import { poolNodes, type ClusterAccess } from './cluster-access.js';

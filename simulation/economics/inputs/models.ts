@@ -1,13 +1,13 @@
 import { readdir } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import type { PoolSnapshot } from '../../../lambdas/core/ledger/model.js';
+import type { PoolSnapshot } from '../../../lambdas/core/ledger/ledger.js';
 import { poolDefinition } from '../../../lambdas/core/nodes/node-pools.js';
 import {
   API_GROUP,
   holderOf,
   type InferenceModel,
   type InferenceModelSpec,
-} from '../../../lambdas/core/reconcile/model.js';
+} from '../../../lambdas/core/inference-model.js';
 import { SPEC_DEFAULTS, validateInferenceModel } from '../../../lambdas/core/validation/inference-model.js';
 import { InputError, type SimulatedPool } from '../scenario.js';
 import { readDocuments } from './structured-file.js';

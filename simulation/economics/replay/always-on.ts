@@ -1,7 +1,7 @@
 import { poolDefinition } from '../../../lambdas/core/nodes/node-pools.js';
 import { packOntoNodes } from '../../../lambdas/core/nodes/packing.js';
 import { parseQuantity } from '../../../lambdas/core/quantity.js';
-import { holderOf, poolOf } from '../../../lambdas/core/reconcile/model.js';
+import { holderOf, poolOf } from '../../../lambdas/core/inference-model.js';
 import type { PolicyResult } from '../result.js';
 import type { Scenario, TraceRequest } from '../scenario.js';
 import { ALWAYS_ON } from './policies.js';

@@ -1,5 +1,5 @@
 import { costOf, SECONDS_PER_HOUR } from '../../../lambdas/core/economics/cost.js';
-import { holderOf, poolOf } from '../../../lambdas/core/reconcile/model.js';
+import { holderOf, poolOf } from '../../../lambdas/core/inference-model.js';
 import {
   WaitRecorder,
   type ModelState,

@@ -4,7 +4,7 @@ import {
   poolOf,
   type InferenceModel,
   type ModelRef,
-} from '../../../lambdas/core/reconcile/model.js';
+} from '../../../lambdas/core/inference-model.js';
 import { World } from '../../world.js';
 import type { ModelState, StepSeries } from '../result.js';
 import type { Scenario } from '../scenario.js';

@@ -1,4 +1,4 @@
-import type { ModelRef } from '../../../lambdas/core/reconcile/model.js';
+import type { ModelRef } from '../../../lambdas/core/inference-model.js';
 import type { ModelState, StepSeries } from '../result.js';
 import type { Scenario, TraceRequest } from '../scenario.js';
 import type { PolicyDriver } from './always-on.js';

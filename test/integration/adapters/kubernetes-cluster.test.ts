@@ -3,21 +3,21 @@ import { AppsV1Api, CoreV1Api, CustomObjectsApi, type V1Deployment } from '@kube
 import { kubeConfigForEks, kubeConfigFromFile } from '../../../lambdas/adapters/kube-config.js';
 import {
   INFERENCE_MODELS,
-  KubernetesCluster,
-  labelValue,
   toManagedDeployment,
-} from '../../../lambdas/adapters/kubernetes-cluster.js';
+} from '../../../lambdas/adapters/kubernetes-cluster-mappers.js';
+import { KubernetesCluster } from '../../../lambdas/adapters/kubernetes-cluster.js';
 import {
   FINALIZER,
   MANAGED_LABEL,
   type InferenceModel,
   type InferenceModelSpec,
   type InferenceModelStatus,
-} from '../../../lambdas/core/reconcile/model.js';
+} from '../../../lambdas/core/inference-model.js';
 import { podTemplateFor, sameTemplate } from '../../../lambdas/core/reconcile/pod-template.js';
 import { createGpuNode, deleteGpuNode } from '../../../services/gpu-nodes.js';
 import { runCommand, sleep } from '../../../services/processes.js';
 import { harnessEnv } from '../../../services/service.js';
+import { CRD_SPEC_DEFAULTS } from '../../support/builders.js';
 
 // Unique per run: other suites share this kube-apiserver.
 const suffix = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
@@ -143,12 +143,7 @@ describe('KubernetesCluster on kube-apiserver', () => {
       status: {},
       spec: {
         ...required,
-        nodeSelector: { 'inference-pool': 'default' },
-        cooldownPeriod: '10m',
-        maxReplicas: 1,
-        dependencies: [],
-        containerImage: '',
-        resources: {},
+        ...CRD_SPEC_DEFAULTS,
       },
     });
     expect(model.uid).toMatch(/^[0-9a-f-]{36}$/);
@@ -546,14 +541,5 @@ describe('KubernetesCluster on kube-apiserver', () => {
     // The other controller's finalizer stays.
     await cluster.removeFinalizer(await listed('llama'));
     expect((await cluster.getModel({ namespace, name: 'llama' }))?.finalizers).toEqual([OTHER_FINALIZER]);
-  });
-
-  it('turns any model name into a valid label value', () => {
-    expect(labelValue('llama-2-70b')).toBe('llama-2-70b');
-    expect(labelValue('Llama_2.70B')).toBe('Llama_2.70B');
-    expect(labelValue('meta-llama/Llama-2-70b-chat')).toBe('meta-llama-llama-2-70b-chat');
-    expect(labelValue('/model:v1/')).toBe('model-v1');
-    expect(labelValue('x'.repeat(62) + '/y')).toBe('x'.repeat(62));
-    expect(labelValue('a'.repeat(80))).toBe('a'.repeat(63));
   });
 });

@@ -5,7 +5,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KubernetesCluster } from '../../../lambdas/adapters/kubernetes-cluster.js';
 import { kubeConfigFromFile } from '../../../lambdas/adapters/kube-config.js';
-import type { InferenceModelStatus } from '../../../lambdas/core/reconcile/model.js';
+import type { InferenceModelStatus } from '../../../lambdas/core/inference-model.js';
 import { KUBERNETES_GROUPS } from '../../../lib/cluster-access.js';
 import {
   CRD_NAME,
@@ -17,18 +17,19 @@ import {
   type KubectlResult,
 } from '../../../services/kubectl.js';
 import { identityOf } from '../../support/kubernetes-identity.js';
+import { CRD_SPEC_DEFAULTS } from '../../support/builders.js';
 
 const examplesDir = join(repoRoot, 'examples', 'original-operator');
 
 const namespace = uniqueName('crd-test');
 
-interface InferenceModel {
+interface InferenceModelManifest {
   metadata: { name: string; generation: number };
   spec: Record<string, unknown>;
   status?: Record<string, unknown>;
 }
 
-async function getModel(name: string): Promise<InferenceModel> {
+async function getModel(name: string): Promise<InferenceModelManifest> {
   return JSON.parse(await kubectlOk(['get', 'inferencemodel', name, '-n', namespace, '-o', 'json']));
 }
 
@@ -45,7 +46,7 @@ function table(output: string): { header: string[]; rows: Record<string, string>
 
 describe('deploy/: InferenceModel CRD and control-plane RBAC on a real apiserver', () => {
   const applied = new Map<string, KubectlResult>();
-  const manifests = new Map<string, InferenceModel>();
+  const manifests = new Map<string, InferenceModelManifest>();
 
   beforeAll(async () => {
     await installDeploy();
@@ -53,7 +54,7 @@ describe('deploy/: InferenceModel CRD and control-plane RBAC on a real apiserver
     // Applied exactly as written, file by file, the way a model owner would.
     for (const file of (await readdir(examplesDir)).filter((f) => f.endsWith('.yaml')).sort()) {
       const path = join(examplesDir, file);
-      const manifest = loadYaml<InferenceModel>(await readFile(path, 'utf8'));
+      const manifest = loadYaml<InferenceModelManifest>(await readFile(path, 'utf8'));
       manifests.set(manifest.metadata.name, manifest);
       applied.set(manifest.metadata.name, await kubectl(['apply', '-n', namespace, '-f', path]));
     }
@@ -93,12 +94,7 @@ describe('deploy/: InferenceModel CRD and control-plane RBAC on a real apiserver
       modelName: 'mistral-7b-instruct',
       memory: '15Gi',
       backendUrl: 'http://mistral-7b:8080',
-      nodeSelector: { 'inference-pool': 'default' },
-      cooldownPeriod: '10m',
-      maxReplicas: 1,
-      dependencies: [],
-      containerImage: '',
-      resources: {},
+      ...CRD_SPEC_DEFAULTS,
     });
     const llama = (await getModel('llama-2-7b')).spec;
     expect(llama).toMatchObject({

@@ -6,7 +6,7 @@ import { discardedMetrics } from '../../../lambdas/core/metrics/discarded.js';
 import fc from 'fast-check';
 import { DynamoDbUsageStore } from '../../../lambdas/adapters/dynamodb-usage.js';
 import { meterHeldMemory } from '../../../lambdas/core/economics/metering.js';
-import type { PoolSnapshot } from '../../../lambdas/core/ledger/model.js';
+import type { PoolSnapshot } from '../../../lambdas/core/ledger/ledger.js';
 import type { MetricsPorts } from '../../../lambdas/core/metrics/publish.js';
 import { createWarmUpApiHandler } from '../../../lambdas/handlers/warmup-api.js';
 import { harnessConfig, lambdaContext } from '../../support/lambda-environment.js';

@@ -2,7 +2,6 @@
 // the harness's kube-apiserver and dynalite, logging JSON lines that the seed's jq recipes can filter.
 import { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
 import { RemoteWriteSink } from '../../../lambdas/adapters/prometheus-remote-write.js';
-import { createGpuNode } from '../../../services/gpu-nodes.js';
 import { harnessEnv } from '../../../services/service.js';
 import { jsonLinesPrinted } from '../../support/captured-output.js';
 import { identityOf } from '../../support/kubernetes-identity.js';
@@ -10,14 +9,15 @@ import type { RuntimeConfig } from '../../../lambdas/config.js';
 import { createReconcileModelHandler } from '../../../lambdas/handlers/reconcile-model.js';
 import { createScheduledReconcileHandler } from '../../../lambdas/handlers/reconcile-scheduled.js';
 import { harnessConfig, lambdaContext } from '../../support/lambda-environment.js';
-import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
-import { installDeploy, kubectl, kubectlOk, uniqueName } from '../../../services/kubectl.js';
+import { kubectlOk, uniqueName } from '../../../services/kubectl.js';
+import { IntegrationFixture } from '../../support/integration-fixture.js';
+import { inferenceModelManifest } from '../../support/builders.js';
 
 const Gi = 2 ** 30;
-const namespace = uniqueName('handlers');
+const fixture = new IntegrationFixture('handlers');
+const { namespace } = fixture;
 const pool = uniqueName('pool-h');
 const controlPlane = uniqueName('cp');
-const client = dynamoClient('IBCP_DYNALITE_ENDPOINT');
 
 /** One PromQL instant query against the harness's Prometheus: the values of the result. */
 async function promql(expr: string): Promise<number[]> {
@@ -30,10 +30,8 @@ const context = lambdaContext('reconcile');
 let ledger: DynamoDbLedger;
 
 beforeAll(async () => {
-  await installDeploy();
-  await kubectlOk(['create', 'namespace', namespace]);
-  await createGpuNode(harnessEnv('IBCP_KUBECONFIG'), { name: `${pool}-node`, pool, gpus: 4 });
-  const fresh = await freshLedger(client);
+  const fresh = await fixture.setUp();
+  await fixture.gpuNode(pool, { gpus: 4 });
   ledger = fresh.ledger;
   await ledger.definePool({ name: pool, totalBytes: 80 * Gi, bytesPerNode: 80 * Gi, nodeGroup: 'ng-h' });
   config = harnessConfig(fresh.table, namespace, {
@@ -46,26 +44,21 @@ beforeAll(async () => {
   });
   await kubectlOk(
     ['apply', '-f', '-'],
-    JSON.stringify({
-      apiVersion: 'inference.eh-ops.io/v1alpha1',
-      kind: 'InferenceModel',
-      metadata: { name: 'llama-2-7b', namespace },
-      spec: {
-        modelName: 'llama-2-7b',
-        memory: '16Gi',
-        backendUrl: 'http://llama:8000',
-        nodeSelector: { 'inference-pool': pool },
-        containerImage: 'registry.example/vllm:1',
-      },
-    }),
+    JSON.stringify(
+      inferenceModelManifest(
+        'llama-2-7b',
+        {
+          backendUrl: 'http://llama:8000',
+          nodeSelector: { 'inference-pool': pool },
+          containerImage: 'registry.example/vllm:1',
+        },
+        namespace,
+      ),
+    ),
   );
 });
 
-afterAll(async () => {
-  client.destroy();
-  await kubectl(['delete', 'namespace', namespace, '--wait=false']);
-  await kubectl(['delete', 'node', `${pool}-node`, '--wait=false']);
-});
+afterAll(() => fixture.tearDown());
 
 // One handler of each, as one warm Lambda of each serves every event below.
 let config: RuntimeConfig;

@@ -1,6 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
-import { LedgerError } from '../../../lambdas/core/ledger/model.js';
+import { LedgerError } from '../../../lambdas/core/ledger/ledger.js';
 import { dynamoClient, freshLedger, ledgerBackends } from '../../support/ledger-backends.js';
 
 const Gi = 2 ** 30;

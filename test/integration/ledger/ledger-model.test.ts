@@ -1,7 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import fc from 'fast-check';
 import { InMemoryLedger } from '../../../lambdas/core/ledger/in-memory-ledger.js';
-import type { Ledger } from '../../../lambdas/core/ledger/model.js';
+import type { Ledger } from '../../../lambdas/core/ledger/ledger.js';
 import { dynamoClient, freshLedger, ledgerBackends } from '../../support/ledger-backends.js';
 
 const Gi = 2 ** 30;

@@ -1,6 +1,6 @@
 import { GetCommand, QueryCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbRemediationStore } from '../../../lambdas/adapters/dynamodb-remediation.js';
-import type { ActionRecord } from '../../../lambdas/core/remediation/remediate.js';
+import type { ActionRecord } from '../../../lambdas/core/remediation/ports.js';
 import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
 
 /** The claims contract of lambdas/core/remediation/remediate.ts on dynalite: lease, limits, append-only log. */

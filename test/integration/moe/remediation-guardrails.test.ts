@@ -10,10 +10,10 @@ import { ConflictError } from '../../../lambdas/core/moe/ports.js';
 import { parseRemediationEvent } from '../../../lambdas/core/remediation/alerts.js';
 import {
   ClaimHeldError,
-  remediate,
   type RemediationConfig,
   type RemediationPorts,
-} from '../../../lambdas/core/remediation/remediate.js';
+} from '../../../lambdas/core/remediation/ports.js';
+import { remediate } from '../../../lambdas/core/remediation/remediate.js';
 import { harnessEnv } from '../../../services/service.js';
 import { RecordingLog } from '../../support/fake-cluster.js';
 import { installDeploy, kubectl, kubectlOk, uniqueName } from '../../../services/kubectl.js';

@@ -5,7 +5,7 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
-import type { RemediationReport } from '../../../lambdas/core/remediation/remediate.js';
+import type { RemediationReport } from '../../../lambdas/core/remediation/ports.js';
 import { handler } from '../../../lambdas/handlers/remediation.js';
 import { createGpuNode } from '../../../services/gpu-nodes.js';
 import { harnessEnv } from '../../../services/service.js';

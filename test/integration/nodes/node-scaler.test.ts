@@ -10,7 +10,7 @@ import {
   SCALE_IN_ANNOTATION,
 } from '../../../lambdas/adapters/kubernetes-pool-nodes.js';
 import { kubeConfigFromFile } from '../../../lambdas/adapters/kube-config.js';
-import { DEFAULT_STABILISATION_MS, type NodeScalingPorts } from '../../../lambdas/core/nodes/model.js';
+import { DEFAULT_STABILISATION_MS, type NodeScalingPorts } from '../../../lambdas/core/nodes/ports.js';
 import type { NodePoolConfig } from '../../../lambdas/core/nodes/node-pools.js';
 import { definePools, ensureNodeCapacity, scaleNodePools } from '../../../lambdas/core/nodes/scaler.js';
 import { harnessEnv } from '../../../services/service.js';

@@ -2,11 +2,12 @@
 // only managed Deployments without host access (and change a declared MoE workload's replicas,
 // annotations and environment only), while anyone else is not affected by the policy.
 import type { V1Deployment } from '@kubernetes/client-node';
-import { KubernetesCluster, deploymentFor } from '../../../lambdas/adapters/kubernetes-cluster.js';
+import { deploymentFor } from '../../../lambdas/adapters/kubernetes-cluster-mappers.js';
+import { KubernetesCluster } from '../../../lambdas/adapters/kubernetes-cluster.js';
 import { kubeConfigFromFile } from '../../../lambdas/adapters/kube-config.js';
 import { KubernetesMoeWorkloads } from '../../../lambdas/adapters/kubernetes-moe-workloads.js';
 import { ConflictError } from '../../../lambdas/core/moe/ports.js';
-import type { InferenceModel } from '../../../lambdas/core/reconcile/model.js';
+import type { InferenceModel } from '../../../lambdas/core/inference-model.js';
 import { harnessEnv } from '../../../services/service.js';
 import {
   applyInferenceModel,

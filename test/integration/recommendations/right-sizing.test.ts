@@ -10,7 +10,7 @@ import { PrometheusPeakMemory } from '../../../lambdas/adapters/prometheus-peak-
 import { RemoteWriteSink } from '../../../lambdas/adapters/prometheus-remote-write.js';
 import type { Sample } from '../../../lambdas/core/metrics/series.js';
 import { observeModels, type ObservePorts } from '../../../lambdas/core/recommendations/observe.js';
-import type { InferenceModelStatus } from '../../../lambdas/core/reconcile/model.js';
+import type { InferenceModelStatus } from '../../../lambdas/core/inference-model.js';
 import { kubernetesTime } from '../../../lambdas/core/reconcile/status.js';
 import { harnessEnv } from '../../../services/service.js';
 import { RecordingLog } from '../../support/fake-cluster.js';

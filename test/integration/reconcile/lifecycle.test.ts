@@ -10,32 +10,26 @@ import { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
 import { DynamoDbMetricCounters } from '../../../lambdas/adapters/dynamodb-metric-counters.js';
 import { kubeConfigFromFile } from '../../../lambdas/adapters/kube-config.js';
 import { KubernetesCluster } from '../../../lambdas/adapters/kubernetes-cluster.js';
-import type { InferenceModel, ModelRef, ReconcilePorts } from '../../../lambdas/core/reconcile/model.js';
+import type { InferenceModel, ModelRef } from '../../../lambdas/core/inference-model.js';
+import type { ReconcilePorts } from '../../../lambdas/core/reconcile/ports.js';
 import { podTemplateFor, sameTemplate } from '../../../lambdas/core/reconcile/pod-template.js';
 import { reconcileAll } from '../../../lambdas/core/reconcile/reconciler.js';
 import { warmUp, type WarmUpPorts } from '../../../lambdas/core/warmup/warm-up.js';
 import { createWebhookHandler } from '../../../lambdas/handlers/admission-webhook.js';
-import { createGpuNode } from '../../../services/gpu-nodes.js';
 import { sleep } from '../../../services/processes.js';
 import { harnessEnv } from '../../../services/service.js';
 import { RecordingLog } from '../../support/fake-cluster.js';
 import { lambdaContext } from '../../support/lambda-environment.js';
-import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
-import {
-  applyInferenceModel,
-  installDeploy,
-  kubectl,
-  kubectlOk,
-  uniqueName,
-} from '../../../services/kubectl.js';
+import { applyInferenceModel, kubectlOk, uniqueName } from '../../../services/kubectl.js';
+import { IntegrationFixture, modelPatch } from '../../support/integration-fixture.js';
 
 const Gi = 2 ** 30;
 const minute = 60_000;
-const namespace = uniqueName('lifecycle');
+const fixture = new IntegrationFixture('lifecycle');
+const { namespace, client } = fixture;
 const poolA = uniqueName('pool-la');
 const poolB = uniqueName('pool-lb');
 const secret = randomBytes(32).toString('hex');
-const client = dynamoClient('IBCP_DYNALITE_ENDPOINT');
 
 /** One virtual clock for every caller: the idle clock, cooldowns and deadlines move only when told. */
 let now = Date.now();
@@ -79,17 +73,7 @@ const pass = () => reconcileAll(passPorts, { startDeadlineMs: 15 * minute, orpha
 const ref = (name: string): ModelRef => ({ namespace, name });
 const applyModel = (name: string, pool: string, extra: Record<string, unknown> = {}) =>
   applyInferenceModel(ref(name), { memory: '16Gi', pool, cooldownPeriod: '10m', ...extra });
-const patchSpec = (name: string, spec: object) =>
-  kubectlOk([
-    'patch',
-    'inferencemodel',
-    name,
-    '-n',
-    namespace,
-    '--type=merge',
-    '-p',
-    JSON.stringify({ spec }),
-  ]);
+const patchSpec = (name: string, spec: object) => kubectlOk(modelPatch(namespace, name, { spec }));
 
 async function stored(name: string): Promise<Record<string, unknown> & { spec: Record<string, unknown> }> {
   return JSON.parse(await kubectlOk(['get', 'inferencemodel', name, '-n', namespace, '-o', 'json']));
@@ -142,13 +126,9 @@ async function replicaSetHashes(name: string): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  await installDeploy();
-  await kubectlOk(['create', 'namespace', namespace]);
+  ({ ledger, table } = await fixture.setUp());
+  for (const pool of [poolA, poolB]) await fixture.gpuNode(pool, { gpus: 8, gpuMemoryGi: 80 });
   const kubeconfig = harnessEnv('IBCP_KUBECONFIG');
-  for (const pool of [poolA, poolB]) {
-    await createGpuNode(kubeconfig, { name: `${pool}-node`, pool, gpus: 8, gpuMemoryGi: 80 });
-  }
-  ({ ledger, table } = await freshLedger(client));
   await ledger.definePool({ name: poolA, totalBytes: 80 * Gi, bytesPerNode: 80 * Gi, nodeGroup: 'ng-a' });
   await ledger.definePool({ name: poolB, totalBytes: 80 * Gi, bytesPerNode: 80 * Gi, nodeGroup: 'ng-b' });
   const config = kubeConfigFromFile(kubeconfig);
@@ -175,11 +155,7 @@ beforeAll(async () => {
   };
 }, 120_000);
 
-afterAll(async () => {
-  client.destroy();
-  await kubectl(['delete', 'namespace', namespace, '--wait=false']);
-  await kubectl(['delete', 'node', `${poolA}-node`, `${poolB}-node`, '--wait=false']);
-});
+afterAll(() => fixture.tearDown());
 
 describe('a warm-up racing a scale-down: the release is fenced', () => {
   beforeAll(async () => {

@@ -4,24 +4,19 @@
 import { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
 import { kubeConfigFromFile } from '../../../lambdas/adapters/kube-config.js';
 import { KubernetesCluster } from '../../../lambdas/adapters/kubernetes-cluster.js';
-import type { ModelRef, ReconcilePorts } from '../../../lambdas/core/reconcile/model.js';
+import type { ModelRef } from '../../../lambdas/core/inference-model.js';
+import type { ReconcilePorts } from '../../../lambdas/core/reconcile/ports.js';
 import { reconcileAll } from '../../../lambdas/core/reconcile/reconciler.js';
-import { createGpuNode } from '../../../services/gpu-nodes.js';
 import { sleep } from '../../../services/processes.js';
 import { harnessEnv } from '../../../services/service.js';
 import { RecordingLog } from '../../support/fake-cluster.js';
-import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
-import {
-  applyInferenceModel,
-  installDeploy,
-  kubectl,
-  kubectlOk,
-  uniqueName,
-} from '../../../services/kubectl.js';
+import { applyInferenceModel, kubectl, kubectlOk, uniqueName } from '../../../services/kubectl.js';
+import { IntegrationFixture } from '../../support/integration-fixture.js';
 
 const Gi = 2 ** 30;
 const minute = 60_000;
-const namespace = uniqueName('reconcile');
+const fixture = new IntegrationFixture('reconcile');
+const { namespace } = fixture;
 const poolA = uniqueName('pool-a');
 const poolB = uniqueName('pool-b');
 
@@ -30,7 +25,6 @@ let cluster: KubernetesCluster;
 let ledger: DynamoDbLedger;
 let log: RecordingLog;
 let ports: ReconcilePorts;
-const client = dynamoClient('IBCP_DYNALITE_ENDPOINT');
 
 const pass = () => reconcileAll(ports, { startDeadlineMs: 15 * 60_000, orphanGraceMs: 5 * minute });
 
@@ -75,13 +69,9 @@ async function deploymentReplicas(name: string): Promise<number | undefined> {
 const ref = (name: string): ModelRef => ({ namespace, name });
 
 beforeAll(async () => {
-  await installDeploy();
-  await kubectlOk(['create', 'namespace', namespace]);
+  ({ ledger } = await fixture.setUp());
+  for (const pool of [poolA, poolB]) await fixture.gpuNode(pool, { gpus: 8, gpuMemoryGi: 80 });
   const kubeconfig = harnessEnv('IBCP_KUBECONFIG');
-  for (const pool of [poolA, poolB]) {
-    await createGpuNode(kubeconfig, { name: `${pool}-node`, pool, gpus: 8, gpuMemoryGi: 80 });
-  }
-  ({ ledger } = await freshLedger(client));
   await ledger.definePool({ name: poolA, totalBytes: 80 * Gi, bytesPerNode: 80 * Gi, nodeGroup: 'ng-a' });
   await ledger.definePool({ name: poolB, totalBytes: 80 * Gi, bytesPerNode: 80 * Gi, nodeGroup: 'ng-b' });
   cluster = new KubernetesCluster(kubeConfigFromFile(kubeconfig), { namespaces: [namespace] });
@@ -89,11 +79,7 @@ beforeAll(async () => {
   ports = { cluster, ledger, log, clock: () => now };
 });
 
-afterAll(async () => {
-  client.destroy();
-  await kubectl(['delete', 'namespace', namespace, '--wait=false']);
-  await kubectl(['delete', 'node', `${poolA}-node`, `${poolB}-node`, '--wait=false']);
-});
+afterAll(() => fixture.tearDown());
 
 describe('reconciler on a real cluster', () => {
   it('deploys two models that fit one pool, and both become Ready on GPU nodes', async () => {

@@ -2,25 +2,17 @@
 // nodes, the ledger on dynalite, reconcile requests to moto's EventBridge.
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
-import { createGpuNode } from '../../../services/gpu-nodes.js';
-import { harnessEnv } from '../../../services/service.js';
 import { identityOf } from '../../support/kubernetes-identity.js';
 import { createWarmUpApiHandler } from '../../../lambdas/handlers/warmup-api.js';
 import { harnessConfig, lambdaContext } from '../../support/lambda-environment.js';
-import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
-import {
-  applyInferenceModel,
-  installDeploy,
-  kubectl,
-  kubectlOk,
-  uniqueName,
-} from '../../../services/kubectl.js';
+import { applyInferenceModel, uniqueName } from '../../../services/kubectl.js';
+import { IntegrationFixture } from '../../support/integration-fixture.js';
 
 const Gi = 2 ** 30;
-const namespace = uniqueName('warmup');
+const fixture = new IntegrationFixture('warmup');
+const { namespace } = fixture;
 const pool = uniqueName('pool-w');
 const racePool = uniqueName('pool-race');
-const client = dynamoClient('IBCP_DYNALITE_ENDPOINT');
 const context = lambdaContext('warmup-api');
 let ledger: DynamoDbLedger;
 let handler: (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
@@ -48,11 +40,8 @@ const applyModel = (name: string, memory: string, pool: string) =>
 const allocated = async (name: string) => (await ledger.readPool(name)).allocatedBytes;
 
 beforeAll(async () => {
-  await installDeploy();
-  await kubectlOk(['create', 'namespace', namespace]);
-  for (const p of [pool, racePool])
-    await createGpuNode(harnessEnv('IBCP_KUBECONFIG'), { name: `${p}-node`, pool: p, gpus: 8 });
-  const fresh = await freshLedger(client);
+  const fresh = await fixture.setUp();
+  for (const p of [pool, racePool]) await fixture.gpuNode(p, { gpus: 8 });
   ledger = fresh.ledger;
   await ledger.definePool({ name: pool, totalBytes: 80 * Gi, bytesPerNode: 80 * Gi, nodeGroup: 'ng-w' });
   await ledger.definePool({
@@ -72,11 +61,7 @@ beforeAll(async () => {
   for (let i = 0; i < 6; i++) await applyModel(`racer-${i}`, '16Gi', racePool);
 });
 
-afterAll(async () => {
-  client.destroy();
-  await kubectl(['delete', 'namespace', namespace, '--wait=false']);
-  await kubectl(['delete', 'node', `${pool}-node`, `${racePool}-node`, '--wait=false']);
-});
+afterAll(() => fixture.tearDown());
 
 describe('warm-up API', () => {
   it('a cold model that fits: 202 with a Location, then Ready', async () => {

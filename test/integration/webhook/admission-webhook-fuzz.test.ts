@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { MAX_BODY_BYTES } from '../../../lambdas/core/admission/review.js';
 import { createWebhookHandler } from '../../../lambdas/handlers/admission-webhook.js';
 import { logger } from '../../../lambdas/handlers/logger.js';
-import { MAX_WARNING_LENGTH } from '../../../lambdas/core/validation/inference-model.js';
+import { MAX_WARNING_LENGTH } from '../../../lambdas/core/validation/field-errors.js';
 import { harnessEnv } from '../../../services/service.js';
 import { uniqueName } from '../../../services/kubectl.js';
 import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';

@@ -21,7 +21,7 @@ import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secre
 import { loadYaml } from '@kubernetes/client-node';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
-import type { PoolSnapshot } from '../../../lambdas/core/ledger/model.js';
+import type { PoolSnapshot } from '../../../lambdas/core/ledger/ledger.js';
 import { inspectInferenceModel } from '../../../lambdas/core/validation/inference-model.js';
 import { DEADLINES_MS } from '../../../lambdas/core/admission/decide.js';
 import { MAX_BODY_BYTES } from '../../../lambdas/core/admission/review.js';
@@ -32,6 +32,8 @@ import { localTls, serveApiGateway, type RecordedApi } from '../../support/api-g
 import { installDeploy, kubectl, kubectlOk, repoRoot, uniqueName } from '../../../services/kubectl.js';
 import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
 import { auditedRequests, identityOf, type KubernetesIdentity } from '../../support/kubernetes-identity.js';
+import { inferenceModelManifest, CRD_SPEC_DEFAULTS } from '../../support/builders.js';
+import { modelPatch } from '../../support/integration-fixture.js';
 
 const Gi = 2 ** 30;
 const namespace = uniqueName('webhook');
@@ -87,14 +89,8 @@ async function receivedEvents(waitSeconds = 1): Promise<Record<string, unknown>[
 
 // ---- manifests -------------------------------------------------------------------------------------
 
-function manifest(name: string, spec: Record<string, unknown>, ns = namespace) {
-  return {
-    apiVersion: 'inference.eh-ops.io/v1alpha1',
-    kind: 'InferenceModel',
-    metadata: { name, namespace: ns },
-    spec: { modelName: name, memory: '16Gi', backendUrl: `http://${name}.models.svc:8000`, ...spec },
-  };
-}
+const manifest = (name: string, spec: Record<string, unknown>, ns = namespace) =>
+  inferenceModelManifest(name, spec, ns);
 
 interface WebhookConfiguration {
   kind: string;
@@ -279,12 +275,7 @@ describe('kubectl apply through the API server and the webhooks', () => {
     );
     expect(stored.spec).toEqual({
       ...minimal.spec,
-      nodeSelector: { 'inference-pool': 'default' },
-      cooldownPeriod: '10m',
-      maxReplicas: 1,
-      dependencies: [],
-      containerImage: '',
-      resources: {},
+      ...CRD_SPEC_DEFAULTS,
     });
     const [event] = await receivedEvents(5);
     expect(event).toMatchObject({
@@ -333,68 +324,23 @@ describe('kubectl apply through the API server and the webhooks', () => {
     // The matchConditions keep metadata-only updates (labels, finalizers) from calling the webhook at all.
     const callsBefore = api.calls.length;
     await kubectlOk(['label', 'inferencemodel', 'phi-3', '-n', namespace, 'team=research']);
-    await kubectlOk([
-      'patch',
-      'inferencemodel',
-      'phi-3',
-      '-n',
-      namespace,
-      '--type=merge',
-      '-p',
-      '{"metadata":{"finalizers":["x.io/hold"]}}',
-    ]);
+    await kubectlOk(modelPatch(namespace, 'phi-3', { metadata: { finalizers: ['x.io/hold'] } }));
     expect(api.calls.length).toBe(callsBefore);
     expect(await receivedEvents(1)).toEqual([]);
-    const grow = await kubectl([
-      'patch',
-      'inferencemodel',
-      'phi-3',
-      '-n',
-      namespace,
-      '--type=merge',
-      '-p',
-      '{"spec":{"memory":"64Gi"}}',
-    ]);
+    const grow = await kubectl(modelPatch(namespace, 'phi-3', { spec: { memory: '64Gi' } }));
     expect(grow.stderr).toContain("memory 64Gi is larger than pool default's total budget of 40Gi");
-    await kubectlOk([
-      'patch',
-      'inferencemodel',
-      'phi-3',
-      '-n',
-      namespace,
-      '--type=merge',
-      '-p',
-      '{"spec":{"memory":"24Gi"}}',
-    ]);
+    await kubectlOk(modelPatch(namespace, 'phi-3', { spec: { memory: '24Gi' } }));
     expect((await receivedEvents(5)).map((e) => e.detail)).toEqual([{ namespace, name: 'phi-3' }]);
     // Deleting sets deletionTimestamp; removing the last finalizer then is an update the webhook never sees.
     await kubectlOk(['delete', 'inferencemodel', 'phi-3', '-n', namespace, '--wait=false']);
-    await kubectlOk([
-      'patch',
-      'inferencemodel',
-      'phi-3',
-      '-n',
-      namespace,
-      '--type=merge',
-      '-p',
-      '{"metadata":{"finalizers":null}}',
-    ]);
+    await kubectlOk(modelPatch(namespace, 'phi-3', { metadata: { finalizers: null } }));
     await kubectlOk(['wait', '--for=delete', 'inferencemodel/phi-3', '-n', namespace, '--timeout=30s']);
   });
 });
 
 describe('pool moves and dependency cycles, against the ledger and the namespace', () => {
   async function patchSpec(name: string, spec: object) {
-    return kubectl([
-      'patch',
-      'inferencemodel',
-      name,
-      '-n',
-      namespace,
-      '--type=merge',
-      '-p',
-      JSON.stringify({ spec }),
-    ]);
+    return kubectl(modelPatch(namespace, name, { spec }));
   }
 
   it('refuses a pool move while the model holds budget in its old pool, and allows it at zero', async () => {

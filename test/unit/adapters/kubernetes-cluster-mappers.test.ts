@@ -1,7 +1,16 @@
-// The pure mappers of the Kubernetes adapter: Pod and PodSpec objects in, the core's words out. The
-// adapter's calls themselves are tested against kube-apiserver (test/integration/adapters/).
-import type { V1ContainerStatus, V1Pod, V1PodSpec } from '@kubernetes/client-node';
-import { podProblem, toPodTemplate } from '../../../lambdas/adapters/kubernetes-cluster.js';
+// The pure mappers of the Kubernetes adapter: the objects the API server holds in, the core's words out,
+// and back. The adapter's calls themselves are tested against kube-apiserver (test/integration/adapters/).
+import type { V1ContainerStatus, V1Deployment, V1Pod, V1PodSpec } from '@kubernetes/client-node';
+import {
+  deploymentFor,
+  labelValue,
+  podProblem,
+  templatePatch,
+  toInferenceModel,
+  toManagedDeployment,
+  toPodTemplate,
+} from '../../../lambdas/adapters/kubernetes-cluster-mappers.js';
+import { inferenceModel, CRD_SPEC_DEFAULTS } from '../../support/builders.js';
 
 function pod(status: V1Pod['status']): V1Pod {
   return { metadata: { name: 'llama-7d9f-x2x4q', namespace: 'models' }, status };
@@ -224,5 +233,147 @@ describe('toPodTemplate: the pod spec read back as the core compares it', () => 
     const template = toPodTemplate(spec);
     template.nodeSelector['inference-pool'] = 'b';
     expect(spec.nodeSelector).toEqual({ 'inference-pool': 'a' });
+  });
+});
+
+describe('toInferenceModel: the stored object with the CRD’s defaults again', () => {
+  it('fills every default for an object stored before the defaults existed (or with nulls)', () => {
+    const model = toInferenceModel({
+      metadata: { namespace: 'ml', name: 'llama', uid: 'u1', generation: 3, finalizers: ['f'] },
+      spec: {
+        modelName: 'meta-llama/Llama-2-7b',
+        memory: '16Gi',
+        backendUrl: 'http://llama:8000',
+        cooldownPeriod: null,
+        maxReplicas: null,
+      },
+    });
+    expect(model).toEqual({
+      namespace: 'ml',
+      name: 'llama',
+      uid: 'u1',
+      generation: 3,
+      deleting: false,
+      finalizers: ['f'],
+      status: {},
+      spec: {
+        modelName: 'meta-llama/Llama-2-7b',
+        memory: '16Gi',
+        backendUrl: 'http://llama:8000',
+        ...CRD_SPEC_DEFAULTS,
+      },
+    });
+  });
+
+  it('reads int-or-string quantities as strings, a GPU count as a number, and the deletion stamp', () => {
+    const model = toInferenceModel({
+      metadata: { namespace: 'ml', name: 'llama', deletionTimestamp: new Date(0) },
+      spec: {
+        resources: { requests: { cpu: 2, memory: '8Gi' }, limits: { gpu: '1' } },
+        startDeadline: '30m',
+      },
+      status: { ready: true },
+    });
+    expect(model.deleting).toBe(true);
+    expect(model.spec.resources).toEqual({ requests: { cpu: '2', memory: '8Gi' }, limits: { gpu: 1 } });
+    expect(model.spec.startDeadline).toBe('30m');
+    expect(model.status).toEqual({ ready: true });
+  });
+});
+
+describe('deploymentFor and toManagedDeployment: the model’s Deployment and back', () => {
+  const model = inferenceModel('llama', { modelName: 'meta-llama/Llama-2-7b', memory: '24Gi' });
+
+  it('owns the Deployment by the model, selects on name and model labels, and recreates on rollout', () => {
+    const deployment = deploymentFor(model, 1);
+    expect(deployment.metadata).toMatchObject({
+      name: 'llama',
+      namespace: 'ml',
+      annotations: { 'inference.eh-ops.io/memory': '24Gi' },
+      ownerReferences: [
+        {
+          kind: 'InferenceModel',
+          name: 'llama',
+          uid: 'uid-ml-llama',
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
+    });
+    expect(deployment.spec?.selector.matchLabels).toEqual({
+      'app.kubernetes.io/name': 'llama',
+      'inference.eh-ops.io/model': 'meta-llama-llama-2-7b',
+    });
+    expect(deployment.spec?.template.metadata?.labels).toMatchObject({
+      'inference.eh-ops.io/managed': 'true',
+    });
+    expect(deployment.spec?.strategy).toEqual({ type: 'Recreate' });
+    expect(deployment.spec?.replicas).toBe(1);
+  });
+
+  it('reads back what it wrote, as the reconciler sees a Deployment it just created', () => {
+    const written = deploymentFor(model, 1);
+    expect(toManagedDeployment(written)).toEqual({
+      namespace: 'ml',
+      name: 'llama',
+      replicas: 1,
+      readyReplicas: 0,
+      failed: false,
+      memoryAnnotation: '24Gi',
+      scaledToZeroAt: undefined,
+      scaledUpAt: undefined,
+      startFailure: undefined,
+      resizeRefusedFor: undefined,
+      template: toPodTemplate(written.spec?.template.spec),
+    });
+  });
+
+  it('reads the control plane’s notes and a missed progress deadline', () => {
+    const deployment: V1Deployment = {
+      metadata: {
+        namespace: 'ml',
+        name: 'llama',
+        annotations: {
+          'inference.eh-ops.io/scaled-to-zero-at': '2026-11-27T15:00:00.000Z',
+          'inference.eh-ops.io/scaled-up-at': 'not a time',
+          'inference.eh-ops.io/start-failure': 'image pull failed',
+          'inference.eh-ops.io/resize-refused': '48Gi',
+        },
+      },
+      spec: { replicas: 0, selector: {}, template: {} },
+      status: { conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded' }] },
+    };
+    expect(toManagedDeployment(deployment)).toMatchObject({
+      failed: true,
+      scaledToZeroAt: Date.parse('2026-11-27T15:00:00.000Z'),
+      scaledUpAt: undefined,
+      startFailure: 'image pull failed',
+      resizeRefusedFor: '48Gi',
+    });
+  });
+});
+
+describe('templatePatch: a rollout that leaves other containers alone', () => {
+  it('keys the container by name and replaces the node selector and resource maps whole', () => {
+    const patch = templatePatch(inferenceModel('llama', { pool: 'gpu-h100' }));
+    expect(patch.strategy).toEqual({ type: 'Recreate', rollingUpdate: null });
+    expect(patch.template.spec.nodeSelector).toEqual({ $patch: 'replace', 'inference-pool': 'gpu-h100' });
+    const [container] = patch.template.spec.containers;
+    expect(container).toMatchObject({ name: 'inference-server', image: 'vllm/vllm-openai:v0.6.0' });
+    expect(container?.resources).toEqual({
+      requests: { $patch: 'replace', 'nvidia.com/gpu': '1' },
+      limits: { $patch: 'replace', 'nvidia.com/gpu': '1' },
+    });
+  });
+});
+
+describe('labelValue', () => {
+  it('turns any model name into a valid label value', () => {
+    expect(labelValue('llama-2-70b')).toBe('llama-2-70b');
+    expect(labelValue('Llama_2.70B')).toBe('Llama_2.70B');
+    expect(labelValue('meta-llama/Llama-2-70b-chat')).toBe('meta-llama-llama-2-70b-chat');
+    expect(labelValue('/model:v1/')).toBe('model-v1');
+    expect(labelValue('x'.repeat(62) + '/y')).toBe('x'.repeat(62));
+    expect(labelValue('a'.repeat(80))).toBe('a'.repeat(63));
   });
 });

@@ -1,7 +1,11 @@
-import { synthStack } from './stack-fixture.js';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import { LedgerTable } from '../../../lib/ledger-table.js';
+import { onBareStack, synthStack } from './stack-fixture.js';
 
 describe('LedgerTable', () => {
-  const { template } = synthStack();
+  const { template } = onBareStack(
+    (stack) => new LedgerTable(stack, 'Ledger', { key: new Key(stack, 'Key') }),
+  );
 
   it('is on-demand, encrypted with a customer key, recoverable, protected and expires activity', () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', {
@@ -16,6 +20,9 @@ describe('LedgerTable', () => {
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
     });
     template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain' });
-    template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+  });
+
+  it('is encrypted with a key that rotates (the stack’s data key)', () => {
+    synthStack().template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
   });
 });

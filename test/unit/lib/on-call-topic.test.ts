@@ -1,15 +1,21 @@
 import { Match } from 'aws-cdk-lib/assertions';
-import { synthStack } from './stack-fixture.js';
+import { OnCallTopic } from '../../../lib/on-call-topic.js';
+import { onBareStack, synthStack } from './stack-fixture.js';
 
 describe('OnCallTopic', () => {
-  const { template } = synthStack({
-    onCallEmails: ['oncall@example.com', 'lead@example.com'],
-    onCallUrls: ['https://events.pager.example.com/integration/abc'],
-  });
-
-  const { stack } = synthStack();
+  const {
+    construct: onCall,
+    stack,
+    template,
+  } = onBareStack(
+    (stack) =>
+      new OnCallTopic(stack, 'OnCall', {
+        emails: ['oncall@example.com', 'lead@example.com'],
+        urls: ['https://events.pager.example.com/integration/abc'],
+      }),
+  );
   const topicKeyId = stack.getLogicalId(
-    stack.onCall.key.node.defaultChild as Parameters<typeof stack.getLogicalId>[0],
+    onCall.key.node.defaultChild as Parameters<typeof stack.getLogicalId>[0],
   );
 
   it('is encrypted with a key of its own and refuses plain HTTP', () => {
@@ -46,7 +52,8 @@ describe('OnCallTopic', () => {
   });
 
   it('subscribes every configured email and HTTPS URL', () => {
-    template.resourceCountIs('AWS::SNS::Subscription', 4);
+    // Two emails and one URL; the remediation Lambda's own subscription is the stack's (below).
+    template.resourceCountIs('AWS::SNS::Subscription', 3);
     template.hasResourceProperties('AWS::SNS::Subscription', {
       Protocol: 'email',
       Endpoint: 'oncall@example.com',

@@ -1,4 +1,4 @@
-import { App, Validations } from 'aws-cdk-lib';
+import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { parseConfig } from '../../../lib/config.js';
@@ -38,4 +38,15 @@ export function synthStack(
   });
   if (nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { stack, template: Template.fromStack(stack) };
+}
+
+/** One construct on a bare Stack, as aws-cdk-lib tests its constructs: its template holds nothing else. */
+export function onBareStack<T>(build: (stack: Stack) => T): {
+  construct: T;
+  stack: Stack;
+  template: Template;
+} {
+  const stack = new Stack(new App(), 'Test', { env: TEST_ENV });
+  const construct = build(stack);
+  return { construct, stack, template: Template.fromStack(stack) };
 }

@@ -7,7 +7,7 @@ import {
   type HistoryOptions,
 } from '../../../simulation/lifecycle-history.js';
 import { DEFAULT_WORLD, type World } from '../../../simulation/world.js';
-import { inferenceModel } from '../../support/fake-cluster.js';
+import { inferenceModel } from '../../support/builders.js';
 
 const Gi = 2 ** 30;
 const minute = 60_000;

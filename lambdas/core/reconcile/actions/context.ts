@@ -1,4 +1,5 @@
-import type { InferenceModel, ManagedDeployment, ReconcilePorts } from '../model.js';
+import type { InferenceModel } from '../../inference-model.js';
+import type { ManagedDeployment, ReconcilePorts } from '../ports.js';
 import type { Hold } from '../status.js';
 import type { Holding, View } from '../view.js';
 

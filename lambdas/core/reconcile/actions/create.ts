@@ -1,4 +1,4 @@
-import { newDeployment } from '../model.js';
+import { newDeployment } from '../ports.js';
 import { allocate, event, fields, reportInsufficient } from '../effects.js';
 import type { ActionContext, ActionOutcome } from './context.js';
 

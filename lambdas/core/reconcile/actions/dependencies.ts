@@ -1,7 +1,7 @@
 import { desiredReplicas } from '../decide.js';
 import { allocate, reportInsufficient } from '../effects.js';
 import { sizeMismatchAsHeld } from '../../ledger/outcomes.js';
-import { holderOf, poolOf, type InferenceModel } from '../model.js';
+import { holderOf, poolOf, type InferenceModel } from '../../inference-model.js';
 import { parseQuantity } from '../../quantity.js';
 import { isReady, resolveDependency } from '../view.js';
 import type { ActionContext, ActionOutcome } from './context.js';

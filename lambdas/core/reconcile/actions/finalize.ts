@@ -1,8 +1,9 @@
 import { formatQuantity } from '../../quantity.js';
-import type { PoolSnapshot } from '../../ledger/model.js';
+import type { PoolSnapshot } from '../../ledger/ledger.js';
 import { fenceOf, isWorkloadReplica } from '../../ledger/rules.js';
 import { fields, releaseHolding, writeStatus } from '../effects.js';
-import { FINALIZER, type ReconcilePorts } from '../model.js';
+import { FINALIZER } from '../../inference-model.js';
+import { type ReconcilePorts } from '../ports.js';
 import type { View } from '../view.js';
 import type { ActionContext } from './context.js';
 

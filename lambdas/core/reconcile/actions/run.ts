@@ -1,7 +1,7 @@
 import { formatQuantity } from '../../quantity.js';
 import { desiredReplicas } from '../decide.js';
 import { allocate, event, fields, releaseHolding } from '../effects.js';
-import { poolOf } from '../model.js';
+import { poolOf } from '../../inference-model.js';
 import type { ActionContext, ActionOutcome } from './context.js';
 import { claimAndScaleUp } from './scale-up.js';
 

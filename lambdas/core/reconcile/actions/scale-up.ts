@@ -1,9 +1,10 @@
 import { sizeMismatchAsHeld } from '../../ledger/outcomes.js';
 import { fenceOf } from '../../ledger/rules.js';
-import type { Allocation } from '../../ledger/model.js';
+import type { Allocation } from '../../ledger/ledger.js';
 import { formatQuantity } from '../../quantity.js';
 import { fields } from '../effects.js';
-import { holderOf, type InferenceModel, type ManagedDeployment, type ReconcilePorts } from '../model.js';
+import { holderOf, type InferenceModel } from '../../inference-model.js';
+import { type ManagedDeployment, type ReconcilePorts } from '../ports.js';
 
 /**
  * Scales a model up from zero on an allocation read earlier. The allocation is claimed first: a

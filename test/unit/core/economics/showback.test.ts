@@ -5,30 +5,20 @@ import { heldMemory, type HeldMemory } from '../../../../lambdas/core/economics/
 import { meterHeldMemory, type UsageStore } from '../../../../lambdas/core/economics/metering.js';
 import { pricePerNodeHour } from '../../../../lambdas/core/economics/prices.js';
 import { usageReport, usageSince } from '../../../../lambdas/core/economics/usage.js';
-import type { PoolSnapshot } from '../../../../lambdas/core/ledger/model.js';
+import type { PoolSnapshot } from '../../../../lambdas/core/ledger/ledger.js';
 import type { MetricsPorts } from '../../../../lambdas/core/metrics/publish.js';
 import type { Sample } from '../../../../lambdas/core/metrics/series.js';
+import { allocation, poolSnapshot } from '../../../support/builders.js';
 
 const Gi = 2 ** 30;
 const HOUR = 3_600_000;
 const t0 = Date.UTC(2026, 11, 1, 10, 0, 0);
 
 function pool(name: string, allocations: { holder: string; gib: number; since: number }[]): PoolSnapshot {
-  const allocatedBytes = allocations.reduce((sum, a) => sum + a.gib * Gi, 0);
-  return {
-    name,
-    nodeGroup: `${name}-ng`,
-    bytesPerNode: 80 * Gi,
-    totalBytes: 640 * Gi,
-    allocatedBytes,
-    availableBytes: 640 * Gi - allocatedBytes,
-    allocations: allocations.map((a) => ({
-      holder: a.holder,
-      bytes: a.gib * Gi,
-      since: a.since,
-      lastActivity: undefined,
-    })),
-  };
+  return poolSnapshot(
+    { name, nodeGroup: `${name}-ng`, totalBytes: 640 * Gi },
+    allocations.map((a) => allocation(a.holder, a.gib * Gi, a.since)),
+  );
 }
 
 class MemoryUsageStore implements UsageStore {

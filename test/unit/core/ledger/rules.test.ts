@@ -1,4 +1,4 @@
-import type { PoolSnapshot } from '../../../../lambdas/core/ledger/model.js';
+import type { PoolSnapshot } from '../../../../lambdas/core/ledger/ledger.js';
 import {
   checkInvariants,
   classifyAllocation,
@@ -6,27 +6,17 @@ import {
   validateHolder,
   validatePoolName,
 } from '../../../../lambdas/core/ledger/rules.js';
+import { allocation, poolSnapshot } from '../../../support/builders.js';
 
 const Gi = 2 ** 30;
 const minute = 60_000;
 const now = 1_700_000_000_000;
 
 function pool(totalGi: number, allocations: { holder: string; gi: number; idleMin: number }[]): PoolSnapshot {
-  const allocated = allocations.reduce((sum, a) => sum + a.gi * Gi, 0);
-  return {
-    name: 'gpu-a100',
-    nodeGroup: 'gpu-a100',
-    bytesPerNode: 80 * Gi,
-    totalBytes: totalGi * Gi,
-    allocatedBytes: allocated,
-    availableBytes: totalGi * Gi - allocated,
-    allocations: allocations.map((a) => ({
-      holder: a.holder,
-      bytes: a.gi * Gi,
-      since: now - 60 * minute,
-      lastActivity: now - a.idleMin * minute,
-    })),
-  };
+  return poolSnapshot(
+    { name: 'gpu-a100', totalBytes: totalGi * Gi },
+    allocations.map((a) => allocation(a.holder, a.gi * Gi, now - 60 * minute, now - a.idleMin * minute)),
+  );
 }
 
 describe('classifyAllocation', () => {

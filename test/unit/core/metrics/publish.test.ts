@@ -5,8 +5,8 @@ import {
   publishWarmUpRejection,
 } from '../../../../lambdas/core/metrics/publish.js';
 import { bucketIndex } from '../../../../lambdas/core/metrics/catalog.js';
-import type { PoolSnapshot } from '../../../../lambdas/core/ledger/model.js';
-import { inferenceModel, managedDeployment } from '../../../support/fake-cluster.js';
+import type { PoolSnapshot } from '../../../../lambdas/core/ledger/ledger.js';
+import { inferenceModel, managedDeployment } from '../../../support/builders.js';
 
 const Gi = 2 ** 30;
 const now = 1_700_000_000_000;

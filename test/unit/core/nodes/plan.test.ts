@@ -1,28 +1,15 @@
-import type { PoolSnapshot } from '../../../../lambdas/core/ledger/model.js';
-import type { NodeGroupState, PoolNode } from '../../../../lambdas/core/nodes/model.js';
+import type { PoolSnapshot } from '../../../../lambdas/core/ledger/ledger.js';
+import type { NodeGroupState, PoolNode } from '../../../../lambdas/core/nodes/ports.js';
 import { planPool, type PoolPlanInput } from '../../../../lambdas/core/nodes/plan.js';
+import { allocation, poolSnapshot } from '../../../support/builders.js';
 
 const Gi = 2 ** 30;
 const minute = 60_000;
 const now = 1_800_000_000_000;
 
 function pool(...gi: number[]): PoolSnapshot {
-  const allocations = gi.map((g, i) => ({
-    holder: `ml/m${i}`,
-    bytes: g * Gi,
-    since: now,
-    lastActivity: undefined,
-  }));
-  const allocatedBytes = allocations.reduce((sum, a) => sum + a.bytes, 0);
-  return {
-    name: 'gpu',
-    nodeGroup: 'gpu-ng',
-    bytesPerNode: 80 * Gi,
-    totalBytes: 320 * Gi,
-    allocatedBytes,
-    availableBytes: 320 * Gi - allocatedBytes,
-    allocations,
-  };
+  const allocations = gi.map((g, i) => allocation(`ml/m${i}`, g * Gi, now));
+  return poolSnapshot({ name: 'gpu', nodeGroup: 'gpu-ng', totalBytes: 320 * Gi }, allocations);
 }
 
 function node(name: string, overrides: Partial<PoolNode> = {}): PoolNode {

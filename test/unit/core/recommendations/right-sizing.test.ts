@@ -11,8 +11,9 @@ import {
   recommendationMessage,
   rightSize,
 } from '../../../../lambdas/core/recommendations/right-sizing.js';
-import type { InferenceModel, ModelRef } from '../../../../lambdas/core/reconcile/model.js';
-import { FakeCluster, inferenceModel, RecordingLog } from '../../../support/fake-cluster.js';
+import type { InferenceModel, ModelRef } from '../../../../lambdas/core/inference-model.js';
+import { inferenceModel } from '../../../support/builders.js';
+import { FakeCluster, RecordingLog } from '../../../support/fake-cluster.js';
 
 const Mi = 2 ** 20;
 const Gi = 2 ** 30;

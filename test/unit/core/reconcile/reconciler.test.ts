@@ -1,14 +1,11 @@
 import fc from 'fast-check';
 import { InMemoryLedger } from '../../../../lambdas/core/ledger/in-memory-ledger.js';
-import { FINALIZER, type ManagedDeployment } from '../../../../lambdas/core/reconcile/model.js';
+import { FINALIZER } from '../../../../lambdas/core/inference-model.js';
+import { type ManagedDeployment } from '../../../../lambdas/core/reconcile/ports.js';
 import { reconcileAll, reconcileOne } from '../../../../lambdas/core/reconcile/reconciler.js';
 import { deriveStatus, statusUnchanged } from '../../../../lambdas/core/reconcile/status.js';
-import {
-  FakeCluster,
-  inferenceModel,
-  managedDeployment,
-  RecordingLog,
-} from '../../../support/fake-cluster.js';
+import { inferenceModel, managedDeployment } from '../../../support/builders.js';
+import { FakeCluster, RecordingLog } from '../../../support/fake-cluster.js';
 
 const Gi = 2 ** 30;
 const minute = 60_000;

@@ -3,9 +3,9 @@ import type { Alert } from '../../../../lambdas/core/remediation/alerts.js';
 import {
   CLAIM_LEASE_MS,
   ClaimHeldError,
-  remediate,
   type RemediationPorts,
-} from '../../../../lambdas/core/remediation/remediate.js';
+} from '../../../../lambdas/core/remediation/ports.js';
+import { remediate } from '../../../../lambdas/core/remediation/remediate.js';
 import { ENABLED, remediationWorld } from '../../../support/fake-remediation.js';
 
 /**

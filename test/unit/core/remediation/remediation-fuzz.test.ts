@@ -3,9 +3,9 @@ import { AlertPayloadError, parseRemediationEvent } from '../../../../lambdas/co
 import {
   ALERT_MAX_AGE_MS,
   ALERT_MAX_SKEW_MS,
-  remediate,
   type RemediationReport,
-} from '../../../../lambdas/core/remediation/remediate.js';
+} from '../../../../lambdas/core/remediation/ports.js';
+import { remediate } from '../../../../lambdas/core/remediation/remediate.js';
 import { AUTOMATED_ALERTS, type AutomatedAlert } from '../../../../lambdas/core/remediation/targets.js';
 import { alarmEvent, alertmanagerMessage, snsEvent } from '../../../support/alert-payloads.js';
 import { ENABLED, remediationWorld } from '../../../support/fake-remediation.js';

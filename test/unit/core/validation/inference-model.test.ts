@@ -1,18 +1,17 @@
 import fc from 'fast-check';
-import type { PoolSnapshot } from '../../../../lambdas/core/ledger/model.js';
+import type { PoolSnapshot } from '../../../../lambdas/core/ledger/ledger.js';
+import { checkBudget, checkPoolMove, poolOfObject } from '../../../../lambdas/core/validation/pool-budget.js';
+import { isHttpUrl } from '../../../../lambdas/core/validation/go-url.js';
+import { MAX_WARNING_LENGTH } from '../../../../lambdas/core/validation/field-errors.js';
 import {
-  checkBudget,
-  checkPoolMove,
   inspectInferenceModel,
   isBeingDeleted,
-  isHttpUrl,
   jsonPointer,
-  MAX_WARNING_LENGTH,
-  poolOfObject,
   specUnchanged,
   validateInferenceModel,
   type JsonPatchOperation,
 } from '../../../../lambdas/core/validation/inference-model.js';
+import { allocation, poolSnapshot } from '../../../support/builders.js';
 
 const Gi = 2 ** 30;
 
@@ -22,22 +21,8 @@ function pool(
   held: Record<string, number> = {},
   perNodeGi = 80,
 ): PoolSnapshot {
-  const allocations = Object.entries(held).map(([holder, gi]) => ({
-    holder,
-    bytes: gi * Gi,
-    since: 0,
-    lastActivity: undefined,
-  }));
-  const allocated = allocations.reduce((sum, a) => sum + a.bytes, 0);
-  return {
-    name,
-    nodeGroup: name,
-    bytesPerNode: perNodeGi * Gi,
-    totalBytes: totalGi * Gi,
-    allocatedBytes: allocated,
-    availableBytes: totalGi * Gi - allocated,
-    allocations,
-  };
+  const allocations = Object.entries(held).map(([holder, gi]) => allocation(holder, gi * Gi));
+  return poolSnapshot({ name, totalBytes: totalGi * Gi, bytesPerNode: perNodeGi * Gi }, allocations);
 }
 
 /** A complete, valid model (every default already present); `spec` overrides its fields. */

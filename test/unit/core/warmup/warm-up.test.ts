@@ -1,7 +1,8 @@
 import { ApiError } from '../../../../lambdas/core/api/errors.js';
 import { InMemoryLedger } from '../../../../lambdas/core/ledger/in-memory-ledger.js';
 import { warmUp, type WarmUpPorts } from '../../../../lambdas/core/warmup/warm-up.js';
-import { FakeCluster, inferenceModel, RecordingLog } from '../../../support/fake-cluster.js';
+import { inferenceModel } from '../../../support/builders.js';
+import { FakeCluster, RecordingLog } from '../../../support/fake-cluster.js';
 
 const Gi = 2 ** 30;
 

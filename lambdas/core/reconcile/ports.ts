@@ -1,78 +1,9 @@
-import type { Ledger } from '../ledger/model.js';
+import type { InferenceModel, InferenceModelStatus, ModelRef } from '../inference-model.js';
+import type { Ledger } from '../ledger/ledger.js';
 import { podTemplateFor } from './pod-template.js';
 
-/** Names from SPEC.md: the API group, the finalizer, and the labels and annotations of managed Deployments. */
-export const API_GROUP = 'inference.eh-ops.io';
-export const FINALIZER = `${API_GROUP}/finalizer`;
-export const POOL_LABEL = 'inference-pool';
-export const DEFAULT_POOL = 'default';
-export const MANAGED_LABEL = `${API_GROUP}/managed`;
-export const MODEL_LABEL = `${API_GROUP}/model`;
-export const MEMORY_ANNOTATION = `${API_GROUP}/memory`;
-/** On the Deployment's own metadata (never the pod template): when the control plane scaled it to zero. */
-export const SCALED_TO_ZERO_ANNOTATION = `${API_GROUP}/scaled-to-zero-at`;
-/** On the Deployment's own metadata: when the control plane last scaled it up from zero (starts the start deadline). */
-export const SCALED_UP_ANNOTATION = `${API_GROUP}/scaled-up-at`;
-/** On the Deployment's own metadata: why the control plane gave up starting it, until the next scale-up. */
-export const START_FAILURE_ANNOTATION = `${API_GROUP}/start-failure`;
-/** On the Deployment's own metadata: the memory a refused grow asked for, so the refusal is told once. */
-export const RESIZE_REFUSED_ANNOTATION = `${API_GROUP}/resize-refused`;
 /** How long a model may take to become Ready before the control plane gives up and releases its budget. */
 export const DEFAULT_START_DEADLINE_MS = 15 * 60 * 1000;
-
-export type ConditionReason =
-  'Deploying' | 'Deployed' | 'Failed' | 'InsufficientMemory' | 'ScaledToZero' | 'Pending' | 'Terminating';
-
-export interface ResourceSpec {
-  cpu?: string;
-  memory?: string;
-  gpu?: number;
-}
-
-export interface InferenceModelSpec {
-  modelName: string;
-  memory: string;
-  backendUrl: string;
-  nodeSelector: Record<string, string>;
-  cooldownPeriod: string;
-  maxReplicas: number;
-  dependencies: string[];
-  containerImage: string;
-  resources: { requests?: ResourceSpec; limits?: ResourceSpec };
-  /** Overrides the control plane's start deadline for this model (a duration, e.g. `30m`). */
-  startDeadline?: string;
-}
-
-export interface Condition {
-  type: 'Ready' | 'Available';
-  status: 'True' | 'False' | 'Unknown';
-  reason: ConditionReason;
-  message: string;
-  lastTransitionTime: string;
-  observedGeneration: number;
-}
-
-export interface InferenceModelStatus {
-  ready?: boolean;
-  replicas?: number;
-  observedPeakMemory?: string;
-  utilizationPercent?: number;
-  recommendation?: string;
-  lastObservation?: string;
-  observedGeneration?: number;
-  conditions?: Condition[];
-}
-
-export interface InferenceModel {
-  namespace: string;
-  name: string;
-  uid: string;
-  generation: number;
-  deleting: boolean;
-  finalizers: string[];
-  spec: InferenceModelSpec;
-  status: InferenceModelStatus;
-}
 
 /**
  * The pod template fields the control plane sets on a Deployment it owns, in canonical form (see
@@ -110,11 +41,6 @@ export interface ManagedDeployment {
 export interface DeploymentNotes {
   memory?: string;
   resizeRefusedFor?: string | null;
-}
-
-export interface ModelRef {
-  namespace: string;
-  name: string;
 }
 
 export interface KubernetesEvent {
@@ -170,14 +96,6 @@ export interface ReconcilePorts {
   ledger: Ledger;
   log: ReconcileLog;
   clock: () => number;
-}
-
-export function holderOf(ref: ModelRef): string {
-  return `${ref.namespace}/${ref.name}`;
-}
-
-export function poolOf(model: InferenceModel): string {
-  return model.spec.nodeSelector[POOL_LABEL] ?? DEFAULT_POOL;
 }
 
 /** How a Deployment the control plane just created looks until the cluster reports on it. */

@@ -1,4 +1,4 @@
-import type { ReconcileLog } from '../reconcile/model.js';
+import type { ReconcileLog } from '../reconcile/ports.js';
 import type { NodePoolConfig } from './node-pools.js';
 
 /** A Kubernetes node of a pool (label `inference-pool`), as the node scaler sees it. */
