@@ -18,14 +18,14 @@ import { DynamoDbLedger, ensureLedgerTable } from '../lambdas/adapters/dynamodb-
 import { kubeConfigFromFile } from '../lambdas/adapters/kube-config.js';
 import { KubernetesCluster } from '../lambdas/adapters/kubernetes-cluster.js';
 import { reconcileOne } from '../lambdas/core/reconcile/reconciler.js';
-import { startDynalite } from '../test/harness/dynalite.js';
-import { createGpuNode } from '../test/harness/gpu-nodes.js';
-import { startKubernetes } from '../test/harness/kubernetes.js';
-import { startMoto } from '../test/harness/moto.js';
-import { progress, sleep } from '../test/harness/processes.js';
-import type { StartedService } from '../test/harness/service.js';
-import { installDeploy, kubectlOk } from '../test/support/kubectl.js';
-import { createNodeGroup, motoClients, nodesJoin } from '../test/support/node-groups.js';
+import { startDynalite } from '../services/dynalite.js';
+import { createGpuNode } from '../services/gpu-nodes.js';
+import { startKubernetes } from '../services/kubernetes.js';
+import { startMoto } from '../services/moto.js';
+import { progress, sleep } from '../services/processes.js';
+import type { StartedService } from '../services/service.js';
+import { installDeploy, kubectlOk } from '../services/kubectl.js';
+import { createNodeGroup, motoClients, nodesJoin } from '../services/node-groups.js';
 
 const Gi = 2 ** 30;
 const NAMESPACE = 'bench-api';

@@ -10,14 +10,14 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { FUNCTION_BUNDLING } from '../lib/control-plane-functions.js';
-import { startDynalite } from '../test/harness/dynalite.js';
-import { startKubernetes } from '../test/harness/kubernetes.js';
-import { invokeOnce, prepareLambdaEmulator } from '../test/harness/lambda-emulator.js';
-import { startMoto } from '../test/harness/moto.js';
-import { progress } from '../test/harness/processes.js';
-import { startPrometheus } from '../test/harness/prometheus.js';
-import type { StartedService } from '../test/harness/service.js';
-import { installDeploy, kubectlOk } from '../test/support/kubectl.js';
+import { startDynalite } from '../services/dynalite.js';
+import { startKubernetes } from '../services/kubernetes.js';
+import { invokeOnce, prepareLambdaEmulator } from '../services/lambda-emulator.js';
+import { startMoto } from '../services/moto.js';
+import { progress } from '../services/processes.js';
+import { startPrometheus } from '../services/prometheus.js';
+import type { StartedService } from '../services/service.js';
+import { installDeploy, kubectlOk } from '../services/kubectl.js';
 import {
   harnessResources,
   invocationOf,
@@ -25,7 +25,7 @@ import {
   synthesize,
   synthesizedFunctions,
   type SynthesizedFunction,
-} from '../test/support/lambda-functions.js';
+} from '../services/lambda-functions.js';
 
 const STARTS = 10;
 const NAMESPACE = 'bench-cold-start';

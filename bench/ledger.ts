@@ -13,8 +13,8 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { DynamoDbLedger, ensureLedgerTable } from '../lambdas/adapters/dynamodb-ledger.js';
-import { startDynalite } from '../test/harness/dynalite.js';
-import type { StartedService } from '../test/harness/service.js';
+import { startDynalite } from '../services/dynalite.js';
+import type { StartedService } from '../services/service.js';
 
 const Gi = 2 ** 30;
 const PAIRS_PER_ROW = 2_000;

@@ -18,12 +18,12 @@ import { KubernetesCluster } from '../lambdas/adapters/kubernetes-cluster.js';
 import { API_GROUP, FINALIZER } from '../lambdas/core/inference-model.js';
 import { type ReconcilePorts } from '../lambdas/core/reconcile/ports.js';
 import { reconcileAll } from '../lambdas/core/reconcile/reconciler.js';
-import { startDynalite } from '../test/harness/dynalite.js';
-import { createGpuNode } from '../test/harness/gpu-nodes.js';
-import { startKubernetes } from '../test/harness/kubernetes.js';
-import { progress, sleep } from '../test/harness/processes.js';
-import type { StartedService } from '../test/harness/service.js';
-import { installDeploy, kubectlOk } from '../test/support/kubectl.js';
+import { startDynalite } from '../services/dynalite.js';
+import { createGpuNode } from '../services/gpu-nodes.js';
+import { startKubernetes } from '../services/kubernetes.js';
+import { progress, sleep } from '../services/processes.js';
+import type { StartedService } from '../services/service.js';
+import { installDeploy, kubectlOk } from '../services/kubectl.js';
 
 const Gi = 2 ** 30;
 const POOLS = 10;

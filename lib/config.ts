@@ -8,8 +8,7 @@ import {
   parseNodePools,
   type NodePoolSetting,
 } from '../lambdas/core/nodes/node-pools.js';
-import { MODE_VARIABLES, remediationConfig } from '../lambdas/handlers/remediation.js';
-import { ConfigError as RuntimeConfigError } from '../lambdas/handlers/runtime.js';
+import { MODE_VARIABLES, remediationConfig, ConfigError as LambdaConfigError } from '../lambdas/config.js';
 import { isObject } from '../lambdas/core/json.js';
 
 export const CONTEXT_KEY = 'inferenceBudget';
@@ -297,7 +296,7 @@ function parsePools(value: unknown, fail: Fail, report: (problem: string) => voi
   return value as NodePoolSetting[];
 }
 
-/** `remediation` keys and the variables they set; the playbook alerts' modes come from the handler. */
+/** `remediation` keys and the variables they set; the playbook alerts' modes come from lambdas/config. */
 const REMEDIATION_SETTINGS: Record<string, string> = {
   ...MODE_VARIABLES,
   maxActionsPerHour: 'REMEDIATION_MAX_ACTIONS_PER_HOUR',
@@ -308,7 +307,7 @@ const REMEDIATION_SETTINGS: Record<string, string> = {
   trainingLossRestart: 'REMEDIATION_TRAINING_LOSS_RESTART',
 };
 
-/** Checked by the remediation Lambda's own parser, so synth refuses what its cold start would. */
+/** Checked by the remediation Lambda's own reader, so synth refuses what its cold start would. */
 function parseRemediation(value: unknown, fail: Fail): Record<string, string> {
   if (value === undefined || value === null || value === '') return {};
   if (!isObject(value)) {
@@ -326,7 +325,7 @@ function parseRemediation(value: unknown, fail: Fail): Record<string, string> {
   try {
     remediationConfig({ ...environment, ON_CALL_TOPIC_ARN: 'checked-at-synth' });
   } catch (error) {
-    if (!(error instanceof RuntimeConfigError)) throw error;
+    if (!(error instanceof LambdaConfigError)) throw error;
     const [key] =
       Object.entries(REMEDIATION_SETTINGS).find(([, variable]) => error.message.includes(variable)) ?? [];
     fail(`remediation${key ? `.${key}` : ''}`, `is not valid: ${error.message}`);

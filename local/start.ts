@@ -12,15 +12,19 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import { DynamoDbLedger, ensureLedgerTable, ledgerClient } from '../lambdas/adapters/dynamodb-ledger.js';
 import { kubeConfigFromFile } from '../lambdas/adapters/kube-config.js';
 import { KubernetesCluster } from '../lambdas/adapters/kubernetes-cluster.js';
-import { startDynalite } from '../test/harness/dynalite.js';
-import { startKubernetes } from '../test/harness/kubernetes.js';
-import { startMoto } from '../test/harness/moto.js';
-import type { StartedService } from '../test/harness/service.js';
+import { runtimeConfig, webhookConfig } from '../lambdas/config.js';
+import { createWebhookHandler } from '../lambdas/handlers/admission-webhook.js';
+import { createScheduledReconcileHandler } from '../lambdas/handlers/reconcile-scheduled.js';
+import { createWarmUpApiHandler } from '../lambdas/handlers/warmup-api.js';
+import { startDynalite } from '../services/dynalite.js';
+import { startKubernetes } from '../services/kubernetes.js';
+import { startMoto } from '../services/moto.js';
+import type { StartedService } from '../services/service.js';
 import { lambdaContext, serveApiGateway } from './api-gateway.js';
 import { installDeploy, registerWebhook } from './install.js';
 import { serveMetrics } from './metrics-server.js';
 import { localOptions } from './options.js';
-import { createPoolNodes, definePools, LOCAL_POOLS } from './pools.js';
+import { createPoolNodes, definePools, localPools } from './pools.js';
 import { localTls } from './tls.js';
 
 type ApiHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
@@ -47,6 +51,7 @@ async function fail(error: unknown): Promise<never> {
 
 try {
   const options = localOptions();
+  const pools = localPools();
   const ledgerDir = join(options.dataDir, 'ledger');
   const clusterDir = join(options.dataDir, 'cluster');
   await claimDataDir(options.dataDir);
@@ -87,29 +92,35 @@ try {
   const dynamo = ledgerClient({ endpoint: process.env.IBCP_DYNALITE_ENDPOINT });
   await ensureLedgerTable(dynamo, TABLE);
   const ledger = new DynamoDbLedger(dynamo, TABLE);
-  await definePools(ledger, LOCAL_POOLS);
-  for (const pool of LOCAL_POOLS) {
+  await definePools(ledger, pools);
+  for (const pool of pools) {
     if (!options.kubeconfig) await createPoolNodes(kubeconfig, pool);
+    const gpuMemoryGi = pool.bytesPerNode / pool.gpusPerNode / 2 ** 30;
     say(
-      `pool ${pool.name}: ${pool.nodes} node(s) of ${pool.gpusPerNode} x ${pool.gpuMemory} ${pool.product}` +
+      `pool ${pool.name}: ${pool.maxNodes} node(s) of ${pool.gpusPerNode} x ${gpuMemoryGi}Gi ${pool.gpuProduct}` +
         (options.kubeconfig ? ' (budget only: no nodes are created in your cluster)' : ''),
     );
   }
 
-  // The handlers read their configuration from the environment, as the Lambdas do.
-  Object.assign(process.env, {
+  // The handlers get the settings a Lambda reads from its environment; any other of their variables
+  // (WATCH_NAMESPACE, ...) is passed through from this process's.
+  const handlerEnv = {
+    ...process.env,
     LEDGER_TABLE: TABLE,
     DYNAMODB_ENDPOINT: process.env.IBCP_DYNALITE_ENDPOINT,
     KUBECONFIG: kubeconfig,
-    AWS_ENDPOINT_URL_EVENTBRIDGE: process.env.IBCP_MOTO_ENDPOINT,
     ORPHAN_GRACE_SECONDS: process.env.ORPHAN_GRACE_SECONDS ?? LOCAL_ORPHAN_GRACE_SECONDS,
-    // Powertools' own switch for the CloudWatch EMF lines: there is no CloudWatch here, and /metrics
-    // carries the same numbers.
+  };
+  // Read by the libraries themselves: the AWS SDK's EventBridge endpoint (moto), and Powertools' switch
+  // for the CloudWatch EMF lines (there is no CloudWatch here, and /metrics carries the same numbers).
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_EVENTBRIDGE: process.env.IBCP_MOTO_ENDPOINT,
     POWERTOOLS_METRICS_DISABLED: 'true',
   });
-  const warmUp = (await import('../lambdas/handlers/warmup-api.js')).handler as unknown as ApiHandler;
-  const scheduled = (await import('../lambdas/handlers/reconcile-scheduled.js'))
-    .handler as unknown as ScheduledHandler;
+  const warmUp = createWarmUpApiHandler(() => runtimeConfig(handlerEnv)) as unknown as ApiHandler;
+  const scheduled = createScheduledReconcileHandler(() =>
+    runtimeConfig(handlerEnv),
+  ) as unknown as ScheduledHandler;
 
   const api = await serveApiGateway(warmUp, { port: options.apiPort });
   await serveMetrics(options.metricsPort, {
@@ -123,9 +134,9 @@ try {
     // run may last days.
     const tls = await localTls('127.0.0.1', 30);
     const secret = randomBytes(32).toString('hex');
-    process.env.WEBHOOK_SECRET = secret;
-    const admission = (await import('../lambdas/handlers/admission-webhook.js'))
-      .handler as unknown as ApiHandler;
+    const admission = createWebhookHandler(() =>
+      webhookConfig({ ...handlerEnv, WEBHOOK_SECRET: secret }),
+    ) as unknown as ApiHandler;
     const webhook = await serveApiGateway(admission, {
       port: options.webhookPort,
       https: { key: tls.key, cert: tls.cert },

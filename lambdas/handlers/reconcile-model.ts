@@ -3,31 +3,17 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { EventBridgeEvent } from 'aws-lambda';
 import type { RECONCILE_DETAIL_TYPE } from '../adapters/eventbridge-reconcile-requests.js';
-import { LedgerError } from '../core/ledger/ledger.js';
-import { validateHolder } from '../core/ledger/rules.js';
-import type { NodeScalingPorts } from '../core/nodes/ports.js';
-import { ensureNodeCapacity } from '../core/nodes/scaler.js';
-import { poolOf, type ModelRef } from '../core/inference-model.js';
-import { type ReconcilePorts } from '../core/reconcile/ports.js';
-import { reconcileOne } from '../core/reconcile/reconciler.js';
-import { logger, runtimeConfig, type RuntimeConfig } from './runtime.js';
+import { runtimeConfig, type RuntimeConfig } from '../config.js';
+import { modelRef, reconcileOnRequest } from '../core/reconcile/on-request.js';
+import { logger } from './logger.js';
 import { ClusterAccess } from './wiring/cluster-access.js';
-import { ledgerTable, type LedgerTable } from './wiring/ledger-table.js';
+import { ledgerTable } from './wiring/ledger-table.js';
 import { nodeScaling } from './wiring/node-scaling.js';
 
 export type ReconcileEvent = EventBridgeEvent<typeof RECONCILE_DETAIL_TYPE, unknown>;
 
-interface Wiring {
-  config: RuntimeConfig;
-  table: LedgerTable;
-  access: ClusterAccess;
-  nodeScaling: () => Promise<NodeScalingPorts | undefined>;
-}
-
-let wiring: Wiring | undefined;
-
-function wire(): Wiring {
-  const config = runtimeConfig();
+/** The adapters, built once per execution environment. */
+function wire(config: RuntimeConfig) {
   const table = ledgerTable(config);
   const access = new ClusterAccess(config);
   return { config, table, access, nodeScaling: nodeScaling(config, table, access) };
@@ -35,57 +21,23 @@ function wire(): Wiring {
 
 /**
  * Reconciles one model as soon as the admission webhook or the warm-up API announces a change, instead
- * of waiting for the next scheduled pass. A malformed event is logged and dropped: retrying it cannot help.
+ * of waiting for the next scheduled pass (core/reconcile/on-request). A malformed event is logged and
+ * dropped: retrying it cannot help. `config` is read and wired at the first valid event.
  */
-export const handler = middy(
-  async (event: ReconcileEvent): Promise<{ reconciled: string } | { rejected: string }> => {
+export function createReconcileModelHandler(config: () => RuntimeConfig) {
+  let wiring: ReturnType<typeof wire> | undefined;
+  return middy(async (event: ReconcileEvent): Promise<{ reconciled: string } | { rejected: string }> => {
     const ref = modelRef(event?.detail);
     if ('rejected' in ref) {
       logger.error('Rejected reconcile event', { reason: ref.rejected });
       return ref;
     }
-    wiring ??= wire();
+    wiring ??= wire(config());
     const ports = await wiring.access.reconcilePorts(wiring.table);
-    await reconcileOne(ports, ref, wiring.config.reconcile);
-    await scaleOutFor(ports, await wiring.nodeScaling(), ref);
+    await reconcileOnRequest(ports, wiring.nodeScaling, ref, wiring.config.reconcile);
     return { reconciled: `${ref.namespace}/${ref.name}` };
-  },
-).use(injectLambdaContext(logger));
-
-/**
- * A model applied with replicas was just allocated and created: its pool's node group scales out now
- * rather than at the next scheduled pass. A failure is logged; that pass asks again.
- */
-async function scaleOutFor(
-  ports: ReconcilePorts,
-  nodeScaling: NodeScalingPorts | undefined,
-  ref: ModelRef,
-): Promise<void> {
-  if (!nodeScaling) return;
-  try {
-    const model = await ports.cluster.getModel(ref);
-    if (!model || !nodeScaling.pools.some((p) => p.name === poolOf(model))) return;
-    await ensureNodeCapacity(nodeScaling, await ports.ledger.readPool(poolOf(model)));
-  } catch (error) {
-    logger.error('Node scale-out failed', {
-      model: ref.name,
-      namespace: ref.namespace,
-      error: String(error),
-    });
-  }
+  }).use(injectLambdaContext(logger));
 }
 
-/** `{namespace, name}` of an InferenceModel, checked as Kubernetes names. */
-export function modelRef(detail: unknown): { namespace: string; name: string } | { rejected: string } {
-  const { namespace, name } = (detail ?? {}) as Record<string, unknown>;
-  if (typeof namespace !== 'string' || typeof name !== 'string') {
-    return { rejected: 'detail must be {"namespace": string, "name": string}' };
-  }
-  try {
-    validateHolder(`${namespace}/${name}`);
-  } catch (error) {
-    if (error instanceof LedgerError) return { rejected: error.message.replace('holder', 'model') };
-    throw error;
-  }
-  return { namespace, name };
-}
+/** The Lambda's entry point: settings from the environment. */
+export const handler = createReconcileModelHandler(() => runtimeConfig());

@@ -1,8 +1,8 @@
 import { AppsV1Api, CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
-import { createGpuNode, deleteGpuNode } from '../harness/gpu-nodes.js';
-import { KUBERNETES_VERSION } from '../harness/kubernetes.js';
-import { runCommand, sleep } from '../harness/processes.js';
-import { harnessEnv } from '../harness/service.js';
+import { createGpuNode, deleteGpuNode } from '../../services/gpu-nodes.js';
+import { KUBERNETES_VERSION } from '../../services/kubernetes.js';
+import { runCommand, sleep } from '../../services/processes.js';
+import { harnessEnv } from '../../services/service.js';
 
 const suffix = Date.now().toString(36);
 const namespace = `harness-k8s-${suffix}`;

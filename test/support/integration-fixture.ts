@@ -1,7 +1,7 @@
 import type { DynamoDbLedger } from '../../lambdas/adapters/dynamodb-ledger.js';
-import { createGpuNode } from '../harness/gpu-nodes.js';
-import { harnessEnv } from '../harness/service.js';
-import { installDeploy, kubectl, kubectlOk, uniqueName } from './kubectl.js';
+import { createGpuNode } from '../../services/gpu-nodes.js';
+import { harnessEnv } from '../../services/service.js';
+import { installDeploy, kubectl, kubectlOk, uniqueName } from '../../services/kubectl.js';
 import { dynamoClient, freshLedger } from './ledger-backends.js';
 
 /**

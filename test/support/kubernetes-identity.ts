@@ -2,9 +2,9 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KUBERNETES_GROUPS, type KubernetesRole } from '../../lib/cluster-access.js';
-import { createCertificate } from '../harness/kubernetes-identities.js';
-import { harnessEnv } from '../harness/service.js';
-import { uniqueName } from './kubectl.js';
+import { createCertificate } from '../../services/kubernetes-identities.js';
+import { harnessEnv } from '../../services/service.js';
+import { uniqueName } from '../../services/kubectl.js';
 
 /** A user of the harness's apiserver with a client certificate: CN is the user, O its group. */
 export interface KubernetesIdentity {
@@ -66,7 +66,7 @@ current-context: ibcp
   return { user, group, kubeconfig };
 }
 
-/** One request as the apiserver's audit log recorded it (test/harness/kubernetes-identities.ts). */
+/** One request as the apiserver's audit log recorded it (services/kubernetes-identities.ts). */
 export interface AuditedRequest {
   verb: string;
   apiGroup: string;

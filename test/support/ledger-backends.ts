@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbLedger, ensureLedgerTable } from '../../lambdas/adapters/dynamodb-ledger.js';
-import { harnessEnv } from '../harness/service.js';
+import { harnessEnv } from '../../services/service.js';
 
 /** The real DynamoDB implementations the ledger suite runs against. */
 export const ledgerBackends = [

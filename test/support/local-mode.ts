@@ -4,8 +4,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { freePort } from '../harness/ports.js';
-import { repoRoot } from './kubectl.js';
+import { freePort } from '../../services/ports.js';
+import { repoRoot } from '../../services/kubectl.js';
 
 /** A cold first start builds Kubernetes (about 25 min); the harness's global setup has built it already. */
 export const START_TIMEOUT_MS = 10 * 60_000;

@@ -7,8 +7,8 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { harnessEnv } from '../harness/service.js';
-import { kubectlOk, repoRoot } from './kubectl.js';
+import { harnessEnv } from '../../services/service.js';
+import { kubectlOk, repoRoot } from '../../services/kubectl.js';
 
 export const MOE_EXAMPLES = join(repoRoot, 'examples', 'moe');
 

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot } from './kubectl.js';
+import { repoRoot } from '../../services/kubectl.js';
 
 /**
  * The user's seed documents: `shared/seeds/` beside the repository, as laid out for developers and CI.

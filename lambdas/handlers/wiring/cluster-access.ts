@@ -4,7 +4,8 @@ import { KubernetesMoeWorkloads } from '../../adapters/kubernetes-moe-workloads.
 import { KubernetesPoolNodes } from '../../adapters/kubernetes-pool-nodes.js';
 import type { PoolPolicy } from '../../core/nodes/pool-policies.js';
 import type { ReconcilePorts } from '../../core/reconcile/ports.js';
-import { logger, type RuntimeConfig } from '../runtime.js';
+import type { RuntimeConfig } from '../../config.js';
+import { logger } from '../logger.js';
 import { KubeConfigSource } from './kube-config-source.js';
 import type { LedgerTable } from './ledger-table.js';
 

@@ -2,7 +2,7 @@ import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { EksTokenProvider } from '../../adapters/eks-token.js';
 import { kubeConfigForEks, kubeConfigFromFile } from '../../adapters/kube-config.js';
-import { ConfigError, type KubernetesTarget } from '../runtime.js';
+import { ConfigError, type KubernetesTarget } from '../../config.js';
 
 /**
  * The KubeConfig of a target, built once per execution environment; on EKS rebuilt only when the

@@ -1,7 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbAdmissionQueue } from '../../adapters/dynamodb-admission-queue.js';
 import { DynamoDbLedger, ledgerClient } from '../../adapters/dynamodb-ledger.js';
-import type { RuntimeConfig } from '../runtime.js';
+import type { RuntimeConfig } from '../../config.js';
 
 /** The ledger table: one client shared by every adapter that keeps its items there, and the ledger on it. */
 export interface LedgerTable {

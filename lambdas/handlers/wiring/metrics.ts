@@ -3,7 +3,7 @@ import { DynamoDbMetricCounters } from '../../adapters/dynamodb-metric-counters.
 import { PrometheusPeakMemory } from '../../adapters/prometheus-peak-memory.js';
 import { RemoteWriteSink } from '../../adapters/prometheus-remote-write.js';
 import type { MetricsPorts } from '../../core/metrics/publish.js';
-import type { RuntimeConfig } from '../runtime.js';
+import type { RuntimeConfig } from '../../config.js';
 import type { LedgerTable } from './ledger-table.js';
 
 /** CloudWatch EMF always; remote write to AMP (or a local Prometheus) when a URL is configured. */

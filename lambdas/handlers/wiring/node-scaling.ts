@@ -3,7 +3,8 @@ import { EKSClient } from '@aws-sdk/client-eks';
 import { DynamoDbScaleOutRecords } from '../../adapters/dynamodb-scale-outs.js';
 import { EksNodeGroups } from '../../adapters/eks-node-groups.js';
 import type { NodeScalingPorts } from '../../core/nodes/ports.js';
-import { logger, type RuntimeConfig } from '../runtime.js';
+import type { RuntimeConfig } from '../../config.js';
+import { logger } from '../logger.js';
 import { poolNodes, type ClusterAccess } from './cluster-access.js';
 import type { LedgerTable } from './ledger-table.js';
 

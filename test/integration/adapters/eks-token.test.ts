@@ -1,6 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
 import { EksTokenProvider, TOKEN_CACHE_MS } from '../../../lambdas/adapters/eks-token.js';
-import { harnessEnv } from '../../harness/service.js';
+import { harnessEnv } from '../../../services/service.js';
 
 const credentials = {
   accessKeyId: 'AKIDEXAMPLE',

@@ -4,9 +4,9 @@ import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { kubeConfigFromFile } from '../../../lambdas/adapters/kube-config.js';
 import { INFERENCE_MODELS } from '../../../lambdas/adapters/kubernetes-cluster-mappers.js';
 import { KubernetesCluster } from '../../../lambdas/adapters/kubernetes-cluster.js';
-import { harnessEnv } from '../../harness/service.js';
+import { harnessEnv } from '../../../services/service.js';
 import { clusterContract } from '../../support/cluster-contract.js';
-import { installDeploy, kubectl, uniqueName } from '../../support/kubectl.js';
+import { installDeploy, kubectl, uniqueName } from '../../../services/kubectl.js';
 
 const namespace = uniqueName('contract');
 const config = kubeConfigFromFile(harnessEnv('IBCP_KUBECONFIG'));

@@ -14,9 +14,9 @@ import {
   type InferenceModelStatus,
 } from '../../../lambdas/core/inference-model.js';
 import { podTemplateFor, sameTemplate } from '../../../lambdas/core/reconcile/pod-template.js';
-import { createGpuNode, deleteGpuNode } from '../../harness/gpu-nodes.js';
-import { runCommand, sleep } from '../../harness/processes.js';
-import { harnessEnv } from '../../harness/service.js';
+import { createGpuNode, deleteGpuNode } from '../../../services/gpu-nodes.js';
+import { runCommand, sleep } from '../../../services/processes.js';
+import { harnessEnv } from '../../../services/service.js';
 import { CRD_SPEC_DEFAULTS } from '../../support/builders.js';
 
 // Unique per run: other suites share this kube-apiserver.

@@ -1,8 +1,8 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { RemoteWriteSink } from '../../../lambdas/adapters/prometheus-remote-write.js';
-import { harnessEnv } from '../../harness/service.js';
-import { uniqueName } from '../../support/kubectl.js';
+import { harnessEnv } from '../../../services/service.js';
+import { uniqueName } from '../../../services/kubectl.js';
 
 const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' };
 

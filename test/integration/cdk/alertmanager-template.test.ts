@@ -1,5 +1,5 @@
 // The alert manager definition the CDK stack gives AMP, run through the real Alertmanager (config loader,
-// router, template engine: test/harness/alertmanager-render) for alerts as our rules raise them; what the
+// router, template engine: services/alertmanager-render) for alerts as our rules raise them; what the
 // SNS receiver would publish must be what the remediation Lambda's parser accepts.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -15,9 +15,9 @@ import {
   parseRemediationEvent,
   type Alert,
 } from '../../../lambdas/core/remediation/alerts.js';
-import { harnessEnv } from '../../harness/service.js';
+import { harnessEnv } from '../../../services/service.js';
 import { TRUSTED_ALARMS } from '../../support/alert-payloads.js';
-import { repoRoot } from '../../support/kubectl.js';
+import { repoRoot } from '../../../services/kubectl.js';
 
 const REGION = 'eu-west-1';
 const TOPIC_ARN = `arn:aws:sns:${REGION}:123456789012:ibcp-on-call`;

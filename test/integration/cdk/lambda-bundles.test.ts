@@ -4,9 +4,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { invokeOnce } from '../../harness/lambda-emulator.js';
-import { harnessEnv } from '../../harness/service.js';
-import { kubectlOk, installDeploy, uniqueName } from '../../support/kubectl.js';
+import { invokeOnce } from '../../../services/lambda-emulator.js';
+import { harnessEnv } from '../../../services/service.js';
+import { kubectlOk, installDeploy, uniqueName } from '../../../services/kubectl.js';
 import {
   harnessResources,
   invocationOf,
@@ -14,7 +14,7 @@ import {
   synthesize,
   synthesizedFunctions,
   type SynthesizedFunction,
-} from '../../support/lambda-functions.js';
+} from '../../../services/lambda-functions.js';
 
 const namespace = uniqueName('bundles');
 let outDir = '';

@@ -5,8 +5,8 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { harnessEnv } from '../../harness/service.js';
-import { repoRoot } from '../../support/kubectl.js';
+import { harnessEnv } from '../../../services/service.js';
+import { repoRoot } from '../../../services/kubectl.js';
 
 const run = promisify(execFile);
 

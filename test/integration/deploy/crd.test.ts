@@ -15,7 +15,7 @@ import {
   repoRoot,
   uniqueName,
   type KubectlResult,
-} from '../../support/kubectl.js';
+} from '../../../services/kubectl.js';
 import { identityOf } from '../../support/kubernetes-identity.js';
 import { CRD_SPEC_DEFAULTS } from '../../support/builders.js';
 

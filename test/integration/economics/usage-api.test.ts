@@ -8,7 +8,8 @@ import { DynamoDbUsageStore } from '../../../lambdas/adapters/dynamodb-usage.js'
 import { meterHeldMemory } from '../../../lambdas/core/economics/metering.js';
 import type { PoolSnapshot } from '../../../lambdas/core/ledger/ledger.js';
 import type { MetricsPorts } from '../../../lambdas/core/metrics/publish.js';
-import { lambdaContext, useHarnessForHandlers } from '../../support/lambda-environment.js';
+import { createWarmUpApiHandler } from '../../../lambdas/handlers/warmup-api.js';
+import { harnessConfig, lambdaContext } from '../../support/lambda-environment.js';
 import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
 
 const Gi = 2 ** 30;
@@ -47,7 +48,7 @@ beforeAll(async () => {
   });
   await ledger.definePool({ name: 'gpu-l4', totalBytes: 96 * Gi, bytesPerNode: 24 * Gi, nodeGroup: 'l4' });
   snapshot = (pool) => ledger.readPool(pool);
-  useHarnessForHandlers(fresh.table, 'usage-test', {
+  const config = harnessConfig(fresh.table, 'usage-test', {
     EKS_CLUSTER_NAME: 'usage-test',
     NODE_POOLS: JSON.stringify([
       {
@@ -68,9 +69,7 @@ beforeAll(async () => {
       },
     ]),
   });
-  ({ handler } = (await import('../../../lambdas/handlers/warmup-api.js')) as unknown as {
-    handler: typeof handler;
-  });
+  handler = createWarmUpApiHandler(() => config) as unknown as typeof handler;
   // Two hours of passes, one a minute, ending a minute ago: team-a holds 40Gi of an A100 node the whole
   // time, team-b a whole L4 node for the second hour.
   const start = Math.floor(Date.now() / HOUR) * HOUR - 2 * HOUR;

@@ -1,8 +1,8 @@
 import { CreateClusterCommand } from '@aws-sdk/client-eks';
-import { kubernetesTarget } from '../../../lambdas/handlers/runtime.js';
+import { kubernetesTarget } from '../../../lambdas/config.js';
 import { KubeConfigSource } from '../../../lambdas/handlers/wiring/kube-config-source.js';
-import { harnessEnv } from '../../harness/service.js';
-import { motoClients } from '../../support/node-groups.js';
+import { harnessEnv } from '../../../services/service.js';
+import { motoClients } from '../../../services/node-groups.js';
 
 describe('KubeConfigSource on EKS (DescribeCluster on moto)', () => {
   beforeAll(() => {

@@ -2,11 +2,14 @@
 // the harness's kube-apiserver and dynalite, logging JSON lines that the seed's jq recipes can filter.
 import { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
 import { RemoteWriteSink } from '../../../lambdas/adapters/prometheus-remote-write.js';
-import { harnessEnv } from '../../harness/service.js';
+import { harnessEnv } from '../../../services/service.js';
 import { jsonLinesPrinted } from '../../support/captured-output.js';
 import { identityOf } from '../../support/kubernetes-identity.js';
-import { lambdaContext, useHarnessForHandlers } from '../../support/lambda-environment.js';
-import { kubectlOk, uniqueName } from '../../support/kubectl.js';
+import type { RuntimeConfig } from '../../../lambdas/config.js';
+import { createReconcileModelHandler } from '../../../lambdas/handlers/reconcile-model.js';
+import { createScheduledReconcileHandler } from '../../../lambdas/handlers/reconcile-scheduled.js';
+import { harnessConfig, lambdaContext } from '../../support/lambda-environment.js';
+import { kubectlOk, uniqueName } from '../../../services/kubectl.js';
 import { IntegrationFixture } from '../../support/integration-fixture.js';
 import { inferenceModelManifest } from '../../support/builders.js';
 
@@ -31,7 +34,7 @@ beforeAll(async () => {
   await fixture.gpuNode(pool, { gpus: 4 });
   ledger = fresh.ledger;
   await ledger.definePool({ name: pool, totalBytes: 80 * Gi, bytesPerNode: 80 * Gi, nodeGroup: 'ng-h' });
-  useHarnessForHandlers(fresh.table, namespace, {
+  config = harnessConfig(fresh.table, namespace, {
     AMP_REMOTE_WRITE_URL: `${harnessEnv('IBCP_PROMETHEUS_URL')}/api/v1/write`,
     CONTROL_PLANE_NAME: controlPlane,
     PROMETHEUS_QUERY_URL: harnessEnv('IBCP_PROMETHEUS_URL'),
@@ -57,9 +60,14 @@ beforeAll(async () => {
 
 afterAll(() => fixture.tearDown());
 
+// One handler of each, as one warm Lambda of each serves every event below.
+let config: RuntimeConfig;
+const reconcileModel = createReconcileModelHandler(() => config);
+const reconcileScheduled = createScheduledReconcileHandler(() => config);
+
 describe('reconcile-model handler', () => {
   it('reconciles the model named by the event, and logs with model and namespace keys', async () => {
-    const { handler } = await import('../../../lambdas/handlers/reconcile-model.js');
+    const handler = reconcileModel;
     const event = { 'detail-type': 'InferenceModel changed', detail: { namespace, name: 'llama-2-7b' } };
     let result: unknown;
     const logs = await jsonLinesPrinted(async () => (result = await handler(event as never, context)));
@@ -84,7 +92,7 @@ describe('reconcile-model handler', () => {
     ['not a Kubernetes name', { namespace, name: 'Llama 2 ☃' }],
     ['path tricks', { namespace: '..', name: 'x/../../y' }],
   ])('drops a malformed event (%s) with a clear log and no change', async (_case, detail) => {
-    const { handler } = await import('../../../lambdas/handlers/reconcile-model.js');
+    const handler = reconcileModel;
     const before = await ledger.readPool(pool);
     let result: unknown;
     const logs = await jsonLinesPrinted(async () => (result = await handler({ detail } as never, context)));
@@ -112,7 +120,7 @@ describe('reconcile-scheduled handler', () => {
         timestampMs: Date.now() - 60_000,
       },
     ]);
-    const { handler } = await import('../../../lambdas/handlers/reconcile-scheduled.js');
+    const handler = reconcileScheduled;
     let report: unknown;
     const logs = await jsonLinesPrinted(async () => (report = await handler({} as never, context)));
     expect(report).toEqual({
@@ -161,7 +169,7 @@ describe('reconcile-scheduled handler', () => {
   });
 
   it('meters the GPU memory each model held since the previous pass, to both sinks (showback)', async () => {
-    const { handler } = await import('../../../lambdas/handlers/reconcile-scheduled.js');
+    const handler = reconcileScheduled;
     // The pass above started the meter; this one counts the 16Gi held since then.
     await new Promise((resolve) => setTimeout(resolve, 1500));
     const logs = await jsonLinesPrinted(() => handler({} as never, context));

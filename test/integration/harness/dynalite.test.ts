@@ -4,7 +4,7 @@ import {
   DynamoDBClient,
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { harnessEnv } from '../../harness/service.js';
+import { harnessEnv } from '../../../services/service.js';
 
 describe('harness: dynalite', () => {
   const client = new DynamoDBClient({

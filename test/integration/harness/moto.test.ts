@@ -4,7 +4,7 @@ import {
   DescribeNodegroupCommand,
   EKSClient,
 } from '@aws-sdk/client-eks';
-import { harnessEnv } from '../../harness/service.js';
+import { harnessEnv } from '../../../services/service.js';
 
 describe('harness: moto', () => {
   const eks = new EKSClient({ endpoint: harnessEnv('IBCP_MOTO_ENDPOINT'), region: 'us-east-1' });

@@ -1,5 +1,5 @@
 import { RemoteWriteSink } from '../../../lambdas/adapters/prometheus-remote-write.js';
-import { harnessEnv } from '../../harness/service.js';
+import { harnessEnv } from '../../../services/service.js';
 
 describe('harness: prometheus', () => {
   it('reads back with PromQL a sample sent by remote write', async () => {

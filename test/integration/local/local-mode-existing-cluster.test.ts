@@ -5,8 +5,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startKubernetes } from '../../harness/kubernetes.js';
-import type { StartedService } from '../../harness/service.js';
+import { startKubernetes } from '../../../services/kubernetes.js';
+import type { StartedService } from '../../../services/service.js';
 import {
   eventually,
   freePorts,
@@ -15,7 +15,7 @@ import {
   START_TIMEOUT_MS,
   type Ports,
 } from '../../support/local-mode.js';
-import { runKubectl } from '../../support/kubectl.js';
+import { runKubectl } from '../../../services/kubectl.js';
 
 let clusterDir: string;
 let dataDir: string;

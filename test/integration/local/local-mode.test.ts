@@ -6,8 +6,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseQuantity } from '../../../lambdas/core/quantity.js';
-import { startPrometheus } from '../../harness/prometheus.js';
-import type { StartedService } from '../../harness/service.js';
+import { startPrometheus } from '../../../services/prometheus.js';
+import type { StartedService } from '../../../services/service.js';
 import {
   eventually,
   freePorts,
@@ -19,7 +19,7 @@ import {
   type PoolView,
   type Ports,
 } from '../../support/local-mode.js';
-import { runKubectl, type KubectlResult } from '../../support/kubectl.js';
+import { runKubectl, type KubectlResult } from '../../../services/kubectl.js';
 import { OBSERVABILITY_SEED, seedFile, seedPromqlExamples } from '../../support/seeds.js';
 
 const Gi = 2 ** 30;

@@ -14,9 +14,9 @@ import {
   type RemediationPorts,
 } from '../../../lambdas/core/remediation/ports.js';
 import { remediate } from '../../../lambdas/core/remediation/remediate.js';
-import { harnessEnv } from '../../harness/service.js';
+import { harnessEnv } from '../../../services/service.js';
 import { RecordingLog } from '../../support/fake-cluster.js';
-import { installDeploy, kubectl, kubectlOk, uniqueName } from '../../support/kubectl.js';
+import { installDeploy, kubectl, kubectlOk, uniqueName } from '../../../services/kubectl.js';
 import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
 import {
   alertmanagerMessage,

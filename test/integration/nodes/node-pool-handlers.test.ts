@@ -3,9 +3,15 @@
 // node. moto plays EKS and Auto Scaling, KWOK the GPU nodes, dynalite the ledger.
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
-import { harnessEnv } from '../../harness/service.js';
+import { harnessEnv } from '../../../services/service.js';
 import { jsonLinesPrinted } from '../../support/captured-output.js';
-import { applyInferenceModel, installDeploy, kubectl, kubectlOk, uniqueName } from '../../support/kubectl.js';
+import {
+  applyInferenceModel,
+  installDeploy,
+  kubectl,
+  kubectlOk,
+  uniqueName,
+} from '../../../services/kubectl.js';
 import { identityOf, runAs } from '../../support/kubernetes-identity.js';
 import { lambdaContext, useHarnessForHandlers } from '../../support/lambda-environment.js';
 import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
@@ -15,7 +21,7 @@ import {
   motoClients,
   nodesJoin,
   type TestNodeGroup,
-} from '../../support/node-groups.js';
+} from '../../../services/node-groups.js';
 
 const Gi = 2 ** 30;
 const namespace = uniqueName('node-pools');

@@ -13,9 +13,9 @@ import { kubeConfigFromFile } from '../../../lambdas/adapters/kube-config.js';
 import { DEFAULT_STABILISATION_MS, type NodeScalingPorts } from '../../../lambdas/core/nodes/ports.js';
 import type { NodePoolConfig } from '../../../lambdas/core/nodes/node-pools.js';
 import { definePools, ensureNodeCapacity, scaleNodePools } from '../../../lambdas/core/nodes/scaler.js';
-import { harnessEnv } from '../../harness/service.js';
+import { harnessEnv } from '../../../services/service.js';
 import { RecordingLog } from '../../support/fake-cluster.js';
-import { kubectl, kubectlOk, uniqueName } from '../../support/kubectl.js';
+import { kubectl, kubectlOk, uniqueName } from '../../../services/kubectl.js';
 import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
 import {
   coreApi,
@@ -24,7 +24,7 @@ import {
   motoClients,
   nodesJoin,
   type TestNodeGroup,
-} from '../../support/node-groups.js';
+} from '../../../services/node-groups.js';
 
 const Gi = 2 ** 30;
 const minute = 60_000;

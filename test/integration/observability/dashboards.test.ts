@@ -15,7 +15,7 @@ import { modelSamples, poolSamples } from '../../../lambdas/core/metrics/catalog
 import { formatQuantity } from '../../../lambdas/core/quantity.js';
 import { inferenceModel, managedDeployment } from '../../support/builders.js';
 import type { Sample } from '../../../lambdas/core/metrics/series.js';
-import { harnessEnv } from '../../harness/service.js';
+import { harnessEnv } from '../../../services/service.js';
 import { OBSERVABILITY_SEED, seedFile, seedPromqlExamples } from '../../support/seeds.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));

@@ -8,7 +8,7 @@ import { kubeConfigFromFile } from '../../../lambdas/adapters/kube-config.js';
 import { KubernetesMoeWorkloads } from '../../../lambdas/adapters/kubernetes-moe-workloads.js';
 import { ConflictError } from '../../../lambdas/core/moe/ports.js';
 import type { InferenceModel } from '../../../lambdas/core/inference-model.js';
-import { harnessEnv } from '../../harness/service.js';
+import { harnessEnv } from '../../../services/service.js';
 import {
   applyInferenceModel,
   installDeploy,
@@ -17,7 +17,7 @@ import {
   runKubectl,
   uniqueName,
   type KubectlResult,
-} from '../../support/kubectl.js';
+} from '../../../services/kubectl.js';
 import { identityInGroup, identityOf, type KubernetesIdentity } from '../../support/kubernetes-identity.js';
 import { applyMoeExamples, deploymentJson } from '../../support/moe.js';
 

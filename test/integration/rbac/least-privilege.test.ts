@@ -9,7 +9,7 @@ import { loadAllYaml } from '@kubernetes/client-node';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
 import type { KubernetesRole } from '../../../lib/cluster-access.js';
-import { harnessEnv } from '../../harness/service.js';
+import { harnessEnv } from '../../../services/service.js';
 import { alertmanagerMessage, snsEvent } from '../../support/alert-payloads.js';
 import { jsonLinesPrinted } from '../../support/captured-output.js';
 import {
@@ -19,7 +19,7 @@ import {
   kubectlOk,
   repoRoot,
   uniqueName,
-} from '../../support/kubectl.js';
+} from '../../../services/kubectl.js';
 import {
   auditedRequests,
   identityOf,
@@ -30,7 +30,7 @@ import {
 import { lambdaContext, useHarnessForHandlers } from '../../support/lambda-environment.js';
 import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
 import { applyMoeExamples, configMapData, OnCallTopic } from '../../support/moe.js';
-import { createNodeGroup, motoClients, nodesJoin } from '../../support/node-groups.js';
+import { createNodeGroup, motoClients, nodesJoin } from '../../../services/node-groups.js';
 
 const Gi = 2 ** 30;
 const namespace = uniqueName('least-privilege');

@@ -8,9 +8,15 @@ import { kubeConfigFromFile } from '../../../lambdas/adapters/kube-config.js';
 import { KubernetesMoeWorkloads } from '../../../lambdas/adapters/kubernetes-moe-workloads.js';
 import { KubernetesPoolNodes } from '../../../lambdas/adapters/kubernetes-pool-nodes.js';
 import { kubernetesInstallCommands } from '../../../lib/cluster-access.js';
-import { createGpuNode } from '../../harness/gpu-nodes.js';
-import { harnessEnv } from '../../harness/service.js';
-import { applyInferenceModel, installDeploy, kubectl, kubectlOk, uniqueName } from '../../support/kubectl.js';
+import { createGpuNode } from '../../../services/gpu-nodes.js';
+import { harnessEnv } from '../../../services/service.js';
+import {
+  applyInferenceModel,
+  installDeploy,
+  kubectl,
+  kubectlOk,
+  uniqueName,
+} from '../../../services/kubectl.js';
 import { identityInGroup, type KubernetesIdentity } from '../../support/kubernetes-identity.js';
 
 const governed = uniqueName('governed');

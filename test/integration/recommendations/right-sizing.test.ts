@@ -12,9 +12,9 @@ import type { Sample } from '../../../lambdas/core/metrics/series.js';
 import { observeModels, type ObservePorts } from '../../../lambdas/core/recommendations/observe.js';
 import type { InferenceModelStatus } from '../../../lambdas/core/inference-model.js';
 import { kubernetesTime } from '../../../lambdas/core/reconcile/status.js';
-import { harnessEnv } from '../../harness/service.js';
+import { harnessEnv } from '../../../services/service.js';
 import { RecordingLog } from '../../support/fake-cluster.js';
-import { installDeploy, kubectl, kubectlOk, uniqueName } from '../../support/kubectl.js';
+import { installDeploy, kubectl, kubectlOk, uniqueName } from '../../../services/kubectl.js';
 import { identityOf } from '../../support/kubernetes-identity.js';
 
 const MiB = 1;

@@ -16,11 +16,11 @@ import { podTemplateFor, sameTemplate } from '../../../lambdas/core/reconcile/po
 import { reconcileAll } from '../../../lambdas/core/reconcile/reconciler.js';
 import { warmUp, type WarmUpPorts } from '../../../lambdas/core/warmup/warm-up.js';
 import { createWebhookHandler } from '../../../lambdas/handlers/admission-webhook.js';
-import { sleep } from '../../harness/processes.js';
-import { harnessEnv } from '../../harness/service.js';
+import { sleep } from '../../../services/processes.js';
+import { harnessEnv } from '../../../services/service.js';
 import { RecordingLog } from '../../support/fake-cluster.js';
 import { lambdaContext } from '../../support/lambda-environment.js';
-import { applyInferenceModel, kubectlOk, uniqueName } from '../../support/kubectl.js';
+import { applyInferenceModel, kubectlOk, uniqueName } from '../../../services/kubectl.js';
 import { IntegrationFixture, modelPatch } from '../../support/integration-fixture.js';
 
 const Gi = 2 ** 30;

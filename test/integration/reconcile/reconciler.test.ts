@@ -7,10 +7,10 @@ import { KubernetesCluster } from '../../../lambdas/adapters/kubernetes-cluster.
 import type { ModelRef } from '../../../lambdas/core/inference-model.js';
 import type { ReconcilePorts } from '../../../lambdas/core/reconcile/ports.js';
 import { reconcileAll } from '../../../lambdas/core/reconcile/reconciler.js';
-import { sleep } from '../../harness/processes.js';
-import { harnessEnv } from '../../harness/service.js';
+import { sleep } from '../../../services/processes.js';
+import { harnessEnv } from '../../../services/service.js';
 import { RecordingLog } from '../../support/fake-cluster.js';
-import { applyInferenceModel, kubectl, kubectlOk, uniqueName } from '../../support/kubectl.js';
+import { applyInferenceModel, kubectl, kubectlOk, uniqueName } from '../../../services/kubectl.js';
 import { IntegrationFixture } from '../../support/integration-fixture.js';
 
 const Gi = 2 ** 30;

@@ -14,12 +14,18 @@ import type { ModelRef } from '../../../lambdas/core/inference-model.js';
 import type { ReconcilePorts } from '../../../lambdas/core/reconcile/ports.js';
 import { reconcileAll } from '../../../lambdas/core/reconcile/reconciler.js';
 import { warmUp, type WarmUpPorts } from '../../../lambdas/core/warmup/warm-up.js';
-import { createGpuNode } from '../../harness/gpu-nodes.js';
-import { sleep } from '../../harness/processes.js';
-import { harnessEnv } from '../../harness/service.js';
+import { createGpuNode } from '../../../services/gpu-nodes.js';
+import { sleep } from '../../../services/processes.js';
+import { harnessEnv } from '../../../services/service.js';
 import { RecordingLog } from '../../support/fake-cluster.js';
 import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
-import { applyInferenceModel, installDeploy, kubectl, kubectlOk, uniqueName } from '../../support/kubectl.js';
+import {
+  applyInferenceModel,
+  installDeploy,
+  kubectl,
+  kubectlOk,
+  uniqueName,
+} from '../../../services/kubectl.js';
 
 const Gi = 2 ** 30;
 const minute = 60_000;

@@ -5,9 +5,10 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import fc from 'fast-check';
 import { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
 import { identityOf } from '../../support/kubernetes-identity.js';
-import { lambdaContext, useHarnessForHandlers } from '../../support/lambda-environment.js';
+import { createWarmUpApiHandler } from '../../../lambdas/handlers/warmup-api.js';
+import { harnessConfig, lambdaContext } from '../../support/lambda-environment.js';
 import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
-import { installDeploy, kubectl, kubectlOk, uniqueName } from '../../support/kubectl.js';
+import { installDeploy, kubectl, kubectlOk, uniqueName } from '../../../services/kubectl.js';
 
 const Gi = 2 ** 30;
 const REQUESTS = 10_000;
@@ -107,10 +108,10 @@ beforeAll(async () => {
   await ledger.definePool({ name: 'default', totalBytes: 80 * Gi, bytesPerNode: 80 * Gi, nodeGroup: 'ng' });
   await ledger.allocate({ pool: 'default', holder: 'other/running', bytes: 16 * Gi, now: Date.now() });
   // The warm-up Lambda's own group (deploy/rbac/), as its EKS access entry maps it.
-  useHarnessForHandlers(fresh.table, namespace, { KUBECONFIG: (await identityOf('warmUp')).kubeconfig });
-  ({ handler } = (await import('../../../lambdas/handlers/warmup-api.js')) as unknown as {
-    handler: typeof handler;
+  const config = harnessConfig(fresh.table, namespace, {
+    KUBECONFIG: (await identityOf('warmUp')).kubeconfig,
   });
+  handler = createWarmUpApiHandler(() => config) as unknown as typeof handler;
 });
 
 afterAll(async () => {

@@ -3,8 +3,9 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
 import { identityOf } from '../../support/kubernetes-identity.js';
-import { lambdaContext, useHarnessForHandlers } from '../../support/lambda-environment.js';
-import { applyInferenceModel, uniqueName } from '../../support/kubectl.js';
+import { createWarmUpApiHandler } from '../../../lambdas/handlers/warmup-api.js';
+import { harnessConfig, lambdaContext } from '../../support/lambda-environment.js';
+import { applyInferenceModel, uniqueName } from '../../../services/kubectl.js';
 import { IntegrationFixture } from '../../support/integration-fixture.js';
 
 const Gi = 2 ** 30;
@@ -50,10 +51,10 @@ beforeAll(async () => {
     nodeGroup: 'ng-race',
   });
   // The warm-up Lambda's own group (deploy/rbac/), as its EKS access entry maps it.
-  useHarnessForHandlers(fresh.table, namespace, { KUBECONFIG: (await identityOf('warmUp')).kubeconfig });
-  ({ handler } = (await import('../../../lambdas/handlers/warmup-api.js')) as unknown as {
-    handler: typeof handler;
+  const config = harnessConfig(fresh.table, namespace, {
+    KUBECONFIG: (await identityOf('warmUp')).kubeconfig,
   });
+  handler = createWarmUpApiHandler(() => config) as unknown as typeof handler;
   await applyModel('llama-2-7b', '48Gi', pool);
   await applyModel('codellama-34b', '32Gi', pool);
   await applyModel('llama-2-70b', '48Gi', pool);

@@ -6,11 +6,12 @@ import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { CreateEventBusCommand, DeleteEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import fc from 'fast-check';
-import { createWebhookHandler, MAX_BODY_BYTES } from '../../../lambdas/handlers/admission-webhook.js';
-import { logger } from '../../../lambdas/handlers/runtime.js';
+import { MAX_BODY_BYTES } from '../../../lambdas/core/admission/review.js';
+import { createWebhookHandler } from '../../../lambdas/handlers/admission-webhook.js';
+import { logger } from '../../../lambdas/handlers/logger.js';
 import { MAX_WARNING_LENGTH } from '../../../lambdas/core/validation/field-errors.js';
-import { harnessEnv } from '../../harness/service.js';
-import { uniqueName } from '../../support/kubectl.js';
+import { harnessEnv } from '../../../services/service.js';
+import { uniqueName } from '../../../services/kubectl.js';
 import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
 import { identityOf } from '../../support/kubernetes-identity.js';
 

@@ -23,15 +23,13 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import type { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
 import type { PoolSnapshot } from '../../../lambdas/core/ledger/ledger.js';
 import { inspectInferenceModel } from '../../../lambdas/core/validation/inference-model.js';
-import {
-  createWebhookHandler,
-  DEADLINES_MS,
-  MAX_BODY_BYTES,
-  type WebhookConfig,
-} from '../../../lambdas/handlers/admission-webhook.js';
-import { harnessEnv } from '../../harness/service.js';
+import { DEADLINES_MS } from '../../../lambdas/core/admission/decide.js';
+import { MAX_BODY_BYTES } from '../../../lambdas/core/admission/review.js';
+import { createWebhookHandler } from '../../../lambdas/handlers/admission-webhook.js';
+import type { WebhookConfig } from '../../../lambdas/config.js';
+import { harnessEnv } from '../../../services/service.js';
 import { localTls, serveApiGateway, type RecordedApi } from '../../support/api-gateway-server.js';
-import { installDeploy, kubectl, kubectlOk, repoRoot, uniqueName } from '../../support/kubectl.js';
+import { installDeploy, kubectl, kubectlOk, repoRoot, uniqueName } from '../../../services/kubectl.js';
 import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
 import { auditedRequests, identityOf, type KubernetesIdentity } from '../../support/kubernetes-identity.js';
 import { inferenceModelManifest, CRD_SPEC_DEFAULTS } from '../../support/builders.js';

@@ -6,10 +6,10 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import type { WebhookConfig } from '../../../lambdas/handlers/admission-webhook.js';
-import { harnessEnv } from '../../harness/service.js';
+import type { WebhookConfig } from '../../../lambdas/config.js';
+import { harnessEnv } from '../../../services/service.js';
 import { jsonLinesPrinted } from '../../support/captured-output.js';
-import { uniqueName } from '../../support/kubectl.js';
+import { uniqueName } from '../../../services/kubectl.js';
 
 /**
  * The rotation procedure of docs/webhook.md#rotating-the-secret against moto's Secrets Manager: a new
@@ -18,8 +18,9 @@ import { uniqueName } from '../../support/kubectl.js';
  */
 // Set before the handler's logger exists (it reads the variable once): an operator may turn event logging on.
 process.env.POWERTOOLS_LOGGER_LOG_EVENT = 'true';
-const { createWebhookHandler, SECRET_GRACE_MS, SECRET_REFRESH_MS } =
-  await import('../../../lambdas/handlers/admission-webhook.js');
+const { createWebhookHandler } = await import('../../../lambdas/handlers/admission-webhook.js');
+const { SECRET_GRACE_MS, SECRET_REFRESH_MS } =
+  await import('../../../lambdas/handlers/wiring/webhook-ports.js');
 
 const context = { functionName: 'admission-webhook', awsRequestId: 'test' } as Context;
 const newSecret = () => randomBytes(32).toString('base64url');

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
-import { repoRoot } from '../../support/kubectl.js';
+import { repoRoot } from '../../../services/kubectl.js';
 
 const run = promisify(execFile);
 const THROWING_LINE = 4;

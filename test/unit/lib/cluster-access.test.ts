@@ -6,7 +6,7 @@ import {
   kubernetesInstallCommands,
   type KubernetesRole,
 } from '../../../lib/cluster-access.js';
-import { repoRoot } from '../../support/kubectl.js';
+import { repoRoot } from '../../../services/kubectl.js';
 import { synthStack } from './stack-fixture.js';
 
 interface Manifest {

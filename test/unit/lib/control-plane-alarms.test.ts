@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CloudWatchEmf } from '../../../lambdas/adapters/cloudwatch-emf.js';
 import { jsonLinesPrinted } from '../../support/captured-output.js';
-import { repoRoot } from '../../support/kubectl.js';
+import { repoRoot } from '../../../services/kubectl.js';
 import { synthStack } from './stack-fixture.js';
 
 type AlarmProps = {

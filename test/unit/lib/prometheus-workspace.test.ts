@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot } from '../../support/kubectl.js';
+import { repoRoot } from '../../../services/kubectl.js';
 import { AMP_WORKSPACE_ARN, synthStack } from './stack-fixture.js';
 
 const ruleFiles = readdirSync(join(repoRoot, 'observability', 'rules')).filter((f) => f.endsWith('.yml'));

@@ -1,14 +1,7 @@
-import { ESLint } from 'eslint';
+import { restrictedImports } from '../../support/restricted-imports.js';
 
 // The lint rule that keeps lambdas/core pure: run ESLint as `npm run lint` does, on code placed in core.
 describe('lint: lambdas/core stays pure', () => {
-  const eslint = new ESLint();
-
-  async function restrictedImports(code: string, filePath: string): Promise<string[]> {
-    const [result] = await eslint.lintText(code, { filePath });
-    return (result?.messages ?? []).filter((m) => m.ruleId === 'no-restricted-imports').map((m) => m.message);
-  }
-
   it.each([
     "import { DynamoDBClient } from '@aws-sdk/client-dynamodb';",
     "import { KubeConfig } from '@kubernetes/client-node';",

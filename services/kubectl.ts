@@ -3,9 +3,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { harnessEnv } from '../harness/service.js';
+import { harnessEnv } from './service.js';
 
-export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+export const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 export const CRD_NAME = 'inferencemodels.inference.eh-ops.io';
 
 export interface KubectlResult {

@@ -14,8 +14,8 @@ import {
   ResourceInUseException,
 } from '@aws-sdk/client-eks';
 import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { createGpuNode } from '../harness/gpu-nodes.js';
-import { harnessEnv } from '../harness/service.js';
+import { createGpuNode } from './gpu-nodes.js';
+import { harnessEnv } from './service.js';
 
 const MOTO_AMI = 'ami-12c6146b';
 const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };

@@ -9,7 +9,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
-import { ensureLedgerTable } from '../../lambdas/adapters/dynamodb-ledger.js';
+import { ensureLedgerTable } from '../lambdas/adapters/dynamodb-ledger.js';
 import { repoRoot } from './kubectl.js';
 
 const run = promisify(execFile);

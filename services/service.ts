@@ -11,7 +11,7 @@ export function harnessEnv(name: string): string {
   const value = process.env[name];
   if (!value) {
     throw new Error(
-      `${name} is not set: integration tests get their services from test/harness/global-setup.ts; ` +
+      `${name} is not set: integration tests get their services from test/global-setup.js; ` +
         'run them with `npm run jest -- --selectProjects integration`.',
     );
   }

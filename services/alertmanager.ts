@@ -11,7 +11,7 @@ const SOURCES = ['go.mod', 'go.sum', 'main.go'];
 
 /**
  * A command, not a server: the real Alertmanager config loader, router and template engine, which renders
- * what an SNS receiver would publish (test/harness/alertmanager-render/main.go). Built once, cached by the
+ * what an SNS receiver would publish (services/alertmanager-render/main.go). Built once, cached by the
  * Alertmanager version its go.mod pins and a hash of its sources.
  */
 export async function prepareAlertmanagerRenderer(): Promise<StartedService> {

@@ -1,5 +1,4 @@
-import { ConfigError } from '../../../lambdas/handlers/runtime.js';
-import { remediationConfig } from '../../../lambdas/handlers/remediation.js';
+import { ConfigError, remediationConfig } from '../../../lambdas/config.js';
 
 const topic = { ON_CALL_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:on-call' };
 

@@ -4,7 +4,7 @@ import { tsImport } from 'tsx/esm/api';
 
 /** Services start once per run; jest's workers inherit their endpoints through the environment. */
 export default async function globalSetup() {
-  const { startHarness } = await tsImport('./all-services.ts', import.meta.url);
+  const { startHarness } = await tsImport('../services/all-services.ts', import.meta.url);
   const harness = await startHarness();
   Object.assign(process.env, harness.env);
   globalThis.ibcpHarness = harness;

@@ -1,4 +1,4 @@
-import { ConfigError, runtimeConfig } from '../../../lambdas/handlers/runtime.js';
+import { ConfigError, runtimeConfig } from '../../../lambdas/config.js';
 
 const Gi = 2 ** 30;
 const base = { LEDGER_TABLE: 'ledger', KUBECONFIG: '/tmp/kubeconfig' };

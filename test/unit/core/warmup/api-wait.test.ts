@@ -1,6 +1,6 @@
-import { MAX_WAIT_SECONDS } from '../../../lambdas/core/api/routes.js';
-import { WARM_UP_TIMEOUT_SECONDS } from '../../../lib/control-plane-functions.js';
-import { ANSWER_RESERVE_MS, boundedWaitSeconds } from '../../../lambdas/handlers/warmup-api.js';
+import { MAX_WAIT_SECONDS } from '../../../../lambdas/core/api/routes.js';
+import { WARM_UP_TIMEOUT_SECONDS } from '../../../../lib/control-plane-functions.js';
+import { ANSWER_RESERVE_MS, boundedWaitSeconds } from '../../../../lambdas/core/warmup/api.js';
 
 describe('warm-up ?wait', () => {
   it('is cut to the time the invocation has left, keeping the reserve for the answer', () => {
