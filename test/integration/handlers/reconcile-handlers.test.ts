@@ -127,6 +127,8 @@ describe('reconcile-scheduled handler', () => {
       models: 1,
       errors: [],
       orphansReleased: [],
+      // Every pool's admission queue length, published as a gauge (docs/metrics.md).
+      queued: { [pool]: 0 },
       workloads: {
         workloads: 0,
         invalid: 0,
