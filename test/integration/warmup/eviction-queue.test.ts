@@ -14,24 +14,17 @@ import type { ModelRef } from '../../../lambdas/core/inference-model.js';
 import type { ReconcilePorts } from '../../../lambdas/core/reconcile/ports.js';
 import { reconcileAll } from '../../../lambdas/core/reconcile/reconciler.js';
 import { warmUp, type WarmUpPorts } from '../../../lambdas/core/warmup/warm-up.js';
-import { createGpuNode } from '../../../services/gpu-nodes.js';
 import { sleep } from '../../../services/processes.js';
 import { harnessEnv } from '../../../services/service.js';
 import { RecordingLog } from '../../support/fake-cluster.js';
-import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
-import {
-  applyInferenceModel,
-  installDeploy,
-  kubectl,
-  kubectlOk,
-  uniqueName,
-} from '../../../services/kubectl.js';
+import { IntegrationFixture } from '../../support/integration-fixture.js';
+import { applyInferenceModel, kubectlOk, uniqueName } from '../../../services/kubectl.js';
 
 const Gi = 2 ** 30;
 const minute = 60_000;
-const namespace = uniqueName('evict');
+const fixture = new IntegrationFixture('evict');
+const { namespace, client } = fixture;
 const pool = uniqueName('pool-ev');
-const client = dynamoClient('IBCP_DYNALITE_ENDPOINT');
 const policies = new Map<string, PoolPolicy>([
   [
     pool,
@@ -118,15 +111,8 @@ const evictionLines = () =>
   );
 
 beforeAll(async () => {
-  await installDeploy();
-  await kubectlOk(['create', 'namespace', namespace]);
-  await createGpuNode(harnessEnv('IBCP_KUBECONFIG'), {
-    name: `${pool}-node`,
-    pool,
-    gpus: 8,
-    gpuMemoryGi: 80,
-  });
-  const fresh = await freshLedger(client);
+  const fresh = await fixture.setUp();
+  await fixture.gpuNode(pool, { gpus: 8, gpuMemoryGi: 80 });
   ledger = fresh.ledger;
   queue = new DynamoDbAdmissionQueue(client, fresh.table);
   await ledger.definePool({
@@ -153,11 +139,7 @@ beforeAll(async () => {
   await applyModel('waiter');
 }, 120_000);
 
-afterAll(async () => {
-  client.destroy();
-  await kubectl(['delete', 'namespace', namespace, '--wait=false']);
-  await kubectl(['delete', 'node', `${pool}-node`, '--wait=false']);
-});
+afterAll(() => fixture.tearDown());
 
 describe('a warm-up evicts an idle model when its pool allows it', () => {
   it('scales the idle model to zero, releases its budget, allocates its own: 202 naming it', async () => {
