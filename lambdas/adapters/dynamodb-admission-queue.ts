@@ -1,8 +1,9 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { validateHolder, validatePoolName, validateTime } from '../core/ledger/rules.js';
 import { queueOrder, type AdmissionQueue, type QueueEntry } from '../core/queue/model.js';
 import { conditionalWrite } from './dynamodb-conditional-write.js';
+import { readPartition } from './dynamodb-partition.js';
 
 /**
  * The admission queues in the ledger table (docs/ledger.md): one item per waiting model under a
@@ -49,22 +50,8 @@ export class DynamoDbAdmissionQueue implements AdmissionQueue {
 
   async list(pool: string): Promise<QueueEntry[]> {
     validatePoolName(pool);
-    const entries: QueueEntry[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.documents.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': queueKey(pool) },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      entries.push(...(page.Items ?? []).map((item) => toEntry(pool, item as QueueItem)));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return queueOrder(entries);
+    const items = await readPartition(this.documents, this.tableName, queueKey(pool));
+    return queueOrder(items.map((item) => toEntry(pool, item as unknown as QueueItem)));
   }
 
   async remove(request: { pool: string; holder: string; enqueuedAt: number }): Promise<boolean> {

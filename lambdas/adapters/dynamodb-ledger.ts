@@ -9,11 +9,11 @@ import {
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  QueryCommand,
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { conditionalWrite } from './dynamodb-conditional-write.js';
+import { readPartition } from './dynamodb-partition.js';
 import {
   LedgerError,
   type AllocateResult,
@@ -286,21 +286,7 @@ export class DynamoDbLedger implements Ledger {
 
   async readPool(pool: string): Promise<PoolSnapshot> {
     validatePoolName(pool);
-    const items: Record<string, unknown>[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.documents.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': poolKey(pool) },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      items.push(...(page.Items ?? []));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    const items = await readPartition(this.documents, this.tableName, poolKey(pool));
     const budget = items.find((item) => item.sk === BUDGET_SORT_KEY);
     if (!budget) throw unknownPool(pool);
     const activity = new Map(
