@@ -1,7 +1,12 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { validateHolder, validatePoolName, validateTime } from '../core/ledger/rules.js';
-import { queueOrder, type AdmissionQueue, type QueueEntry } from '../core/queue/model.js';
+import {
+  queueOrder,
+  type AdmissionQueue,
+  type EnqueueRequest,
+  type QueueEntry,
+} from '../core/queue/model.js';
 import { conditionalWrite } from './dynamodb-conditional-write.js';
 import { readPartition } from './dynamodb-partition.js';
 
@@ -19,13 +24,7 @@ export class DynamoDbAdmissionQueue implements AdmissionQueue {
     this.documents = DynamoDBDocumentClient.from(client);
   }
 
-  async enqueue(request: {
-    pool: string;
-    holder: string;
-    priority: number;
-    bytes: number;
-    at: number;
-  }): Promise<QueueEntry> {
+  async enqueue(request: EnqueueRequest): Promise<QueueEntry> {
     validatePoolName(request.pool);
     validateHolder(request.holder);
     validateTime(request.at, 'enqueue time');

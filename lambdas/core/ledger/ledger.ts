@@ -37,26 +37,24 @@ export interface BlockingReport {
   readonly retryAfterSeconds: number | undefined;
 }
 
+/** A write that did not fit: what it asked for, what was free, and who holds the rest. */
+export type Insufficient = {
+  readonly outcome: 'insufficient';
+  readonly requestedBytes: number;
+  readonly availableBytes: number;
+  readonly pool: PoolSnapshot;
+} & BlockingReport;
+
 export type AllocateResult =
   /** The pool as the allocation left it; a store may leave the allocations' `lastActivity` unknown here. */
   | { readonly outcome: 'allocated'; readonly pool: PoolSnapshot }
   /** The holder already held exactly these bytes: a retry, counted once. */
   | { readonly outcome: 'already-held'; readonly pool: PoolSnapshot }
-  | ({
-      readonly outcome: 'insufficient';
-      readonly requestedBytes: number;
-      readonly availableBytes: number;
-      readonly pool: PoolSnapshot;
-    } & BlockingReport);
+  | Insufficient;
 
 export type ResizeResult =
   | { readonly outcome: 'resized' | 'unchanged'; readonly previousBytes: number; readonly pool: PoolSnapshot }
-  | ({
-      readonly outcome: 'insufficient';
-      readonly requestedBytes: number;
-      readonly availableBytes: number;
-      readonly pool: PoolSnapshot;
-    } & BlockingReport);
+  | Insufficient;
 
 export interface ReleaseResult {
   /**

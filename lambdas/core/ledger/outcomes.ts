@@ -1,10 +1,21 @@
 import { formatQuantity } from '../quantity.js';
-import { LedgerError, type Cooldowns, type PoolDefinition, type PoolSnapshot } from './ledger.js';
+import {
+  LedgerError,
+  type Cooldowns,
+  type Insufficient,
+  type PoolDefinition,
+  type PoolSnapshot,
+} from './ledger.js';
 import { findBlocking } from './rules.js';
 
 // Results and refusals shared by every Ledger implementation, so they answer alike.
 
-export function insufficient(pool: PoolSnapshot, requestedBytes: number, now: number, cooldowns?: Cooldowns) {
+export function insufficient(
+  pool: PoolSnapshot,
+  requestedBytes: number,
+  now: number,
+  cooldowns?: Cooldowns,
+): Insufficient {
   return {
     outcome: 'insufficient' as const,
     requestedBytes,

@@ -1,4 +1,4 @@
-import type { AdmissionQueue, QueueEntry } from './model.js';
+import type { AdmissionQueue, EnqueueRequest, QueueEntry } from './model.js';
 import { queueOrder } from './model.js';
 
 /** The queue's rules over plain memory: the simulated world's store and the reference for DynamoDB's. */
@@ -11,13 +11,7 @@ export class InMemoryAdmissionQueue implements AdmissionQueue {
     return copy;
   }
 
-  async enqueue(request: {
-    pool: string;
-    holder: string;
-    priority: number;
-    bytes: number;
-    at: number;
-  }): Promise<QueueEntry> {
+  async enqueue(request: EnqueueRequest): Promise<QueueEntry> {
     const key = keyOf(request.pool, request.holder);
     const existing = this.entries.get(key);
     const entry: QueueEntry = {

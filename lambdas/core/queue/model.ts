@@ -10,19 +10,22 @@ export interface QueueEntry {
   readonly lastRequestAt: number;
 }
 
+/** A warm-up asking for a place in its pool's line. */
+export interface EnqueueRequest {
+  pool: string;
+  holder: string;
+  priority: number;
+  bytes: number;
+  at: number;
+}
+
 /**
  * The admission queues, kept in the ledger table so they outlive any Lambda. Writes are idempotent: a
  * retried enqueue keeps the place taken first, a retried removal removes nothing twice.
  */
 export interface AdmissionQueue {
   /** Joins the line, or, when already in it, keeps the place and notes the request. */
-  enqueue(request: {
-    pool: string;
-    holder: string;
-    priority: number;
-    bytes: number;
-    at: number;
-  }): Promise<QueueEntry>;
+  enqueue(request: EnqueueRequest): Promise<QueueEntry>;
   /** The pool's entries in admission order (queueOrder). */
   list(pool: string): Promise<QueueEntry[]>;
   /** Removes the entry the caller read: one that left and joined again since keeps its new place. */

@@ -3,7 +3,8 @@ import type { PolicyResult, SimulationResult } from '../result.js';
 import { InputError, type Scenario } from '../scenario.js';
 import type { WhatIf } from '../what-if.js';
 import { alwaysOn, type PolicyDriver } from './always-on.js';
-import { CONTROL_PLANE, EVICTION_QUEUE, SCALE_FROM_ZERO } from './policies.js';
+import { CONTROL_PLANE, EVICTION_QUEUE, SCALE_FROM_ZERO, type PolicyDefinition } from './policies.js';
+import type { PoolPolicy } from '../../../lambdas/core/nodes/pool-policies.js';
 import { SimulatedWorld } from './simulated-world.js';
 import { worldDriver } from './world-driver.js';
 
@@ -53,39 +54,25 @@ export type DriverFactory = (
  */
 const SETTLE_BEFORE_MS = 2 * 3_600_000;
 
-const controlPlane: DriverFactory = async (scenario, window) =>
-  worldDriver(
-    CONTROL_PLANE,
-    scenario,
-    window,
-    await SimulatedWorld.create(scenario, window.startMs - SETTLE_BEFORE_MS),
-    {
-      reportActivity: true,
-    },
-  );
+/** A policy played by the real control plane in the simulated world, its pools set as `policy` says. */
+const inWorld =
+  (definition: PolicyDefinition, reportActivity: boolean, policy?: PoolPolicy): DriverFactory =>
+  async (scenario, window) =>
+    worldDriver(
+      definition,
+      scenario,
+      window,
+      await SimulatedWorld.create(scenario, window.startMs - SETTLE_BEFORE_MS, policy),
+      { reportActivity },
+    );
 
-const scaleFromZero: DriverFactory = async (scenario, window) =>
-  worldDriver(
-    SCALE_FROM_ZERO,
-    scenario,
-    window,
-    await SimulatedWorld.create(scenario, window.startMs - SETTLE_BEFORE_MS),
-    {
-      reportActivity: false,
-    },
-  );
-
-const evictionAndQueue: DriverFactory = async (scenario, window) =>
-  worldDriver(
-    EVICTION_QUEUE,
-    scenario,
-    window,
-    await SimulatedWorld.create(scenario, window.startMs - SETTLE_BEFORE_MS, {
-      eviction: { enabled: true, minIdleMs: 5 * 60_000 },
-      queue: { byDefault: true, expireAfterMs: 10 * 60_000 },
-    }),
-    { reportActivity: true },
-  );
+const controlPlane = inWorld(CONTROL_PLANE, true);
+// Idle time counted from the scale-up: the gateway reports no requests to the control plane.
+const scaleFromZero = inWorld(SCALE_FROM_ZERO, false);
+const evictionAndQueue = inWorld(EVICTION_QUEUE, true, {
+  eviction: { enabled: true, minIdleMs: 5 * 60_000 },
+  queue: { byDefault: true, expireAfterMs: 10 * 60_000 },
+});
 
 /** The side-by-side policies, and the one `--what-if` varies (the control plane as configured). */
 export const POLICIES: { sideBySide: DriverFactory[]; varied: DriverFactory } = {
