@@ -2,6 +2,7 @@ import type { DynamoDbLedger } from '../../lambdas/adapters/dynamodb-ledger.js';
 import { createGpuNode } from '../../services/gpu-nodes.js';
 import { harnessEnv } from '../../services/service.js';
 import { installDeploy, kubectl, kubectlOk, uniqueName } from '../../services/kubectl.js';
+import { motoClients } from '../../services/node-groups.js';
 import { dynamoClient, freshLedger } from './ledger-backends.js';
 
 /**
@@ -14,6 +15,8 @@ export class IntegrationFixture {
   readonly namespace: string;
   readonly client = dynamoClient('IBCP_DYNALITE_ENDPOINT');
   private readonly nodes: string[] = [];
+  private readonly nodePools: string[] = [];
+  private moto: ReturnType<typeof motoClients> | undefined;
 
   constructor(prefix: string) {
     this.namespace = uniqueName(prefix);
@@ -25,17 +28,36 @@ export class IntegrationFixture {
     return freshLedger(this.client);
   }
 
-  /** A KWOK GPU node `<pool>-node` labelled for the pool, deleted by `tearDown`. */
-  async gpuNode(pool: string, size: { gpus: number; gpuMemoryGi?: number }): Promise<void> {
-    const name = `${pool}-node`;
+  /** A KWOK GPU node (by default `<pool>-node`) labelled for the pool, deleted by `tearDown`. */
+  async gpuNode(
+    pool: string,
+    size: { gpus: number; gpuMemoryGi?: number },
+    name = `${pool}-node`,
+  ): Promise<void> {
     await createGpuNode(harnessEnv('IBCP_KUBECONFIG'), { name, pool, ...size });
     this.nodes.push(name);
   }
 
+  /** moto's EKS and Auto Scaling clients, for node groups (services/node-groups.ts); destroyed by `tearDown`. */
+  get nodeGroupClients(): ReturnType<typeof motoClients> {
+    return (this.moto ??= motoClients());
+  }
+
+  /** `tearDown` deletes every node labelled for `pool`, as the node groups' joins create them. */
+  deletesNodesOf(pool: string): void {
+    this.nodePools.push(pool);
+  }
+
   async tearDown(): Promise<void> {
     this.client.destroy();
+    this.moto?.eks.destroy();
+    this.moto?.autoScaling.destroy();
     await kubectl(['delete', 'namespace', this.namespace, '--wait=false']);
     if (this.nodes.length > 0) await kubectl(['delete', 'node', ...this.nodes, '--wait=false']);
+    if (this.nodePools.length > 0) {
+      const selector = `inference-pool in (${this.nodePools.join(',')})`;
+      await kubectl(['delete', 'node', '-l', selector, '--wait=false']);
+    }
   }
 }
 

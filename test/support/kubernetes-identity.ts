@@ -123,33 +123,3 @@ export async function auditedRequests(user: string): Promise<AuditedRequest[]> {
     await new Promise((resolve) => setTimeout(resolve, 300));
   }
 }
-
-/** The first calls of wrapped handlers, one after the other (see `runAs`). */
-let firstCalls: Promise<unknown> = Promise.resolve();
-
-/**
- * `handler` signing in as `identity`, as its Lambda does with its role's access entry. A handler reads
- * `KUBECONFIG` once, at its first invocation (its wiring, lambdas/handlers/wiring/): that call runs with the
- * identity's kubeconfig set and after every other wrapped handler's first call, so handlers of several
- * roles can share one test file's environment.
- */
-export function runAs<E, C, R>(
-  identity: KubernetesIdentity,
-  handler: (event: E, context: C) => Promise<R>,
-): (event: E, context: C) => Promise<R> {
-  let first: Promise<R> | undefined;
-  return async (event, context) => {
-    if (first) {
-      await first.catch(() => undefined);
-      return handler(event, context);
-    }
-    const previous = firstCalls;
-    first = (async () => {
-      await previous;
-      process.env.KUBECONFIG = identity.kubeconfig;
-      return handler(event, context);
-    })();
-    firstCalls = first.catch(() => undefined);
-    return first;
-  };
-}

@@ -1,19 +1,23 @@
-// The remediation Lambda as AWS runs it: configured from the environment, invoked with SNS records from
-// AMP's alert manager, EventBridge CloudWatch alarm changes and the schedule; acting on examples/moe/ in
-// the harness's kube-apiserver (KWOK GPU nodes), with the ledger and claims on dynalite and the on-call
+// The remediation Lambda as AWS runs it: configured as from its environment, invoked with SNS records
+// from AMP's alert manager, EventBridge CloudWatch alarm changes and the schedule; acting on examples/moe/
+// in the harness's kube-apiserver (KWOK GPU nodes), with the ledger and claims on dynalite and the on-call
 // topic on moto's SNS, read back through an SQS subscription.
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
 import type { RemediationReport } from '../../../lambdas/core/remediation/ports.js';
-import { handler } from '../../../lambdas/handlers/remediation.js';
-import { createGpuNode } from '../../../services/gpu-nodes.js';
-import { harnessEnv } from '../../../services/service.js';
+import { createRemediationHandler, handler as entryPoint } from '../../../lambdas/handlers/remediation.js';
 import { jsonLinesPrinted } from '../../support/captured-output.js';
-import { installDeploy, kubectl, kubectlOk, uniqueName } from '../../../services/kubectl.js';
+import { kubectlOk, uniqueName } from '../../../services/kubectl.js';
 import { identityOf } from '../../support/kubernetes-identity.js';
-import { lambdaContext, useHarnessForHandlers } from '../../support/lambda-environment.js';
-import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
+import {
+  harnessConfig,
+  harnessRemediationSettings,
+  lambdaContext,
+  useHarnessEnvironment,
+} from '../../support/lambda-environment.js';
+import { IntegrationFixture } from '../../support/integration-fixture.js';
+import { Gi } from '../../support/builders.js';
 import {
   alarmEvent,
   alertmanagerMessage,
@@ -22,15 +26,23 @@ import {
   type AlertSpec,
 } from '../../support/alert-payloads.js';
 import { applyMoeExamples, configMapData, deploymentJson, OnCallTopic } from '../../support/moe.js';
+import type { RuntimeConfig, RemediationSettings } from '../../../lambdas/config.js';
 
-const Gi = 2 ** 30;
 const minute = 60_000;
-const namespace = uniqueName('moe-remediation');
-const client = dynamoClient('IBCP_DYNALITE_ENDPOINT');
+const fixture = new IntegrationFixture('moe-remediation');
+const { namespace, client } = fixture;
 const context = lambdaContext('remediation');
 let ledger: DynamoDbLedger;
 let table: string;
 let topic: OnCallTopic;
+/** The Lambda's environment, as its function in lib/ sets it. */
+let environment: Record<string, string>;
+let config: RuntimeConfig;
+let settings: RemediationSettings;
+const handler = createRemediationHandler(
+  () => settings,
+  () => config,
+);
 
 const invoke = async (event: unknown) => (await handler(event as never, context)) as RemediationReport;
 const deliver = (...alerts: AlertSpec[]) => invoke(snsEvent(alertmanagerMessage(alerts)));
@@ -39,19 +51,10 @@ const trainerPod = { namespace, pod: 'moe-trainer-7d9f8b6c5d-x2k4p' };
 const inference = { namespace, deployment: 'moe-inference' };
 
 beforeAll(async () => {
-  await installDeploy();
-  await kubectlOk(['create', 'namespace', namespace]);
-  const kubeconfig = harnessEnv('IBCP_KUBECONFIG');
+  ({ ledger, table } = await fixture.setUp());
   for (const n of [0, 1]) {
-    await createGpuNode(kubeconfig, {
-      name: `${namespace}-a100-${n}`,
-      pool: 'gpu-a100',
-      gpus: 8,
-      gpuMemoryGi: 80,
-    });
+    await fixture.gpuNode('gpu-a100', { gpus: 8, gpuMemoryGi: 80 }, `${namespace}-a100-${n}`);
   }
-  const fresh = await freshLedger(client);
-  ({ ledger, table } = fresh);
   // The examples hold 320Gi (trainer) + 80Gi (one inference replica); room for one more replica.
   await ledger.definePool({
     name: 'gpu-a100',
@@ -72,9 +75,8 @@ beforeAll(async () => {
     now: Date.now(),
   });
   topic = await OnCallTopic.create(uniqueName('on-call'));
-  useHarnessForHandlers(table, namespace, {
+  environment = {
     ON_CALL_TOPIC_ARN: topic.topicArn,
-    AWS_ENDPOINT_URL_SNS: harnessEnv('IBCP_MOTO_ENDPOINT'),
     // Every action is a dry run unless enabled; the test alarms are trusted by their account and region.
     REMEDIATION_GPU_MEMORY_USAGE_HIGH: 'enabled',
     REMEDIATION_INFERENCE_LATENCY_HIGH: 'enabled',
@@ -86,7 +88,9 @@ beforeAll(async () => {
     REMEDIATION_LATENCY_SCALE_BACK_AFTER: '10m',
     // The remediation Lambda's own group (deploy/rbac/), as its EKS access entry maps it.
     KUBECONFIG: (await identityOf('remediation')).kubeconfig,
-  });
+  };
+  config = harnessConfig(table, namespace, environment);
+  settings = harnessRemediationSettings(environment);
   await applyMoeExamples(namespace);
   // The trainer's side of the contract: it reports each checkpoint it saves.
   await kubectlOk([
@@ -100,9 +104,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   topic?.destroy();
-  client.destroy();
-  await kubectl(['delete', 'namespace', namespace, '--wait=false']);
-  await kubectl(['delete', 'node', `${namespace}-a100-0`, `${namespace}-a100-1`, '--wait=false']);
+  await fixture.tearDown();
 });
 
 async function auditRecords(workload: string) {
@@ -330,14 +332,18 @@ describe('CloudWatch alarms through EventBridge', () => {
 });
 
 describe('alerts the Lambda cannot act on', () => {
-  it('an alert for a workload that does not exist changes nothing and says which', async () => {
+  it('an alert for a workload that does not exist changes nothing and says which (the entry point, wired from its environment)', async () => {
+    useHarnessEnvironment(table, namespace, environment);
     const training = await configMapData(namespace, 'training-config');
     const logs = await jsonLinesPrinted(async () => {
-      const report = await deliver({
-        name: 'GPUMemoryUsageHigh',
-        labels: { namespace, deployment: 'moe-trainer-v2' },
-        startsAt: ago(minute),
-      });
+      const message = alertmanagerMessage([
+        {
+          name: 'GPUMemoryUsageHigh',
+          labels: { namespace, deployment: 'moe-trainer-v2' },
+          startsAt: ago(minute),
+        },
+      ]);
+      const report = (await entryPoint(snsEvent(message) as never, context)) as RemediationReport;
       expect(report.results).toEqual([
         expect.objectContaining({
           outcome: 'unknown-workload',

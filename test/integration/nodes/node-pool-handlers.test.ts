@@ -2,35 +2,31 @@
 // budgets and scales the node groups, the warm-up API scales out at once and says the model waits for a
 // node. moto plays EKS and Auto Scaling, KWOK the GPU nodes, dynalite the ledger.
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
+import type { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
+import { createReconcileModelHandler } from '../../../lambdas/handlers/reconcile-model.js';
+import { createScheduledReconcileHandler } from '../../../lambdas/handlers/reconcile-scheduled.js';
+import { createWarmUpApiHandler } from '../../../lambdas/handlers/warmup-api.js';
 import { harnessEnv } from '../../../services/service.js';
 import { jsonLinesPrinted } from '../../support/captured-output.js';
-import {
-  applyInferenceModel,
-  installDeploy,
-  kubectl,
-  kubectlOk,
-  uniqueName,
-} from '../../../services/kubectl.js';
-import { identityOf, runAs } from '../../support/kubernetes-identity.js';
-import { lambdaContext, useHarnessForHandlers } from '../../support/lambda-environment.js';
-import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
+import { applyInferenceModel, kubectl, kubectlOk, uniqueName } from '../../../services/kubectl.js';
+import { identityOf } from '../../support/kubernetes-identity.js';
+import { harnessConfig, lambdaContext } from '../../support/lambda-environment.js';
+import { IntegrationFixture } from '../../support/integration-fixture.js';
+import { Gi } from '../../support/builders.js';
 import {
   createNodeGroup,
   describeGroup,
-  motoClients,
   nodesJoin,
   type TestNodeGroup,
 } from '../../../services/node-groups.js';
 
-const Gi = 2 ** 30;
-const namespace = uniqueName('node-pools');
+const fixture = new IntegrationFixture('node-pools');
+const { namespace } = fixture;
 const pool = uniqueName('pool-gpu');
 /** A second pool, for models applied with replicas (reconciled by the event-driven Lambda). */
 const appliedPool = uniqueName('pool-applied');
 const cluster = uniqueName('cluster');
-const client = dynamoClient('IBCP_DYNALITE_ENDPOINT');
-const clients = motoClients();
+const clients = fixture.nodeGroupClients;
 let ledger: DynamoDbLedger;
 let group: TestNodeGroup;
 let appliedGroup: TestNodeGroup;
@@ -70,8 +66,9 @@ async function untilInferenceModelsServed(): Promise<void> {
 const warmUp = (name: string) => call('POST', `/v1/models/${namespace}/${name}/warmup`);
 
 beforeAll(async () => {
-  await installDeploy();
-  await kubectlOk(['create', 'namespace', namespace]);
+  const fresh = await fixture.setUp();
+  ledger = fresh.ledger;
+  for (const p of [pool, appliedPool]) fixture.deletesNodesOf(p);
   await untilInferenceModelsServed();
   group = await createNodeGroup(clients, {
     cluster,
@@ -89,10 +86,7 @@ beforeAll(async () => {
     max: 1,
     desired: 0,
   });
-  const fresh = await freshLedger(client);
-  ledger = fresh.ledger;
-  const moto = harnessEnv('IBCP_MOTO_ENDPOINT');
-  useHarnessForHandlers(fresh.table, namespace, {
+  const environment = {
     NODE_POOLS: JSON.stringify([
       { name: pool, nodeGroup: group.nodeGroup, gpuMemoryPerNode: '80Gi', minNodes: 0, maxNodes: 2 },
       {
@@ -104,31 +98,24 @@ beforeAll(async () => {
       },
     ]),
     EKS_CLUSTER_NAME: cluster,
-    AWS_ENDPOINT_URL_EKS: moto,
-    AWS_ENDPOINT_URL_AUTO_SCALING: moto,
     AMP_REMOTE_WRITE_URL: `${harnessEnv('IBCP_PROMETHEUS_URL')}/api/v1/write`,
     CONTROL_PLANE_NAME: uniqueName('cp'),
-  });
+  };
   // Each Lambda signs in as its own group (deploy/rbac/), as its EKS access entry maps it.
-  const [reconcile, warmUp] = [await identityOf('reconcile'), await identityOf('warmUp')];
-  warmUpApi = runAs(warmUp, (await import('../../../lambdas/handlers/warmup-api.js')).handler as never);
-  scheduled = runAs(
-    reconcile,
-    (await import('../../../lambdas/handlers/reconcile-scheduled.js')).handler as never,
-  );
-  reconcileModel = runAs(
-    reconcile,
-    (await import('../../../lambdas/handlers/reconcile-model.js')).handler as never,
-  );
+  const reconcile = harnessConfig(fresh.table, namespace, {
+    ...environment,
+    KUBECONFIG: (await identityOf('reconcile')).kubeconfig,
+  });
+  const warmUp = harnessConfig(fresh.table, namespace, {
+    ...environment,
+    KUBECONFIG: (await identityOf('warmUp')).kubeconfig,
+  });
+  warmUpApi = createWarmUpApiHandler(() => warmUp) as never;
+  scheduled = createScheduledReconcileHandler(() => reconcile) as never;
+  reconcileModel = createReconcileModelHandler(() => reconcile) as never;
 });
 
-afterAll(async () => {
-  client.destroy();
-  clients.eks.destroy();
-  clients.autoScaling.destroy();
-  await kubectl(['delete', 'namespace', namespace, '--wait=false']);
-  await kubectl(['delete', 'node', '-l', `inference-pool in (${pool},${appliedPool})`, '--wait=false']);
-});
+afterAll(() => fixture.tearDown());
 
 describe('node pools through the Lambda handlers', () => {
   it('the scheduled pass defines the budget from NODE_POOLS and reports the empty node group', async () => {

@@ -9,34 +9,33 @@ import { loadAllYaml } from '@kubernetes/client-node';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
 import type { KubernetesRole } from '../../../lib/cluster-access.js';
-import { harnessEnv } from '../../../services/service.js';
 import { alertmanagerMessage, snsEvent } from '../../support/alert-payloads.js';
 import { jsonLinesPrinted } from '../../support/captured-output.js';
-import {
-  applyInferenceModel,
-  installDeploy,
-  kubectl,
-  kubectlOk,
-  repoRoot,
-  uniqueName,
-} from '../../../services/kubectl.js';
+import { applyInferenceModel, kubectl, kubectlOk, repoRoot, uniqueName } from '../../../services/kubectl.js';
 import {
   auditedRequests,
   identityOf,
-  runAs,
   type AuditedRequest,
   type KubernetesIdentity,
 } from '../../support/kubernetes-identity.js';
-import { lambdaContext, useHarnessForHandlers } from '../../support/lambda-environment.js';
-import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
+import {
+  harnessConfig,
+  harnessRemediationSettings,
+  lambdaContext,
+} from '../../support/lambda-environment.js';
+import { IntegrationFixture } from '../../support/integration-fixture.js';
+import { Gi } from '../../support/builders.js';
+import { createReconcileModelHandler } from '../../../lambdas/handlers/reconcile-model.js';
+import { createScheduledReconcileHandler } from '../../../lambdas/handlers/reconcile-scheduled.js';
+import { createRemediationHandler } from '../../../lambdas/handlers/remediation.js';
+import { createWarmUpApiHandler } from '../../../lambdas/handlers/warmup-api.js';
 import { applyMoeExamples, configMapData, OnCallTopic } from '../../support/moe.js';
-import { createNodeGroup, motoClients, nodesJoin } from '../../../services/node-groups.js';
+import { createNodeGroup, nodesJoin } from '../../../services/node-groups.js';
 
-const Gi = 2 ** 30;
-const namespace = uniqueName('least-privilege');
+const fixture = new IntegrationFixture('least-privilege');
+const { namespace } = fixture;
 const pool = uniqueName('pool-lp');
-const client = dynamoClient('IBCP_DYNALITE_ENDPOINT');
-const clients = motoClients();
+const clients = fixture.nodeGroupClients;
 const identities = {} as Record<KubernetesRole, KubernetesIdentity>;
 let ledger: DynamoDbLedger;
 let topic: OnCallTopic;
@@ -96,8 +95,9 @@ async function api(method: string, path: string) {
 const pass = () => jsonLinesPrinted(() => scheduled({}, lambdaContext('reconcile-scheduled')));
 
 beforeAll(async () => {
-  await installDeploy();
-  await kubectlOk(['create', 'namespace', namespace]);
+  const fresh = await fixture.setUp();
+  ledger = fresh.ledger;
+  fixture.deletesNodesOf(pool);
   for (const role of ['reconcile', 'warmUp', 'remediation'] as const)
     identities[role] = await identityOf(role);
   const group = await createNodeGroup(clients, {
@@ -110,48 +110,33 @@ beforeAll(async () => {
   });
   // Two Ready nodes for one model's pod: the scheduled pass marks the one left empty (a node patch).
   await nodesJoin(clients, group);
-  const fresh = await freshLedger(client);
-  ledger = fresh.ledger;
   topic = await OnCallTopic.create(uniqueName('on-call'));
-  const moto = harnessEnv('IBCP_MOTO_ENDPOINT');
-  useHarnessForHandlers(fresh.table, namespace, {
+  const environment = {
     NODE_POOLS: JSON.stringify([
       { name: pool, nodeGroup: group.nodeGroup, gpuMemoryPerNode: '80Gi', minNodes: 0, maxNodes: 2 },
     ]),
     EKS_CLUSTER_NAME: group.cluster,
-    AWS_ENDPOINT_URL_EKS: moto,
-    AWS_ENDPOINT_URL_AUTO_SCALING: moto,
-    AWS_ENDPOINT_URL_SNS: moto,
     ON_CALL_TOPIC_ARN: topic.topicArn,
     REMEDIATION_GPU_MEMORY_USAGE_HIGH: 'enabled',
     REMEDIATION_BATCH_SIZE_FLOOR: '8',
-  });
-  delete process.env.KUBECONFIG; // only runAs sets it: a handler that is not wrapped cannot sign in
-  scheduled = runAs(
-    identities.reconcile,
-    (await import('../../../lambdas/handlers/reconcile-scheduled.js')).handler as never,
-  );
-  reconcileModel = runAs(
-    identities.reconcile,
-    (await import('../../../lambdas/handlers/reconcile-model.js')).handler as never,
-  );
-  warmUpApi = runAs(
-    identities.warmUp,
-    (await import('../../../lambdas/handlers/warmup-api.js')).handler as never,
-  );
-  remediation = runAs(
-    identities.remediation,
-    (await import('../../../lambdas/handlers/remediation.js')).handler as never,
-  );
+  };
+  // Each handler signs in as its role's group only: its settings carry that identity's kubeconfig.
+  const as = (role: KubernetesRole) =>
+    harnessConfig(fresh.table, namespace, { ...environment, KUBECONFIG: identities[role].kubeconfig });
+  const [reconcile, warmUp, remediating] = [as('reconcile'), as('warmUp'), as('remediation')];
+  const settings = harnessRemediationSettings(environment);
+  scheduled = createScheduledReconcileHandler(() => reconcile) as never;
+  reconcileModel = createReconcileModelHandler(() => reconcile) as never;
+  warmUpApi = createWarmUpApiHandler(() => warmUp) as never;
+  remediation = createRemediationHandler(
+    () => settings,
+    () => remediating,
+  ) as never;
 }, 120_000);
 
 afterAll(async () => {
   topic?.destroy();
-  client.destroy();
-  clients.eks.destroy();
-  clients.autoScaling.destroy();
-  await kubectl(['delete', 'namespace', namespace, '--wait=false']);
-  await kubectl(['delete', 'node', '-l', `inference-pool=${pool}`, '--wait=false']);
+  await fixture.tearDown();
 });
 
 describe('every handler as its own group, through every kind of Kubernetes request it sends', () => {
