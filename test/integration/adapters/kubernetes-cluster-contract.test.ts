@@ -7,6 +7,7 @@ import { KubernetesCluster } from '../../../lambdas/adapters/kubernetes-cluster.
 import { harnessEnv } from '../../../services/service.js';
 import { clusterContract } from '../../support/cluster-contract.js';
 import { installDeploy, kubectl, uniqueName } from '../../../services/kubectl.js';
+import { inferenceModelWithSpec } from '../../support/builders.js';
 
 const namespace = uniqueName('contract');
 const config = kubeConfigFromFile(harnessEnv('IBCP_KUBECONFIG'));
@@ -34,12 +35,7 @@ describe('KubernetesCluster keeps the Cluster contract', () => {
       await custom.createNamespacedCustomObject({
         ...INFERENCE_MODELS,
         namespace,
-        body: {
-          apiVersion: 'inference.eh-ops.io/v1alpha1',
-          kind: 'InferenceModel',
-          metadata: { name },
-          spec: model.spec,
-        },
+        body: inferenceModelWithSpec(name, model.spec, namespace),
       });
       return (await cluster.getModel(model))!;
     },

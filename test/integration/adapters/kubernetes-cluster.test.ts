@@ -17,7 +17,7 @@ import { podTemplateFor, sameTemplate } from '../../../lambdas/core/reconcile/po
 import { createGpuNode, deleteGpuNode } from '../../../services/gpu-nodes.js';
 import { runCommand, sleep } from '../../../services/processes.js';
 import { harnessEnv } from '../../../services/service.js';
-import { CRD_SPEC_DEFAULTS } from '../../support/builders.js';
+import { CRD_SPEC_DEFAULTS, inferenceModelWithSpec } from '../../support/builders.js';
 
 // Unique per run: other suites share this kube-apiserver.
 const suffix = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
@@ -40,7 +40,7 @@ describe('KubernetesCluster on kube-apiserver', () => {
     custom.createNamespacedCustomObject({
       ...INFERENCE_MODELS,
       namespace,
-      body: { apiVersion: 'inference.eh-ops.io/v1alpha1', kind: 'InferenceModel', metadata: { name }, spec },
+      body: inferenceModelWithSpec(name, spec, namespace),
     });
   const required = { modelName: 'tiny', memory: '8Gi', backendUrl: 'http://tiny.models.svc:8000' };
   const gpuSpec = {

@@ -17,7 +17,7 @@ import {
   type KubectlResult,
 } from '../../../services/kubectl.js';
 import { identityOf } from '../../support/kubernetes-identity.js';
-import { CRD_SPEC_DEFAULTS } from '../../support/builders.js';
+import { CRD_SPEC_DEFAULTS, inferenceModelWithSpec } from '../../support/builders.js';
 
 const examplesDir = join(repoRoot, 'examples', 'original-operator');
 
@@ -155,12 +155,7 @@ describe('deploy/: InferenceModel CRD and control-plane RBAC on a real apiserver
 
   it.each(invalid)('refuses a model with %s, naming the field', async (_what, spec, message) => {
     const name = `invalid-${Math.random().toString(36).slice(2, 8)}`;
-    const body = {
-      apiVersion: 'inference.eh-ops.io/v1alpha1',
-      kind: 'InferenceModel',
-      metadata: { name },
-      spec,
-    };
+    const body = inferenceModelWithSpec(name, spec, namespace);
     const result = await kubectl(['apply', '-n', namespace, '-f', '-'], JSON.stringify(body));
     expect(result.code).not.toBe(0);
     expect(result.stderr).toMatch(message);
@@ -170,12 +165,7 @@ describe('deploy/: InferenceModel CRD and control-plane RBAC on a real apiserver
 
   it('keeps a start deadline as written and adds none when it is unset', async () => {
     const name = `deadline-${Math.random().toString(36).slice(2, 8)}`;
-    const body = {
-      apiVersion: 'inference.eh-ops.io/v1alpha1',
-      kind: 'InferenceModel',
-      metadata: { name },
-      spec: { ...minimal, startDeadline: '1h30m' },
-    };
+    const body = inferenceModelWithSpec(name, { ...minimal, startDeadline: '1h30m' }, namespace);
     await kubectlOk(['apply', '-n', namespace, '-f', '-'], JSON.stringify(body));
     expect((await getModel(name)).spec.startDeadline).toBe('1h30m');
     await kubectlOk(['delete', 'inferencemodel', name, '-n', namespace]);
@@ -184,12 +174,7 @@ describe('deploy/: InferenceModel CRD and control-plane RBAC on a real apiserver
 
   it('keeps a priority as written and adds none when it is unset', async () => {
     const name = `priority-${Math.random().toString(36).slice(2, 8)}`;
-    const body = {
-      apiVersion: 'inference.eh-ops.io/v1alpha1',
-      kind: 'InferenceModel',
-      metadata: { name },
-      spec: { ...minimal, priority: -5 },
-    };
+    const body = inferenceModelWithSpec(name, { ...minimal, priority: -5 }, namespace);
     await kubectlOk(['apply', '-n', namespace, '-f', '-'], JSON.stringify(body));
     expect((await getModel(name)).spec.priority).toBe(-5);
     await kubectlOk(['delete', 'inferencemodel', name, '-n', namespace]);

@@ -16,8 +16,9 @@ import {
 import { remediate } from '../../../lambdas/core/remediation/remediate.js';
 import { harnessEnv } from '../../../services/service.js';
 import { RecordingLog } from '../../support/fake-cluster.js';
-import { installDeploy, kubectl, kubectlOk, uniqueName } from '../../../services/kubectl.js';
-import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
+import { kubectlOk, uniqueName } from '../../../services/kubectl.js';
+import { IntegrationFixture } from '../../support/integration-fixture.js';
+import { Gi } from '../../support/builders.js';
 import {
   alertmanagerMessage,
   snsEvent,
@@ -27,10 +28,9 @@ import {
 import { applyMoeExamples, configMapData, OnCallTopic } from '../../support/moe.js';
 import { identityOf } from '../../support/kubernetes-identity.js';
 
-const Gi = 2 ** 30;
 const minute = 60_000;
-const namespace = uniqueName('moe-guardrails');
-const client = dynamoClient('IBCP_DYNALITE_ENDPOINT');
+const fixture = new IntegrationFixture('moe-guardrails');
+const { namespace, client } = fixture;
 const sns = new SNSClient({ endpoint: harnessEnv('IBCP_MOTO_ENDPOINT'), region: 'us-east-1' });
 let topic: OnCallTopic;
 let ports: RemediationPorts;
@@ -58,10 +58,8 @@ const run = (config: RemediationConfig, ...alerts: AlertSpec[]) =>
   remediate(ports, config, parseRemediationEvent(snsEvent(alertmanagerMessage(alerts)), TRUSTED_ALARMS));
 
 beforeAll(async () => {
-  await installDeploy();
-  await kubectlOk(['create', 'namespace', namespace]);
+  const { ledger, table } = await fixture.setUp();
   await applyMoeExamples(namespace);
-  const { ledger, table } = await freshLedger(client);
   await ledger.definePool({
     name: 'gpu-a100',
     totalBytes: 640 * Gi,
@@ -88,8 +86,7 @@ beforeAll(async () => {
 afterAll(async () => {
   topic?.destroy();
   sns.destroy();
-  client.destroy();
-  await kubectl(['delete', 'namespace', namespace, '--wait=false']);
+  await fixture.tearDown();
 });
 
 it('a dry-run action announces what it would do and changes nothing', async () => {

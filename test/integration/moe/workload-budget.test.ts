@@ -1,32 +1,25 @@
 // Declared MoE workloads in the ledger: examples/moe/ applied to the harness's kube-apiserver (KWOK GPU
 // nodes run the pods), each replica holding `namespace/name#N` on dynalite, drift repaired by passes of
 // reconcileWorkloads with an injected clock, and a pass with nothing to repair writing nothing.
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
+import type { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
 import { kubeConfigFromFile } from '../../../lambdas/adapters/kube-config.js';
 import { KubernetesMoeWorkloads } from '../../../lambdas/adapters/kubernetes-moe-workloads.js';
 import { reconcileWorkloads } from '../../../lambdas/core/moe/budget.js';
-import { createGpuNode } from '../../../services/gpu-nodes.js';
 import { sleep } from '../../../services/processes.js';
-import { harnessEnv } from '../../../services/service.js';
 import { RecordingLog } from '../../support/fake-cluster.js';
-import { installDeploy, kubectl, kubectlOk, uniqueName } from '../../../services/kubectl.js';
-import { freshLedger } from '../../support/ledger-backends.js';
+import { kubectlOk } from '../../../services/kubectl.js';
+import { IntegrationFixture } from '../../support/integration-fixture.js';
+import { Gi } from '../../support/builders.js';
 import { applyMoeExamples, deploymentJson } from '../../support/moe.js';
 import { identityOf } from '../../support/kubernetes-identity.js';
 
-const Gi = 2 ** 30;
 const minute = 60_000;
-const namespace = uniqueName('moe-budget');
+const fixture = new IntegrationFixture('moe-budget');
+const { namespace } = fixture;
 const grace = 5 * minute;
 
 let writes = 0;
-const client = new DynamoDBClient({
-  endpoint: harnessEnv('IBCP_DYNALITE_ENDPOINT'),
-  region: 'us-east-1',
-  credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-});
-client.middlewareStack.add(
+fixture.client.middlewareStack.add(
   (next, context) => (args) => {
     if (/Put|Update|Delete/.test(context.commandName ?? '')) writes++;
     return next(args);
@@ -52,17 +45,10 @@ async function held(): Promise<Record<string, number>> {
 }
 
 beforeAll(async () => {
-  await installDeploy();
-  await kubectlOk(['create', 'namespace', namespace]);
+  ({ ledger } = await fixture.setUp());
   for (const n of [0, 1]) {
-    await createGpuNode(harnessEnv('IBCP_KUBECONFIG'), {
-      name: `${namespace}-a100-${n}`,
-      pool: 'gpu-a100',
-      gpus: 8,
-      gpuMemoryGi: 80,
-    });
+    await fixture.gpuNode('gpu-a100', { gpus: 8, gpuMemoryGi: 80 }, `${namespace}-a100-${n}`);
   }
-  ({ ledger } = await freshLedger(client));
   await ledger.definePool({
     name: 'gpu-a100',
     totalBytes: 480 * Gi,
@@ -79,11 +65,7 @@ beforeEach(() => {
   log = new RecordingLog();
 });
 
-afterAll(async () => {
-  client.destroy();
-  await kubectl(['delete', 'namespace', namespace, '--wait=false']);
-  await kubectl(['delete', 'node', `${namespace}-a100-0`, `${namespace}-a100-1`, '--wait=false']);
-});
+afterAll(() => fixture.tearDown());
 
 describe('examples/moe/', () => {
   it('applies cleanly and its pods run on the pool its declarations name', async () => {

@@ -1,7 +1,7 @@
 // The node scaler on the real things: EKS node groups and a real Auto Scaling group on moto, KWOK GPU
 // nodes in the real kube-apiserver, the ledger and the scale-out record on dynalite. The clock is the
 // test's, so a 10-minute stabilisation window passes without waiting for it.
-import { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
+import type { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
 import { DynamoDbScaleOutRecords } from '../../../lambdas/adapters/dynamodb-scale-outs.js';
 import { EksNodeGroups } from '../../../lambdas/adapters/eks-node-groups.js';
 import {
@@ -15,47 +15,38 @@ import type { NodePoolConfig } from '../../../lambdas/core/nodes/node-pools.js';
 import { definePools, ensureNodeCapacity, scaleNodePools } from '../../../lambdas/core/nodes/scaler.js';
 import { harnessEnv } from '../../../services/service.js';
 import { RecordingLog } from '../../support/fake-cluster.js';
-import { kubectl, kubectlOk, uniqueName } from '../../../services/kubectl.js';
-import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
+import { kubectlOk, uniqueName } from '../../../services/kubectl.js';
+import { IntegrationFixture } from '../../support/integration-fixture.js';
+import { Gi } from '../../support/builders.js';
 import {
   coreApi,
   createNodeGroup,
   describeGroup,
-  motoClients,
   nodesJoin,
   type TestNodeGroup,
 } from '../../../services/node-groups.js';
 
-const Gi = 2 ** 30;
 const minute = 60_000;
 const cluster = uniqueName('cluster');
-const namespace = uniqueName('nodes');
-const client = dynamoClient('IBCP_DYNALITE_ENDPOINT');
-const clients = motoClients();
+const fixture = new IntegrationFixture('nodes');
+const { namespace, client } = fixture;
+const clients = fixture.nodeGroupClients;
 const kubeconfig = harnessEnv('IBCP_KUBECONFIG');
 const core = coreApi();
 
 let ledger: DynamoDbLedger;
 let table: string;
-const pools: string[] = [];
 
 beforeAll(async () => {
-  ({ ledger, table } = await freshLedger(client));
-  await kubectlOk(['create', 'namespace', namespace]);
+  ({ ledger, table } = await fixture.setUp());
 });
 
-afterAll(async () => {
-  client.destroy();
-  clients.eks.destroy();
-  clients.autoScaling.destroy();
-  await kubectl(['delete', 'namespace', namespace, '--wait=false']);
-  await kubectl(['delete', 'node', '-l', `inference-pool in (${pools.join(',')})`, '--wait=false']);
-});
+afterAll(() => fixture.tearDown());
 
 /** A pool of 80Gi nodes on a node group of its own, with the scaler's ports on the real adapters. */
 async function poolWith(bounds: { min: number; max: number; desired: number }) {
   const pool = uniqueName('pool-n');
-  pools.push(pool);
+  fixture.deletesNodesOf(pool);
   const config: NodePoolConfig = {
     name: pool,
     nodeGroup: `${pool}-ng`,

@@ -15,6 +15,7 @@ import { kubernetesTime } from '../../../lambdas/core/reconcile/status.js';
 import { harnessEnv } from '../../../services/service.js';
 import { RecordingLog } from '../../support/fake-cluster.js';
 import { installDeploy, kubectl, kubectlOk, uniqueName } from '../../../services/kubectl.js';
+import { inferenceModelManifest } from '../../support/builders.js';
 import { identityOf } from '../../support/kubernetes-identity.js';
 
 const MiB = 1;
@@ -241,12 +242,8 @@ beforeAll(async () => {
   await installDeploy();
   await kubectlOk(['create', 'namespace', namespace]);
   for (const { name, memory } of scenario) {
-    const manifest = {
-      apiVersion: 'inference.eh-ops.io/v1alpha1',
-      kind: 'InferenceModel',
-      metadata: { name, namespace },
-      spec: { modelName: name, memory, backendUrl: `http://${name.slice(0, 40)}.${namespace}.svc:8000` },
-    };
+    const backendUrl = `http://${name.slice(0, 40)}.${namespace}.svc:8000`;
+    const manifest = inferenceModelManifest(name, { memory, backendUrl }, namespace);
     await kubectlOk(['apply', '-f', '-'], JSON.stringify(manifest));
   }
   const samples = [...scenario.flatMap((m) => m.gpus), ...noise].flatMap(dcgmSamples);

@@ -3,17 +3,16 @@
 // the ledger never changes (no model exists in the namespace the requests name).
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import fc from 'fast-check';
-import { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
+import type { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
 import { identityOf } from '../../support/kubernetes-identity.js';
 import { createWarmUpApiHandler } from '../../../lambdas/handlers/warmup-api.js';
 import { harnessConfig, lambdaContext } from '../../support/lambda-environment.js';
-import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
-import { installDeploy, kubectl, kubectlOk, uniqueName } from '../../../services/kubectl.js';
+import { IntegrationFixture } from '../../support/integration-fixture.js';
+import { Gi } from '../../support/builders.js';
 
-const Gi = 2 ** 30;
 const REQUESTS = 10_000;
-const namespace = uniqueName('fuzz');
-const client = dynamoClient('IBCP_DYNALITE_ENDPOINT');
+const fixture = new IntegrationFixture('fuzz');
+const { namespace } = fixture;
 const context = lambdaContext('warmup-api');
 let ledger: DynamoDbLedger;
 let handler: (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
@@ -101,9 +100,7 @@ const request = fc.record({
 });
 
 beforeAll(async () => {
-  await installDeploy();
-  await kubectlOk(['create', 'namespace', namespace]);
-  const fresh = await freshLedger(client);
+  const fresh = await fixture.setUp();
   ledger = fresh.ledger;
   await ledger.definePool({ name: 'default', totalBytes: 80 * Gi, bytesPerNode: 80 * Gi, nodeGroup: 'ng' });
   await ledger.allocate({ pool: 'default', holder: 'other/running', bytes: 16 * Gi, now: Date.now() });
@@ -114,10 +111,7 @@ beforeAll(async () => {
   handler = createWarmUpApiHandler(() => config) as unknown as typeof handler;
 });
 
-afterAll(async () => {
-  client.destroy();
-  await kubectl(['delete', 'namespace', namespace, '--wait=false']);
-});
+afterAll(() => fixture.tearDown());
 
 it(`answers ${REQUESTS} generated requests without a 5xx or a ledger change`, async () => {
   const before = await ledger.listPools();
