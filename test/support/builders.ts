@@ -4,6 +4,7 @@
 import type { Allocation, PoolDefinition, PoolSnapshot } from '../../lambdas/core/ledger/ledger.js';
 import type { InferenceModel, InferenceModelSpec } from '../../lambdas/core/inference-model.js';
 import { newDeployment, type ManagedDeployment } from '../../lambdas/core/reconcile/ports.js';
+import { randomUUID } from 'node:crypto';
 
 export const Gi = 2 ** 30;
 
@@ -65,11 +66,17 @@ export function inferenceModelManifest(
   spec: Record<string, unknown> = {},
   namespace = 'models',
 ) {
+  const required = { modelName: name, memory: '16Gi', backendUrl: `http://${name}.models.svc:8000` };
+  return inferenceModelWithSpec(name, { ...required, ...spec }, namespace);
+}
+
+/** An InferenceModel manifest with exactly `spec`, nothing filled in: for what the CRD must refuse or keep. */
+export function inferenceModelWithSpec<S>(name: string, spec: S, namespace = 'models') {
   return {
     apiVersion: 'inference.eh-ops.io/v1alpha1',
     kind: 'InferenceModel',
     metadata: { name, namespace },
-    spec: { modelName: name, memory: '16Gi', backendUrl: `http://${name}.models.svc:8000`, ...spec },
+    spec,
   };
 }
 
@@ -100,4 +107,68 @@ export function poolSnapshot(
     availableBytes: totalBytes - allocatedBytes,
     allocations,
   };
+}
+
+/** An AdmissionReview envelope (admission.k8s.io/v1) around `request`, exactly as given. */
+export function admissionReviewOf<R>(request: R): { apiVersion: string; kind: string; request: R } {
+  return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request };
+}
+
+/**
+ * An AdmissionReview the API server sends the InferenceModel webhooks: by default a dry-run CREATE of
+ * `object` in `namespace`; chain what the test is about, end with `.obj()` (or `.json()` for a body).
+ */
+export function admissionReview(object: unknown, namespace = 'models'): AdmissionReviewBuilder {
+  return new AdmissionReviewBuilder(object, namespace);
+}
+
+export class AdmissionReviewBuilder {
+  private request: Record<string, unknown>;
+
+  constructor(object: unknown, namespace: string) {
+    this.request = {
+      uid: randomUUID(),
+      kind: { group: 'inference.eh-ops.io', version: 'v1alpha1', kind: 'InferenceModel' },
+      resource: { group: 'inference.eh-ops.io', version: 'v1alpha1', resource: 'inferencemodels' },
+      operation: 'CREATE',
+      namespace,
+      object,
+      dryRun: true,
+      userInfo: { username: 'test' },
+    };
+  }
+
+  get uid(): unknown {
+    return this.request.uid;
+  }
+
+  /** An UPDATE from `oldObject` to the object. */
+  update(oldObject: unknown): this {
+    return this.with({ operation: 'UPDATE', oldObject });
+  }
+
+  /** The request's own name, beside the object's. */
+  name(name: string): this {
+    return this.with({ name });
+  }
+
+  /** A real request rather than a dry run: the webhook announces what it admits. */
+  notDryRun(): this {
+    return this.with({ dryRun: false });
+  }
+
+  /** Any request fields, malformed ones too; a field set to `undefined` is left out of the JSON. */
+  with(fields: Record<string, unknown>): this {
+    this.request = { ...this.request, ...fields };
+    return this;
+  }
+
+  obj() {
+    return admissionReviewOf({ ...this.request } as { uid: unknown; [field: string]: unknown });
+  }
+
+  /** The review as a request body. */
+  json(): string {
+    return JSON.stringify(this.obj());
+  }
 }

@@ -3,7 +3,7 @@
 // (refused by the admission webhook while the model runs, allowed at zero) and a spec edit rolling out.
 // Two callers race the way two Lambdas do: the warm-up runs at an await point inside the pass's
 // scale-down, on its own adapter instances.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { CloudWatchEmf } from '../../../lambdas/adapters/cloudwatch-emf.js';
 import { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
@@ -22,6 +22,7 @@ import { RecordingLog } from '../../support/fake-cluster.js';
 import { lambdaContext } from '../../support/lambda-environment.js';
 import { applyInferenceModel, kubectlOk, uniqueName } from '../../../services/kubectl.js';
 import { IntegrationFixture, modelPatch } from '../../support/integration-fixture.js';
+import { admissionReview } from '../../support/builders.js';
 
 const Gi = 2 ** 30;
 const minute = 60_000;
@@ -236,21 +237,7 @@ describe('a pool move: refused by the webhook while the model runs, allowed at z
   async function admission(name: string, spec: Record<string, unknown>) {
     const oldObject = await stored(name);
     const object = { ...oldObject, spec: { ...oldObject.spec, ...spec } };
-    const body = JSON.stringify({
-      apiVersion: 'admission.k8s.io/v1',
-      kind: 'AdmissionReview',
-      request: {
-        uid: randomUUID(),
-        kind: { group: 'inference.eh-ops.io', version: 'v1alpha1', kind: 'InferenceModel' },
-        resource: { group: 'inference.eh-ops.io', version: 'v1alpha1', resource: 'inferencemodels' },
-        operation: 'UPDATE',
-        namespace,
-        name,
-        object,
-        oldObject,
-        dryRun: true,
-      },
-    });
+    const body = admissionReview(object, namespace).update(oldObject).name(name).json();
     const path = `/webhook/${secret}`;
     const event = { httpMethod: 'POST', path, headers: { 'Content-Type': 'application/json' }, body };
     const result = (await handler(

@@ -14,8 +14,8 @@ import { harnessEnv } from '../../../services/service.js';
 import { uniqueName } from '../../../services/kubectl.js';
 import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
 import { identityOf } from '../../support/kubernetes-identity.js';
+import { admissionReviewOf, Gi } from '../../support/builders.js';
 
-const Gi = 2 ** 30;
 const REQUESTS = 10_000;
 const BATCH = 25;
 const secret = randomBytes(32).toString('hex');
@@ -184,14 +184,8 @@ const request = fc
     r.operation === 'UPDATE' ? fc.constantFrom(r, { ...r, oldObject: r.object }) : fc.constant(r),
   );
 
-const review = request.map((r) =>
-  JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: r }),
-);
-const HUGE = JSON.stringify({
-  apiVersion: 'admission.k8s.io/v1',
-  kind: 'AdmissionReview',
-  request: { uid: 'u', pad: 'x'.repeat(MAX_BODY_BYTES) },
-});
+const review = request.map((r) => JSON.stringify(admissionReviewOf(r)));
+const HUGE = JSON.stringify(admissionReviewOf({ uid: 'u', pad: 'x'.repeat(MAX_BODY_BYTES) }));
 
 const body = fc.oneof(
   { arbitrary: review, weight: 12 },
@@ -202,12 +196,7 @@ const body = fc.oneof(
   { arbitrary: fc.jsonValue().map((v) => JSON.stringify(v)), weight: 1 },
   { arbitrary: fc.string({ unit: 'binary' }), weight: 1 },
   {
-    arbitrary: fc.constantFrom(
-      null,
-      '',
-      HUGE,
-      '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{}}',
-    ),
+    arbitrary: fc.constantFrom(null, '', HUGE, JSON.stringify(admissionReviewOf({}))),
     weight: 1,
   },
 );

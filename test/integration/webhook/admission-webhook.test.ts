@@ -2,7 +2,7 @@
 // Gateway, registered in the harness's kube-apiserver with a Validating and a Mutating
 // WebhookConfiguration; the ledger on dynalite, reconcile events on moto's EventBridge (rule -> SQS).
 // The configurations only select this file's namespace, so parallel test files never meet them.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:http';
@@ -29,14 +29,20 @@ import { createWebhookHandler } from '../../../lambdas/handlers/admission-webhoo
 import type { WebhookConfig } from '../../../lambdas/config.js';
 import { harnessEnv } from '../../../services/service.js';
 import { localTls, serveApiGateway, type RecordedApi } from '../../support/api-gateway-server.js';
-import { installDeploy, kubectl, kubectlOk, repoRoot, uniqueName } from '../../../services/kubectl.js';
-import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
+import { kubectl, kubectlOk, repoRoot, uniqueName } from '../../../services/kubectl.js';
 import { auditedRequests, identityOf, type KubernetesIdentity } from '../../support/kubernetes-identity.js';
-import { inferenceModelManifest, CRD_SPEC_DEFAULTS } from '../../support/builders.js';
-import { modelPatch } from '../../support/integration-fixture.js';
+import {
+  admissionReview,
+  admissionReviewOf,
+  CRD_SPEC_DEFAULTS,
+  Gi,
+  inferenceModelManifest,
+  type AdmissionReviewBuilder,
+} from '../../support/builders.js';
+import { IntegrationFixture, modelPatch } from '../../support/integration-fixture.js';
 
-const Gi = 2 ** 30;
-const namespace = uniqueName('webhook');
+const fixture = new IntegrationFixture('webhook');
+const { namespace } = fixture;
 /** No webhook here: what the CRD alone accepts. */
 const crdOnlyNamespace = uniqueName('webhook-crd');
 const selectorLabel = 'ibcp-test/admission-webhook';
@@ -47,7 +53,6 @@ const busName = uniqueName('ibcp-webhook-bus');
 const ruleName = uniqueName('ibcp-webhook-rule');
 const queueName = uniqueName('ibcp-webhook-queue');
 
-const dynamo = dynamoClient('IBCP_DYNALITE_ENDPOINT');
 let events: EventBridgeClient;
 let ledger: DynamoDbLedger;
 let config: WebhookConfig;
@@ -134,8 +139,7 @@ async function eventually(what: string, check: () => Promise<boolean>, timeoutMs
 let webhookIdentity: KubernetesIdentity;
 
 beforeAll(async () => {
-  await installDeploy();
-  const fresh = await freshLedger(dynamo);
+  const fresh = await fixture.setUp();
   ledger = fresh.ledger;
   await ledger.definePool({
     name: 'default',
@@ -193,7 +197,6 @@ beforeAll(async () => {
   const tls = await localTls();
   api = await serveApiGateway(createWebhookHandler(config), { https: { key: tls.key, cert: tls.cert } });
 
-  await kubectlOk(['create', 'namespace', namespace]);
   await kubectlOk(['label', 'namespace', namespace, `${selectorLabel}=${namespace}`]);
   await kubectlOk(['create', 'namespace', crdOnlyNamespace]);
   const caBundle = Buffer.from(tls.ca).toString('base64');
@@ -217,7 +220,7 @@ afterAll(async () => {
     configName,
     '--ignore-not-found',
   ]);
-  await kubectl(['delete', 'namespace', namespace, crdOnlyNamespace, '--wait=false']);
+  await kubectl(['delete', 'namespace', crdOnlyNamespace, '--wait=false']);
   await api?.close();
   await events
     ?.send(new RemoveTargetsCommand({ Rule: ruleName, EventBusName: busName, Ids: ['queue'] }))
@@ -225,7 +228,7 @@ afterAll(async () => {
   await events?.send(new DeleteRuleCommand({ Name: ruleName, EventBusName: busName })).catch(() => undefined);
   await events?.send(new DeleteEventBusCommand({ Name: busName })).catch(() => undefined);
   events?.destroy();
-  dynamo.destroy();
+  await fixture.tearDown();
 });
 
 describe('kubectl apply through the API server and the webhooks', () => {
@@ -674,23 +677,8 @@ describe('the handler, called directly with bad input', () => {
     };
   }
 
-  function reviewBody(request: Record<string, unknown>): string {
-    return JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request });
-  }
-
-  function createRequest(object: unknown, extra: Record<string, unknown> = {}): Record<string, unknown> {
-    return {
-      uid: randomUUID(),
-      kind: { group: 'inference.eh-ops.io', version: 'v1alpha1', kind: 'InferenceModel' },
-      resource: { group: 'inference.eh-ops.io', version: 'v1alpha1', resource: 'inferencemodels' },
-      operation: 'CREATE',
-      namespace,
-      object,
-      dryRun: true,
-      userInfo: { username: 'test' },
-      ...extra,
-    };
-  }
+  /** A dry-run CREATE of `object` in this file's namespace, as the API server sends it. */
+  const reviewOf = (object: unknown) => admissionReview(object, namespace);
 
   async function call(e: APIGatewayProxyEvent, h = handler): Promise<APIGatewayProxyResult> {
     return (await h(e, context)) as APIGatewayProxyResult;
@@ -733,7 +721,7 @@ describe('the handler, called directly with bad input', () => {
     ['the secret elsewhere', `/${secret}`],
     ['the secret in another case', `/webhook/${secret.toUpperCase()}`],
   ])('answers 404 not_found for %s, as if nothing were there', async (_case, badPath) => {
-    const body = reviewBody(createRequest(manifest('x', {})));
+    const body = reviewOf(manifest('x', {})).json();
     expect(await envelope(event({ path: badPath, body }), 404, 'not_found')).toBe('Not found');
   });
 
@@ -759,22 +747,18 @@ describe('the handler, called directly with bad input', () => {
     ['another kind', JSON.stringify({ apiVersion: 'v1', kind: 'Pod' })],
     [
       'an admission.k8s.io/v1beta1 review',
-      JSON.stringify({
-        apiVersion: 'admission.k8s.io/v1beta1',
-        kind: 'AdmissionReview',
-        request: { uid: 'u' },
-      }),
+      JSON.stringify({ ...admissionReviewOf({ uid: 'u' }), apiVersion: 'admission.k8s.io/v1beta1' }),
     ],
-    ['no request', JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' })],
-    ['no uid', reviewBody({ ...createRequest(manifest('x', {})), uid: undefined })],
-    ['a numeric uid', reviewBody({ ...createRequest(manifest('x', {})), uid: 42 })],
-    ['a uid with a newline', reviewBody({ ...createRequest(manifest('x', {})), uid: 'a\nb' })],
+    ['no request', JSON.stringify(admissionReviewOf(undefined))],
+    ['no uid', reviewOf(manifest('x', {})).with({ uid: undefined }).json()],
+    ['a numeric uid', reviewOf(manifest('x', {})).with({ uid: 42 }).json()],
+    ['a uid with a newline', reviewOf(manifest('x', {})).with({ uid: 'a\nb' }).json()],
   ])('answers 400 invalid_request to %s (no review can be answered without a uid)', async (_case, body) => {
     await envelope(event({ body }), 400, 'invalid_request');
   });
 
   it('answers 413 to a body over 1 MiB before parsing it, in text or base64', async () => {
-    const big = reviewBody(createRequest({ padding: 'x'.repeat(MAX_BODY_BYTES) }));
+    const big = reviewOf({ padding: 'x'.repeat(MAX_BODY_BYTES) }).json();
     await envelope(event({ body: big }), 413, 'payload_too_large');
     const base64 = Buffer.from(big).toString('base64');
     await envelope(event({ body: base64, isBase64Encoded: true }), 413, 'payload_too_large');
@@ -783,7 +767,7 @@ describe('the handler, called directly with bad input', () => {
   });
 
   it('reads a base64-encoded body like a text one', async () => {
-    const body = Buffer.from(reviewBody(createRequest(manifest('b64', {})))).toString('base64');
+    const body = Buffer.from(reviewOf(manifest('b64', {})).json()).toString('base64');
     expect((await review(event({ body, isBase64Encoded: true }))).allowed).toBe(true);
   });
 
@@ -813,8 +797,8 @@ describe('the handler, called directly with bad input', () => {
     ],
     ['a string object', { object: 'llama' }, 'malformed AdmissionReview: request.object'],
   ])('denies a review with %s, echoing the uid', async (_case, extra, message) => {
-    const request = createRequest(manifest('x', {}), extra);
-    const response = await review(event({ body: reviewBody(request) }));
+    const request = reviewOf(manifest('x', {})).with(extra);
+    const response = await review(event({ body: request.json() }));
     expect(response).toEqual({
       uid: request.uid,
       allowed: false,
@@ -834,7 +818,7 @@ describe('the handler, called directly with bad input', () => {
     ],
     ['an unknown field', { replicas: 3 }, ['unknown field "spec.replicas"']],
   ])('denies an InferenceModel with %s as Invalid (422)', async (_case, spec, messages) => {
-    const response = await review(event({ body: reviewBody(createRequest(manifest('x', spec))) }));
+    const response = await review(event({ body: reviewOf(manifest('x', spec)).json() }));
     expect(response.allowed).toBe(false);
     expect(response.status).toMatchObject({ code: 422, reason: 'Invalid' });
     for (const m of messages) expect(response.status!.message).toContain(m);
@@ -849,7 +833,7 @@ describe('the handler, called directly with bad input', () => {
     ['full-width letters', 'ｌｌａｍａ'],
   ])('denies a name with %s, with a message free of control characters', async (_case, name) => {
     const object = { ...manifest('x', {}), metadata: { name, namespace } };
-    const response = await review(event({ body: reviewBody(createRequest(object, { name })) }));
+    const response = await review(event({ body: reviewOf(object).name(name).json() }));
     expect(response.allowed).toBe(false);
     expect(response.status!.message).toContain('metadata.name: Invalid value');
     // eslint-disable-next-line no-control-regex
@@ -862,14 +846,14 @@ describe('the handler, called directly with bad input', () => {
       { resource: { group: 'apps', version: 'v1', resource: 'deployments' }, object: { kind: 'Deployment' } },
       { subResource: 'status', object: manifest('x', { memory: 'nonsense' }) },
     ]) {
-      const request = createRequest(manifest('x', {}), extra);
-      expect(await review(event({ body: reviewBody(request) }))).toEqual({ uid: request.uid, allowed: true });
+      const request = reviewOf(manifest('x', {})).with(extra);
+      expect(await review(event({ body: request.json() }))).toEqual({ uid: request.uid, allowed: true });
     }
   });
 
   it('patches missing defaults on the mutate path only', async () => {
     const minimal = manifest('defaults', {});
-    const body = reviewBody(createRequest(minimal));
+    const body = reviewOf(minimal).json();
     const mutated = await review(event({ path: `${path}/mutate`, body }));
     expect(mutated.allowed).toBe(true);
     expect(mutated.patchType).toBe('JSONPatch');
@@ -887,28 +871,28 @@ describe('the handler, called directly with bad input', () => {
   });
 
   it('adds the finalizer on creation only, after any the model already has', async () => {
-    const patchOn = async (request: Record<string, unknown>) => {
-      const mutated = await review(event({ path: `${path}/mutate`, body: reviewBody(request) }));
+    const patchOn = async (request: AdmissionReviewBuilder) => {
+      const mutated = await review(event({ path: `${path}/mutate`, body: request.json() }));
       const patch = mutated.patch ? JSON.parse(Buffer.from(mutated.patch, 'base64').toString()) : [];
       return (patch as { path: string }[]).filter((op) => op.path.startsWith('/metadata/'));
     };
     const withOther = manifest('other-finalizer', {});
     const object = { ...withOther, metadata: { ...withOther.metadata, finalizers: ['example.com/keep'] } };
-    expect(await patchOn(createRequest(object))).toEqual([
+    expect(await patchOn(reviewOf(object))).toEqual([
       { op: 'add', path: '/metadata/finalizers/-', value: 'inference.eh-ops.io/finalizer' },
     ]);
     const owned = {
       ...object,
       metadata: { ...object.metadata, finalizers: ['inference.eh-ops.io/finalizer'] },
     };
-    expect(await patchOn(createRequest(owned))).toEqual([]);
+    expect(await patchOn(reviewOf(owned))).toEqual([]);
     const changed = manifest('other-finalizer', { memory: '24Gi' });
-    expect(await patchOn(createRequest(changed, { operation: 'UPDATE', oldObject: withOther }))).toEqual([]);
+    expect(await patchOn(reviewOf(changed).update(withOther))).toEqual([]);
   });
 
   it('leaves denials to the validating call: the mutate path adds defaults to an invalid model too', async () => {
     const invalid = manifest('invalid', { memory: '80GB', dependencies: ['invalid'] });
-    const body = reviewBody(createRequest(invalid));
+    const body = reviewOf(invalid).json();
     const mutated = await review(event({ path: `${path}/mutate`, body }));
     expect(mutated).toMatchObject({ allowed: true, patchType: 'JSONPatch' });
     const validated = await review(event({ body }));
@@ -922,23 +906,20 @@ describe('the handler, called directly with bad input', () => {
   it('lets a metadata-only update through even when the spec would no longer be admitted', async () => {
     const old = manifest('grandfathered', { memory: '999Gi' });
     const object = { ...old, metadata: { ...old.metadata, finalizers: ['inference.eh-ops.io/finalizer'] } };
-    const request = createRequest(object, { operation: 'UPDATE', oldObject: old, dryRun: false });
-    expect(await review(event({ body: reviewBody(request) }))).toEqual({ uid: request.uid, allowed: true });
+    const request = reviewOf(object).update(old).notDryRun();
+    expect(await review(event({ body: request.json() }))).toEqual({ uid: request.uid, allowed: true });
     const deleting = {
       ...object,
       metadata: { ...object.metadata, deletionTimestamp: '2026-01-01T00:00:00Z', finalizers: [] },
     };
-    const removal = createRequest(
-      { ...deleting, spec: { ...deleting.spec, memory: 'x' } },
-      { operation: 'UPDATE', oldObject: object },
-    );
-    expect((await review(event({ body: reviewBody(removal) }))).allowed).toBe(true);
+    const removal = reviewOf({ ...deleting, spec: { ...deleting.spec, memory: 'x' } }).update(object);
+    expect((await review(event({ body: removal.json() }))).allowed).toBe(true);
   });
 
   it('denies, fails closed and fast, when the ledger is unreachable', async () => {
     const down = createWebhookHandler({ ...config, dynamoDbEndpoint: 'http://127.0.0.1:9' });
     const started = Date.now();
-    const response = await review(event({ body: reviewBody(createRequest(manifest('x', {}))) }), down);
+    const response = await review(event({ body: reviewOf(manifest('x', {})).json() }), down);
     expect(response).toMatchObject({
       allowed: false,
       status: { code: 503, reason: 'ServiceUnavailable', message: 'budget ledger unreachable; retry' },
@@ -949,8 +930,8 @@ describe('the handler, called directly with bad input', () => {
   it('denies a pool move, failing closed, when the ledger is unreachable', async () => {
     const down = createWebhookHandler({ ...config, dynamoDbEndpoint: 'http://127.0.0.1:9' });
     const old = manifest('x', { nodeSelector: { 'inference-pool': 'gpu-a100' } });
-    const request = createRequest(manifest('x', {}), { operation: 'UPDATE', oldObject: old });
-    expect(await review(event({ body: reviewBody(request) }), down)).toMatchObject({
+    const request = reviewOf(manifest('x', {})).update(old);
+    expect(await review(event({ body: request.json() }), down)).toMatchObject({
       allowed: false,
       status: { code: 503, reason: 'ServiceUnavailable', message: 'budget ledger unreachable; retry' },
     });
@@ -972,9 +953,9 @@ describe('the handler, called directly with bad input', () => {
     );
     try {
       const blind = createWebhookHandler({ ...config, kubernetes: { kubeconfig: unreachable } });
-      const request = createRequest(manifest('x', { dependencies: ['mistral-7b'] }));
+      const request = reviewOf(manifest('x', { dependencies: ['mistral-7b'] }));
       const started = Date.now();
-      expect(await review(event({ body: reviewBody(request) }), blind)).toEqual({
+      expect(await review(event({ body: request.json() }), blind)).toEqual({
         uid: request.uid,
         allowed: true,
         warnings: [
@@ -983,8 +964,8 @@ describe('the handler, called directly with bad input', () => {
       });
       expect(Date.now() - started).toBeLessThan(DEADLINES_MS.models + 1_000);
       // A model without dependencies never needs the list: no warning.
-      const plain = createRequest(manifest('y', {}));
-      expect(await review(event({ body: reviewBody(plain) }), blind)).toEqual({
+      const plain = reviewOf(manifest('y', {}));
+      expect(await review(event({ body: plain.json() }), blind)).toEqual({
         uid: plain.uid,
         allowed: true,
       });
@@ -1003,15 +984,15 @@ describe('the handler, called directly with bad input', () => {
     try {
       const slowLedger = createWebhookHandler({ ...config, dynamoDbEndpoint: blackhole });
       let started = Date.now();
-      const denied = await review(event({ body: reviewBody(createRequest(manifest('x', {}))) }), slowLedger);
+      const denied = await review(event({ body: reviewOf(manifest('x', {})).json() }), slowLedger);
       expect(denied.status).toMatchObject({ code: 503, message: 'budget ledger unreachable; retry' });
       expect(Date.now() - started).toBeLessThan(DEADLINES_MS.ledger + 500);
 
       process.env.AWS_ENDPOINT_URL_EVENTBRIDGE = blackhole;
       const slowEvents = createWebhookHandler(config);
       started = Date.now();
-      const request = createRequest(manifest('slow-events', {}), { dryRun: false });
-      expect(await review(event({ body: reviewBody(request) }), slowEvents)).toEqual({
+      const request = reviewOf(manifest('slow-events', {})).notDryRun();
+      expect(await review(event({ body: request.json() }), slowEvents)).toEqual({
         uid: request.uid,
         allowed: true,
       });
@@ -1025,8 +1006,8 @@ describe('the handler, called directly with bad input', () => {
 
   it('still admits when EventBridge refuses the event (the scheduled pass catches up)', async () => {
     const noBus = createWebhookHandler({ ...config, eventBusName: uniqueName('missing-bus') });
-    const request = createRequest(manifest('no-bus', {}), { dryRun: false });
-    expect(await review(event({ body: reviewBody(request) }), noBus)).toEqual({
+    const request = reviewOf(manifest('no-bus', {})).notDryRun();
+    expect(await review(event({ body: request.json() }), noBus)).toEqual({
       uid: request.uid,
       allowed: true,
     });
@@ -1040,7 +1021,7 @@ describe('the handler, called directly with bad input', () => {
     );
     sm.destroy();
     const fromArn = createWebhookHandler({ ...config, secret: { arn: ARN! } });
-    const body = reviewBody(createRequest(manifest('sm', {})));
+    const body = reviewOf(manifest('sm', {})).json();
     expect((await review(event({ path: `/webhook/${stored}`, body }), fromArn)).allowed).toBe(true);
     expect((await call(event({ path, body }), fromArn)).statusCode).toBe(404);
   });
@@ -1048,7 +1029,7 @@ describe('the handler, called directly with bad input', () => {
   it('refuses to run with a weak secret: every path is unknown (404), and the reason is logged', async () => {
     const weak = createWebhookHandler({ ...config, secret: { value: 'short' } });
     const result = await call(
-      event({ path: '/webhook/short', body: reviewBody(createRequest(manifest('x', {}))) }),
+      event({ path: '/webhook/short', body: reviewOf(manifest('x', {})).json() }),
       weak,
     );
     expect(result.statusCode).toBe(404);

@@ -10,6 +10,7 @@ import type { WebhookConfig } from '../../../lambdas/config.js';
 import { harnessEnv } from '../../../services/service.js';
 import { jsonLinesPrinted } from '../../support/captured-output.js';
 import { uniqueName } from '../../../services/kubectl.js';
+import { admissionReviewOf } from '../../support/builders.js';
 
 /**
  * The rotation procedure of docs/webhook.md#rotating-the-secret against moto's Secrets Manager: a new
@@ -55,11 +56,7 @@ async function status(handler: ReturnType<typeof createWebhookHandler>, secret: 
     httpMethod: 'POST',
     path: `/webhook/${secret}`,
     headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({
-      apiVersion: 'admission.k8s.io/v1',
-      kind: 'AdmissionReview',
-      request: { uid: 'u1' },
-    }),
+    body: JSON.stringify(admissionReviewOf({ uid: 'u1' })),
     isBase64Encoded: false,
   } as unknown as APIGatewayProxyEvent;
   return ((await handler(event, context)) as APIGatewayProxyResult).statusCode;
