@@ -1,5 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
-import { synthStack } from './stack-fixture.js';
+import { LambdaNetwork } from '../../../lib/lambda-network.js';
+import { onBareStack, synthStack } from './stack-fixture.js';
 
 const vpc = {
   vpcId: 'vpc-0123456789abcdef0',
@@ -8,21 +9,16 @@ const vpc = {
 };
 
 describe('LambdaNetwork', () => {
-  const { stack, template } = synthStack({ vpc });
-  const groupId = () =>
-    stack.getLogicalId(
-      stack.node.findChild('Network').node.findChild('Functions').node.defaultChild as Parameters<
-        typeof stack.getLogicalId
-      >[0],
-    );
+  const {
+    construct: network,
+    stack,
+    template,
+  } = onBareStack((stack) => new LambdaNetwork(stack, 'Network', vpc));
+  const groupId = stack.getLogicalId(
+    network.securityGroup.node.defaultChild as Parameters<typeof stack.getLogicalId>[0],
+  );
 
-  it('runs every function in the configured subnets with a group that only opens HTTPS out', () => {
-    for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
-      expect(fn.Properties.VpcConfig).toEqual({
-        SubnetIds: vpc.subnetIds,
-        SecurityGroupIds: [{ 'Fn::GetAtt': [groupId(), 'GroupId'] }],
-      });
-    }
+  it('is a group in the configured VPC that only opens HTTPS out', () => {
     template.hasResourceProperties('AWS::EC2::SecurityGroup', {
       VpcId: vpc.vpcId,
       SecurityGroupEgress: [
@@ -40,11 +36,30 @@ describe('LambdaNetwork', () => {
   it("opens the cluster's security group to the functions on 443", () => {
     template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
       GroupId: vpc.clusterSecurityGroupId,
-      SourceSecurityGroupId: { 'Fn::GetAtt': [groupId(), 'GroupId'] },
+      SourceSecurityGroupId: { 'Fn::GetAtt': [groupId, 'GroupId'] },
       IpProtocol: 'tcp',
       FromPort: 443,
       ToPort: 443,
     });
+  });
+});
+
+describe('LambdaNetwork in the control-plane stack', () => {
+  const { stack, template } = synthStack({ vpc });
+  const groupId = () =>
+    stack.getLogicalId(
+      stack.node.findChild('Network').node.findChild('Functions').node.defaultChild as Parameters<
+        typeof stack.getLogicalId
+      >[0],
+    );
+
+  it('runs every function in the configured subnets with the group that only opens HTTPS out', () => {
+    for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
+      expect(fn.Properties.VpcConfig).toEqual({
+        SubnetIds: vpc.subnetIds,
+        SecurityGroupIds: [{ 'Fn::GetAtt': [groupId(), 'GroupId'] }],
+      });
+    }
   });
 
   it('leaves the functions outside any VPC when none is configured', () => {

@@ -3,15 +3,30 @@ import {
   EVENT_SOURCE,
   RECONCILE_DETAIL_TYPE as ADAPTER_DETAIL_TYPE,
 } from '../../../lambdas/adapters/eventbridge-reconcile-requests.js';
-import { RECONCILE_DETAIL_TYPE, RECONCILE_EVENT_SOURCE } from '../../../lib/reconcile-schedule.js';
-import { synthStack } from './stack-fixture.js';
+import { EventBus } from 'aws-cdk-lib/aws-events';
+import {
+  RECONCILE_DETAIL_TYPE,
+  RECONCILE_EVENT_SOURCE,
+  ReconcileSchedule,
+} from '../../../lib/reconcile-schedule.js';
+import { aFunction, onBareStack, synthStack } from './stack-fixture.js';
 
 describe('ReconcileSchedule', () => {
-  const { stack, template } = synthStack({ clusterName: 'gpu-inference', scheduleMinutes: 5 });
-  const ref = (fn: { node: { defaultChild?: unknown } }) =>
-    stack.getLogicalId(fn.node.defaultChild as Parameters<typeof stack.getLogicalId>[0]);
-  const scheduled = ref(stack.functions.reconcileScheduled);
-  const perModel = ref(stack.functions.reconcileModel);
+  const { stack, template } = onBareStack(
+    (stack) =>
+      new ReconcileSchedule(stack, 'Schedule', {
+        scheduled: aFunction(stack, 'Scheduled'),
+        perModel: aFunction(stack, 'PerModel'),
+        eventBus: new EventBus(stack, 'Bus'),
+        scheduleMinutes: 5,
+      }),
+  );
+  const ref = (id: string) =>
+    stack.getLogicalId(
+      stack.node.findChild(id).node.defaultChild as Parameters<typeof stack.getLogicalId>[0],
+    );
+  const scheduled = ref('Scheduled');
+  const perModel = ref('PerModel');
 
   it('matches what the handlers put on the bus', () => {
     expect(RECONCILE_EVENT_SOURCE).toBe(EVENT_SOURCE);
@@ -31,16 +46,15 @@ describe('ReconcileSchedule', () => {
     });
   });
 
-  it('drops a pass that waited behind a slow one for longer than the interval, instead of queueing it', () => {
-    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
-      FunctionName: { Ref: scheduled },
-      MaximumEventAgeInSeconds: 300,
-      MaximumRetryAttempts: 0,
-    });
-  });
-
   it('defaults to every minute', () => {
-    synthStack().template.hasResourceProperties('AWS::Events::Rule', {
+    onBareStack(
+      (stack) =>
+        new ReconcileSchedule(stack, 'Schedule', {
+          scheduled: aFunction(stack, 'Scheduled'),
+          perModel: aFunction(stack, 'PerModel'),
+          eventBus: new EventBus(stack, 'Bus'),
+        }),
+    ).template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(1 minute)',
     });
   });
@@ -56,6 +70,21 @@ describe('ReconcileSchedule', () => {
       Action: 'lambda:InvokeFunction',
       Principal: 'events.amazonaws.com',
       FunctionName: { 'Fn::GetAtt': [perModel, 'Arn'] },
+    });
+  });
+});
+
+describe('ReconcileSchedule in the control-plane stack', () => {
+  const { stack, template } = synthStack({ clusterName: 'gpu-inference', scheduleMinutes: 5 });
+  const scheduled = stack.getLogicalId(
+    stack.functions.reconcileScheduled.node.defaultChild as Parameters<typeof stack.getLogicalId>[0],
+  );
+
+  it('drops a pass that waited behind a slow one for longer than the interval, instead of queueing it', () => {
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: scheduled },
+      MaximumEventAgeInSeconds: 300,
+      MaximumRetryAttempts: 0,
     });
   });
 });

@@ -1,15 +1,32 @@
 import { Match } from 'aws-cdk-lib/assertions';
-import { synthStack } from './stack-fixture.js';
+import type { Stack } from 'aws-cdk-lib';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { RemediationTriggers } from '../../../lib/remediation-triggers.js';
+import { aFunction, onBareStack, synthStack } from './stack-fixture.js';
+
+const id = (stack: Stack, construct: { node: { defaultChild?: unknown } }) =>
+  stack.getLogicalId(construct.node.defaultChild as Parameters<typeof stack.getLogicalId>[0]);
+
+/** What `{ prefix: <this stack's alarm ARN prefix><name> }` synthesizes to. */
+const alarmPrefix = (name: string) => ({
+  prefix: {
+    'Fn::Join': [
+      '',
+      ['arn:', { Ref: 'AWS::Partition' }, `:cloudwatch:eu-west-1:123456789012:alarm:Test-${name}`],
+    ],
+  },
+});
 
 describe('RemediationTriggers', () => {
-  const { stack, template } = synthStack({
-    remediation: { InferenceLatencyHigh: 'dry-run' },
-    runbookBaseUrl: 'https://runbooks.example.com/ibcp/',
-  });
-  const id = (construct: { node: { defaultChild?: unknown } }) =>
-    stack.getLogicalId(construct.node.defaultChild as Parameters<typeof stack.getLogicalId>[0]);
-  const remediationId = id(stack.functions.remediation);
-  const topicId = id(stack.onCall.topic);
+  const { stack, template } = onBareStack(
+    (stack) =>
+      new RemediationTriggers(stack, 'RemediationTriggers', {
+        remediation: aFunction(stack, 'Remediation'),
+        alertTopic: new Topic(stack, 'OnCall'),
+      }),
+  );
+  const remediationId = id(stack, stack.node.findChild('Remediation'));
+  const topicId = id(stack, stack.node.findChild('OnCall'));
 
   it('takes only the alert manager’s messages from the on-call topic', () => {
     template.hasResourceProperties('AWS::SNS::Subscription', {
@@ -18,16 +35,6 @@ describe('RemediationTriggers', () => {
       Endpoint: { 'Fn::GetAtt': [remediationId, 'Arn'] },
       FilterPolicy: { source: ['amp-alertmanager'] },
     });
-  });
-
-  /** What `{ prefix: <this stack's alarm ARN prefix><name> }` synthesizes to. */
-  const alarmPrefix = (name: string) => ({
-    prefix: {
-      'Fn::Join': [
-        '',
-        ['arn:', { Ref: 'AWS::Partition' }, `:cloudwatch:eu-west-1:123456789012:alarm:Test-${name}`],
-      ],
-    },
   });
 
   it("is woken only by this stack's CloudWatch alarms named after a playbook alert, and by a one-minute tick", () => {
@@ -49,6 +56,15 @@ describe('RemediationTriggers', () => {
       Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [remediationId, 'Arn'] } })],
     });
   });
+});
+
+describe('RemediationTriggers in the control-plane stack', () => {
+  const { stack, template } = synthStack({
+    remediation: { InferenceLatencyHigh: 'dry-run' },
+    runbookBaseUrl: 'https://runbooks.example.com/ibcp/',
+  });
+  const remediationId = id(stack, stack.functions.remediation);
+  const topicId = id(stack, stack.onCall.topic);
 
   it('configures the Lambda from the config and lets it publish to the on-call topic only', () => {
     const fn = template.findResources('AWS::Lambda::Function')[remediationId]!;

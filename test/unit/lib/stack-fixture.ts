@@ -1,6 +1,8 @@
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import type { Construct } from 'constructs';
 import { parseConfig } from '../../../lib/config.js';
 import { InferenceBudgetStack } from '../../../lib/inference-budget-stack.js';
 
@@ -49,4 +51,13 @@ export function onBareStack<T>(build: (stack: Stack) => T): {
   const stack = new Stack(new App(), 'Test', { env: TEST_ENV });
   const construct = build(stack);
   return { construct, stack, template: Template.fromStack(stack) };
+}
+
+/** A Lambda function for a construct on a bare Stack to point at: its code does not matter here. */
+export function aFunction(scope: Construct, id: string): LambdaFunction {
+  return new LambdaFunction(scope, id, {
+    runtime: Runtime.NODEJS_22_X,
+    handler: 'index.handler',
+    code: Code.fromInline('export const handler = async () => undefined;'),
+  });
 }

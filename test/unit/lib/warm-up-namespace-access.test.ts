@@ -1,11 +1,15 @@
 import { namespaceInvokeStatement } from '../../../lib/warm-up-namespace-access.js';
-import { synthStack, TEST_ENV } from './stack-fixture.js';
+import { WarmUpRestApi } from '../../../lib/warm-up-rest-api.js';
+import { aFunction, onBareStack, TEST_ENV } from './stack-fixture.js';
 
 type Resource = { Properties: Record<string, unknown> };
 
 describe('namespaceInvokeStatement: per-namespace access to the warm-up API', () => {
-  const { stack, template } = synthStack();
-  const api = stack.warmUpApi.api;
+  const {
+    construct: { api },
+    stack,
+    template,
+  } = onBareStack((stack) => new WarmUpRestApi(stack, 'WarmUpApi', { handler: aFunction(stack, 'Handler') }));
   const apiId = stack.getLogicalId(api.node.defaultChild as Parameters<typeof stack.getLogicalId>[0]);
   const arnPrefix = `arn:aws:execute-api:${TEST_ENV.region}:${TEST_ENV.account}:API/api/`;
 

@@ -1,12 +1,17 @@
 import { ROUTES } from '../../../lambdas/core/api/routes.js';
-import { synthStack } from './stack-fixture.js';
+import { WarmUpRestApi } from '../../../lib/warm-up-rest-api.js';
+import { aFunction, onBareStack } from './stack-fixture.js';
 
 type Resource = { Properties: Record<string, unknown> };
 
 describe('WarmUpRestApi', () => {
-  const { stack, template } = synthStack();
+  const {
+    construct: warmUpApi,
+    stack,
+    template,
+  } = onBareStack((stack) => new WarmUpRestApi(stack, 'WarmUpApi', { handler: aFunction(stack, 'Handler') }));
   const apiId = stack.getLogicalId(
-    stack.warmUpApi.api.node.defaultChild as Parameters<typeof stack.getLogicalId>[0],
+    warmUpApi.api.node.defaultChild as Parameters<typeof stack.getLogicalId>[0],
   );
   const ofApi = (type: string): Resource[] =>
     Object.values(template.findResources(type) as Record<string, Resource>).filter(
