@@ -1,11 +1,30 @@
-import { WEBHOOK_RATE_LIMIT_PER_MINUTE } from '../../../lib/admission-webhook-endpoint.js';
-import { CLUSTER_VPC, synthStack } from './stack-fixture.js';
+import {
+  AdmissionWebhookEndpoint,
+  WEBHOOK_RATE_LIMIT_PER_MINUTE,
+} from '../../../lib/admission-webhook-endpoint.js';
+import { LambdaNetwork } from '../../../lib/lambda-network.js';
+import { aFunction, CLUSTER_VPC, onBareStack, synthStack } from './stack-fixture.js';
 
 type Resource = { Properties: Record<string, unknown> };
 
-function webhookOf({ stack, template }: ReturnType<typeof synthStack>) {
+/** The endpoint on a bare Stack: private in the cluster's VPC (as LambdaNetwork imports it), or public. */
+function endpointOn(access: 'private' | 'public') {
+  return onBareStack((stack) => {
+    const handler = aFunction(stack, 'Handler');
+    if (access === 'public') {
+      return new AdmissionWebhookEndpoint(stack, 'WebhookEndpoint', { handler, access: { type: 'public' } });
+    }
+    const { vpc, subnets } = new LambdaNetwork(stack, 'Network', CLUSTER_VPC);
+    return new AdmissionWebhookEndpoint(stack, 'WebhookEndpoint', {
+      handler,
+      access: { type: 'private', vpc, subnets, clusterSecurityGroupId: CLUSTER_VPC.clusterSecurityGroupId },
+    });
+  });
+}
+
+function webhookOf({ construct, stack, template }: ReturnType<typeof endpointOn>) {
   const apiId = stack.getLogicalId(
-    stack.webhookEndpoint.api.node.defaultChild as Parameters<typeof stack.getLogicalId>[0],
+    construct.api.node.defaultChild as Parameters<typeof stack.getLogicalId>[0],
   );
   const ofApi = (type: string): Resource[] =>
     Object.values(template.findResources(type) as Record<string, Resource>).filter(
@@ -16,7 +35,7 @@ function webhookOf({ stack, template }: ReturnType<typeof synthStack>) {
 }
 
 describe('AdmissionWebhookEndpoint', () => {
-  const privateStack = synthStack();
+  const privateStack = endpointOn('private');
   const { ofApi, api } = webhookOf(privateStack);
 
   it('routes only POST /webhook/{secret} and /webhook/{secret}/mutate to the handler: other paths never invoke it', () => {
@@ -50,7 +69,7 @@ describe('AdmissionWebhookEndpoint', () => {
   });
 
   describe('private (the default)', () => {
-    const { template, stack } = privateStack;
+    const { template, construct } = privateStack;
     const [endpointId, endpoint] = Object.entries(template.findResources('AWS::EC2::VPCEndpoint'))[0]!;
 
     it('is a private API behind an execute-api endpoint in the cluster VPC, without private DNS', () => {
@@ -98,17 +117,14 @@ describe('AdmissionWebhookEndpoint', () => {
       ]);
     });
 
-    it('gives the endpoint-specific URL as WebhookBaseUrl, and no web ACL', () => {
-      const url = JSON.stringify(template.findOutputs('WebhookBaseUrl').WebhookBaseUrl!.Value);
-      expect(url).toContain(endpointId);
-      expect(url).toContain('.execute-api.');
+    it('has no web ACL', () => {
       template.resourceCountIs('AWS::WAFv2::WebACL', 0);
-      expect(stack.webhookEndpoint.webAcl).toBeUndefined();
+      expect(construct.webAcl).toBeUndefined();
     });
   });
 
   describe('public (opt-in)', () => {
-    const publicStack = synthStack({ webhookEndpoint: 'public', vpc: undefined });
+    const publicStack = endpointOn('public');
     const { template } = publicStack;
     const publicApi = webhookOf(publicStack).api;
 
@@ -144,5 +160,15 @@ describe('AdmissionWebhookEndpoint', () => {
         /restapis.*WebhookEndpointApi.*\/stages\/.*DeploymentStageadmission/,
       );
     });
+  });
+});
+
+describe('AdmissionWebhookEndpoint in the control-plane stack', () => {
+  it('gives the endpoint-specific URL as WebhookBaseUrl', () => {
+    const { template } = synthStack();
+    const [endpointId] = Object.keys(template.findResources('AWS::EC2::VPCEndpoint'));
+    const url = JSON.stringify(template.findOutputs('WebhookBaseUrl').WebhookBaseUrl!.Value);
+    expect(url).toContain(endpointId);
+    expect(url).toContain('.execute-api.');
   });
 });

@@ -1,7 +1,22 @@
-import { synthStack } from './stack-fixture.js';
+import { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
+import { Table } from 'aws-cdk-lib/aws-dynamodb';
+import { Queue } from 'aws-cdk-lib/aws-sqs';
+import { OperationsDashboard } from '../../../lib/operations-dashboard.js';
+import { WarmUpRestApi } from '../../../lib/warm-up-rest-api.js';
+import { aFunction, onBareStack } from './stack-fixture.js';
 
 describe('OperationsDashboard', () => {
-  const { template } = synthStack();
+  const { template } = onBareStack((stack) => {
+    const fn = aFunction(stack, 'Function');
+    return new OperationsDashboard(stack, 'Operations', {
+      pools: ['gpu-a100', 'default'],
+      functions: [fn],
+      apis: [new WarmUpRestApi(stack, 'WarmUpApi', { handler: fn }).api],
+      ledgerTable: Table.fromTableName(stack, 'Ledger', 'ledger'),
+      reconcileFailures: new Queue(stack, 'ReconcileFailures'),
+      alarms: [new Alarm(stack, 'Errors', { metric: fn.metricErrors(), threshold: 1, evaluationPeriods: 1 })],
+    });
+  });
   const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
   const body = JSON.stringify(dashboard!.Properties.DashboardBody);
 

@@ -1,14 +1,26 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../../../services/kubectl.js';
-import { AMP_WORKSPACE_ARN, synthStack } from './stack-fixture.js';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { PrometheusWorkspace } from '../../../lib/prometheus-workspace.js';
+import { AMP_WORKSPACE_ARN, onBareStack, synthStack } from './stack-fixture.js';
 
 const ruleFiles = readdirSync(join(repoRoot, 'observability', 'rules')).filter((f) => f.endsWith('.yml'));
 
+/** The workspace on a bare Stack, alerting to a topic of its own. */
+const workspaceOn = (existingWorkspaceArn?: string) =>
+  onBareStack(
+    (stack) =>
+      new PrometheusWorkspace(stack, 'Prometheus', {
+        alertTopic: new Topic(stack, 'OnCall'),
+        ...(existingWorkspaceArn && { existingWorkspaceArn }),
+      }),
+  );
+
 describe('PrometheusWorkspace', () => {
-  const { stack, template } = synthStack();
+  const { stack, template } = workspaceOn();
   const topicId = stack.getLogicalId(
-    stack.onCall.topic.node.defaultChild as Parameters<typeof stack.getLogicalId>[0],
+    stack.node.findChild('OnCall').node.defaultChild as Parameters<typeof stack.getLogicalId>[0],
   );
 
   it('creates a workspace whose alert manager sends every alert to the on-call topic, marked as from AMP', () => {
@@ -49,23 +61,13 @@ describe('PrometheusWorkspace', () => {
     );
   });
 
-  it('points the Lambdas at the workspace for remote write and queries', () => {
-    const [scheduled] = Object.values(template.findResources('AWS::Lambda::Function')).filter((fn) =>
-      String(fn.Properties.Description).startsWith('Scheduled'),
-    );
-    const env = scheduled!.Properties.Environment.Variables as Record<string, unknown>;
-    expect(JSON.stringify(env.AMP_REMOTE_WRITE_URL)).toContain('api/v1/remote_write');
-    expect(JSON.stringify(env.AMP_REMOTE_WRITE_URL)).toContain('PrometheusEndpoint');
-    expect(JSON.stringify(env.PROMETHEUS_QUERY_URL)).toContain('PrometheusEndpoint');
-  });
-
   it('uses an existing workspace when one is configured: its rules, its URLs, no new workspace', () => {
-    const existing = synthStack({ ampWorkspaceArn: AMP_WORKSPACE_ARN });
+    const existing = workspaceOn(AMP_WORKSPACE_ARN);
     existing.template.resourceCountIs('AWS::APS::Workspace', 0);
     existing.template.allResourcesProperties('AWS::APS::RuleGroupsNamespace', {
       Workspace: AMP_WORKSPACE_ARN,
     });
-    expect(existing.stack.resolve(existing.stack.prometheus.endpoint)).toEqual({
+    expect(existing.stack.resolve(existing.construct.endpoint)).toEqual({
       'Fn::Join': [
         '',
         [
@@ -75,5 +77,19 @@ describe('PrometheusWorkspace', () => {
         ],
       ],
     });
+  });
+});
+
+describe('PrometheusWorkspace in the control-plane stack', () => {
+  const { template } = synthStack();
+
+  it('points the Lambdas at the workspace for remote write and queries', () => {
+    const [scheduled] = Object.values(template.findResources('AWS::Lambda::Function')).filter((fn) =>
+      String(fn.Properties.Description).startsWith('Scheduled'),
+    );
+    const env = scheduled!.Properties.Environment.Variables as Record<string, unknown>;
+    expect(JSON.stringify(env.AMP_REMOTE_WRITE_URL)).toContain('api/v1/remote_write');
+    expect(JSON.stringify(env.AMP_REMOTE_WRITE_URL)).toContain('PrometheusEndpoint');
+    expect(JSON.stringify(env.PROMETHEUS_QUERY_URL)).toContain('PrometheusEndpoint');
   });
 });
