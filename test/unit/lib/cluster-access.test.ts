@@ -1,13 +1,15 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadAllYaml } from '@kubernetes/client-node';
+import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import {
+  ClusterAccess,
   KUBERNETES_GROUPS,
   kubernetesInstallCommands,
   type KubernetesRole,
 } from '../../../lib/cluster-access.js';
 import { repoRoot } from '../../../services/kubectl.js';
-import { synthStack } from './stack-fixture.js';
+import { aFunction, onBareStack, synthStack } from './stack-fixture.js';
 
 interface Manifest {
   kind: string;
@@ -38,18 +40,27 @@ function boundRoles(docs: Manifest[]): Record<string, string[]> {
 }
 
 describe('ClusterAccess and deploy/rbac', () => {
-  const { stack, template } = synthStack();
-  const functions = stack.functions;
+  const { stack, template } = onBareStack((stack) => {
+    const functions = {
+      reconcile: [aFunction(stack, 'Scheduled'), aFunction(stack, 'PerModel')],
+      warmUp: [aFunction(stack, 'WarmUp')],
+      remediation: [aFunction(stack, 'Remediation')],
+      webhook: [aFunction(stack, 'Webhook')],
+    };
+    return new ClusterAccess(stack, 'ClusterAccess', { clusterName: 'gpu-inference', functions });
+  });
+  const roleOf = (id: string) =>
+    stack.getLogicalId(
+      (stack.node.findChild(id) as LambdaFunction).role!.node.defaultChild as Parameters<
+        typeof stack.getLogicalId
+      >[0],
+    );
   const byRole: Record<KubernetesRole, string[]> = {
-    reconcile: [functions.reconcileScheduled, functions.reconcileModel].map((fn) => logicalIdOfRole(fn)),
-    warmUp: [logicalIdOfRole(functions.warmUpApi)],
-    remediation: [logicalIdOfRole(functions.remediation)],
-    webhook: [logicalIdOfRole(functions.admissionWebhook)],
+    reconcile: ['Scheduled', 'PerModel'].map(roleOf),
+    warmUp: [roleOf('WarmUp')],
+    remediation: [roleOf('Remediation')],
+    webhook: [roleOf('Webhook')],
   };
-
-  function logicalIdOfRole(fn: typeof functions.warmUpApi): string {
-    return stack.getLogicalId(fn.role!.node.defaultChild as Parameters<typeof stack.getLogicalId>[0]);
-  }
 
   it("maps each Kubernetes-calling function's role to its own role's group, with no access policy", () => {
     const entries = Object.values(template.findResources('AWS::EKS::AccessEntry')).map((e) => e.Properties);
@@ -62,10 +73,6 @@ describe('ClusterAccess and deploy/rbac', () => {
       })),
     );
     expect(entries).toEqual(expected);
-    // Every function that calls Kubernetes has an entry.
-    expect(new Set(functions.kubernetesClients.map(logicalIdOfRole))).toEqual(
-      new Set(Object.values(byRole).flat()),
-    );
   });
 
   it('binds each group cluster-wide to its own ClusterRole, and nodes only for the node scalers', () => {
@@ -108,6 +115,31 @@ describe('ClusterAccess and deploy/rbac', () => {
     const condition = policy!.spec!.matchConditions![0]!.expression;
     const listed = [...condition.matchAll(/'([^']+)'/g)].map((m) => m[1]);
     expect(listed.sort()).toEqual(Object.values(KUBERNETES_GROUPS).sort());
+  });
+});
+
+describe('ClusterAccess in the control-plane stack', () => {
+  it("gives every function that calls Kubernetes an entry in its own role's group", () => {
+    const { stack, template } = synthStack();
+    const { functions } = stack;
+    const roleIdOf = (fn: LambdaFunction) =>
+      stack.getLogicalId(fn.role!.node.defaultChild as Parameters<typeof stack.getLogicalId>[0]);
+    const byRole: Record<KubernetesRole, LambdaFunction[]> = {
+      reconcile: [functions.reconcileScheduled, functions.reconcileModel],
+      warmUp: [functions.warmUpApi],
+      remediation: [functions.remediation],
+      webhook: [functions.admissionWebhook],
+    };
+    const groupOf = new Map(
+      Object.values(template.findResources('AWS::EKS::AccessEntry')).map((e) => [
+        (e.Properties.PrincipalArn as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0],
+        e.Properties.KubernetesGroups as string[],
+      ]),
+    );
+    for (const role of Object.keys(byRole) as KubernetesRole[]) {
+      for (const fn of byRole[role]) expect(groupOf.get(roleIdOf(fn))).toEqual([KUBERNETES_GROUPS[role]]);
+    }
+    expect(new Set(functions.kubernetesClients.map(roleIdOf))).toEqual(new Set(groupOf.keys()));
   });
 });
 
