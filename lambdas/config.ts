@@ -8,7 +8,7 @@ import { AUTOMATED_ALERTS, type AutomatedAlert } from './core/remediation/target
 
 // Every Lambda's environment, read here and nowhere else, each problem a ConfigError naming the variable.
 // Pure (no SDK, no logger): `cdk synth` (lib/config.ts) checks settings with the same readers the Lambdas'
-// cold starts use. What each Lambda wires from its settings lives in handlers/wiring/.
+// cold starts use. What each Lambda wires from its settings lives in handlers/composition-root/.
 
 export interface RuntimeConfig {
   ledgerTable: string;

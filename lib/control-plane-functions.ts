@@ -65,7 +65,7 @@ const handlers = fileURLToPath(new URL('../lambdas/handlers/', import.meta.url))
 
 /**
  * Each handler is bundled on its own into one minified ES module holding only what it imports (the
- * handlers import their wiring per outside system, lambdas/handlers/wiring/). `npm run bench:cold-start`
+ * handlers import their wiring per outside system, lambdas/handlers/composition-root/). `npm run bench:cold-start`
  * measures the result against an empty handler bundled with these same options.
  */
 export const FUNCTION_BUNDLING: BundlingOptions = {

@@ -6,7 +6,7 @@ import { webhookConfig, type WebhookConfig } from '../config.js';
 import { ApiError } from '../core/api/errors.js';
 import { answerWebhook, type WebhookPorts } from '../core/admission/webhook.js';
 import { logger } from './logger.js';
-import { webhookPorts } from './wiring/webhook-ports.js';
+import { webhookPorts } from './composition-root/webhook-ports.js';
 
 /**
  * The InferenceModel admission webhook behind API Gateway (REST, proxy integration); docs/webhook.md.

@@ -6,9 +6,9 @@ import type { RECONCILE_DETAIL_TYPE } from '../adapters/eventbridge-reconcile-re
 import { runtimeConfig, type RuntimeConfig } from '../config.js';
 import { modelRef, reconcileOnRequest } from '../core/reconcile/on-request.js';
 import { logger } from './logger.js';
-import { ClusterAccess } from './wiring/cluster-access.js';
-import { ledgerTable } from './wiring/ledger-table.js';
-import { nodeScaling } from './wiring/node-scaling.js';
+import { ClusterAccess } from './composition-root/cluster-access.js';
+import { ledgerTable } from './composition-root/ledger-table.js';
+import { nodeScaling } from './composition-root/node-scaling.js';
 
 export type ReconcileEvent = EventBridgeEvent<typeof RECONCILE_DETAIL_TYPE, unknown>;
 

@@ -4,7 +4,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { runtimeConfig, type RuntimeConfig } from '../config.js';
 import { runScheduledPass, type ScheduledPassReport } from '../core/reconcile/scheduled-pass.js';
 import { logger } from './logger.js';
-import { scheduledPassWiring, type ScheduledPassWiring } from './wiring/scheduled-pass.js';
+import { scheduledPassWiring, type ScheduledPassWiring } from './composition-root/scheduled-pass.js';
 
 /**
  * The scheduled pass over every model (EventBridge, every minute; reserved concurrency 1 so passes never

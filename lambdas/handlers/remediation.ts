@@ -9,8 +9,8 @@ import type { RemediationPorts, RemediationReport } from '../core/remediation/po
 import { remediate } from '../core/remediation/remediate.js';
 import { remediationConfig, runtimeConfig, type RemediationSettings, type RuntimeConfig } from '../config.js';
 import { logger } from './logger.js';
-import { ClusterAccess, moeWorkloads } from './wiring/cluster-access.js';
-import { ledgerTable, type LedgerTable } from './wiring/ledger-table.js';
+import { ClusterAccess, moeWorkloads } from './composition-root/cluster-access.js';
+import { ledgerTable, type LedgerTable } from './composition-root/ledger-table.js';
 
 /**
  * Runbook automation for the MoE lab (docs/remediation.md). Triggers: the on-call SNS topic that the AMP

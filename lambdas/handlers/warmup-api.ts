@@ -15,7 +15,7 @@ import {
 } from '../core/warmup/api.js';
 import type { WarmUpPorts } from '../core/warmup/warm-up.js';
 import { logger } from './logger.js';
-import { usageSources, warmUpPorts } from './wiring/warmup-api.js';
+import { usageSources, warmUpPorts } from './composition-root/warmup-api.js';
 
 /**
  * The warm-up API behind API Gateway (REST proxy integration, IAM auth); its answers are

@@ -1,6 +1,6 @@
 import { CreateClusterCommand } from '@aws-sdk/client-eks';
 import { kubernetesTarget } from '../../../lambdas/config.js';
-import { KubeConfigSource } from '../../../lambdas/handlers/wiring/kube-config-source.js';
+import { KubeConfigSource } from '../../../lambdas/handlers/composition-root/kube-config-source.js';
 import { harnessEnv } from '../../../services/service.js';
 import { motoClients } from '../../../services/node-groups.js';
 

@@ -21,7 +21,7 @@ import { admissionReviewOf } from '../../support/builders.js';
 process.env.POWERTOOLS_LOGGER_LOG_EVENT = 'true';
 const { createWebhookHandler } = await import('../../../lambdas/handlers/admission-webhook.js');
 const { SECRET_GRACE_MS, SECRET_REFRESH_MS } =
-  await import('../../../lambdas/handlers/wiring/webhook-ports.js');
+  await import('../../../lambdas/handlers/composition-root/webhook-ports.js');
 
 const context = { functionName: 'admission-webhook', awsRequestId: 'test' } as Context;
 const newSecret = () => randomBytes(32).toString('base64url');

@@ -4,7 +4,7 @@ import { restrictedImports } from '../../support/restricted-imports.js';
 describe('lint: lib/ never imports a handler', () => {
   it.each([
     ['lib/probe.ts', "import { handler } from '../lambdas/handlers/remediation.js';"],
-    ['lib/probe.ts', "import { ledgerTable } from '../lambdas/handlers/wiring/ledger-table.js';"],
+    ['lib/probe.ts', "import { ledgerTable } from '../lambdas/handlers/composition-root/ledger-table.js';"],
     ['bin/probe.ts', "import { handler } from '../lambdas/handlers/warmup-api.js';"],
   ])('rejects in %s: %s', async (filePath, line) => {
     expect(await restrictedImports(`${line}\nexport {};\n`, filePath)).toEqual([
