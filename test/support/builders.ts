@@ -4,6 +4,8 @@
 import type { Allocation, PoolDefinition, PoolSnapshot } from '../../lambdas/core/ledger/ledger.js';
 import type { InferenceModel, InferenceModelSpec } from '../../lambdas/core/inference-model.js';
 import { newDeployment, type ManagedDeployment } from '../../lambdas/core/reconcile/ports.js';
+import type { WorkloadPassReport } from '../../lambdas/core/moe/budget.js';
+import type { NodePoolConfig } from '../../lambdas/core/nodes/node-pools.js';
 import { randomUUID } from 'node:crypto';
 
 export const Gi = 2 ** 30;
@@ -77,6 +79,33 @@ export function inferenceModelWithSpec<S>(name: string, spec: S, namespace = 'mo
     kind: 'InferenceModel',
     metadata: { name, namespace },
     spec,
+  };
+}
+
+/** A node pool as NODE_POOLS configures it: `gpu-a100`, one 80Gi node at most; override what matters. */
+export function nodePoolConfig(overrides: Partial<NodePoolConfig> = {}): NodePoolConfig {
+  const name = overrides.name ?? 'gpu-a100';
+  return {
+    name,
+    nodeGroup: `ng-${name.replace(/^gpu-/, '')}`,
+    bytesPerNode: 80 * Gi,
+    minNodes: 0,
+    maxNodes: 1,
+    ...overrides,
+  };
+}
+
+/** The MoE workloads' part of a scheduled pass's report: by default, nothing found and nothing repaired. */
+export function workloadPassReport(overrides: Partial<WorkloadPassReport> = {}): WorkloadPassReport {
+  return {
+    workloads: 0,
+    invalid: 0,
+    allocated: [],
+    resized: [],
+    released: [],
+    unbudgeted: [],
+    errors: [],
+    ...overrides,
   };
 }
 

@@ -1,4 +1,11 @@
-import type { DynamoDbLedger } from '../../lambdas/adapters/dynamodb-ledger.js';
+import { CloudWatchEmf } from '../../lambdas/adapters/cloudwatch-emf.js';
+import { DynamoDbLedger } from '../../lambdas/adapters/dynamodb-ledger.js';
+import { DynamoDbMetricCounters } from '../../lambdas/adapters/dynamodb-metric-counters.js';
+import { kubeConfigFromFile } from '../../lambdas/adapters/kube-config.js';
+import { KubernetesCluster } from '../../lambdas/adapters/kubernetes-cluster.js';
+import type { ReconcileLog } from '../../lambdas/core/reconcile/ports.js';
+import type { WarmUpPorts } from '../../lambdas/core/warmup/warm-up.js';
+import { sleep } from '../../services/processes.js';
 import { createGpuNode } from '../../services/gpu-nodes.js';
 import { harnessEnv } from '../../services/service.js';
 import { installDeploy, kubectl, kubectlOk, uniqueName } from '../../services/kubectl.js';
@@ -36,6 +43,33 @@ export class IntegrationFixture {
   ): Promise<void> {
     await createGpuNode(harnessEnv('IBCP_KUBECONFIG'), { name, pool, ...size });
     this.nodes.push(name);
+  }
+
+  /**
+   * A warm-up Lambda's ports on this file's namespace and `table`: adapters of its own, as another Lambda
+   * has beside the scheduled pass; reconcile requests go nowhere (the test runs the pass when it means to).
+   */
+  warmUpPorts(
+    table: string,
+    { log, clock, controlPlane }: { log: ReconcileLog; clock: () => number; controlPlane: string },
+  ): WarmUpPorts {
+    const kubeconfig = kubeConfigFromFile(harnessEnv('IBCP_KUBECONFIG'));
+    return {
+      cluster: new KubernetesCluster(kubeconfig, { namespaces: [this.namespace] }),
+      ledger: new DynamoDbLedger(this.client, table),
+      log,
+      clock,
+      reconcileRequests: { request: async () => undefined },
+      reconcileIntervalMs: 60_000,
+      metrics: {
+        operational: new CloudWatchEmf(),
+        series: undefined,
+        counters: new DynamoDbMetricCounters(this.client, table),
+        clock,
+        controlPlane,
+      },
+      sleep,
+    };
   }
 
   /** moto's EKS and Auto Scaling clients, for node groups (services/node-groups.ts); destroyed by `tearDown`. */

@@ -9,8 +9,33 @@ import {
 } from '@aws-sdk/client-sqs';
 import { harnessEnv } from '../../services/service.js';
 import { kubectlOk, repoRoot } from '../../services/kubectl.js';
+import type { Ledger } from '../../lambdas/core/ledger/ledger.js';
+import { Gi } from './builders.js';
+import type { IntegrationFixture } from './integration-fixture.js';
 
 export const MOE_EXAMPLES = join(repoRoot, 'examples', 'moe');
+
+/** The pool examples/moe/ runs on: a 480Gi budget in nodes of 640Gi (eight 80Gi GPUs). */
+export async function defineMoePool(ledger: Ledger, nodeGroup = 'ng-a100'): Promise<void> {
+  await ledger.definePool({ name: 'gpu-a100', totalBytes: 480 * Gi, bytesPerNode: 640 * Gi, nodeGroup });
+}
+
+/** Two KWOK nodes of that pool, eight 80Gi GPUs each, named after the file's namespace. */
+export async function moeGpuNodes(fixture: IntegrationFixture): Promise<void> {
+  for (const n of [0, 1]) {
+    await fixture.gpuNode('gpu-a100', { gpus: 8, gpuMemoryGi: 80 }, `${fixture.namespace}-a100-${n}`);
+  }
+}
+
+/** The examples' trainer holding its 320Gi, as a pass that admitted it leaves the ledger. */
+export async function holdTrainerBudget(ledger: Ledger, namespace: string): Promise<void> {
+  await ledger.allocate({
+    pool: 'gpu-a100',
+    holder: `${namespace}/moe-trainer#0`,
+    bytes: 320 * Gi,
+    now: Date.now(),
+  });
+}
 
 /** `kubectl apply -f examples/moe/` into a namespace, as the lab would. */
 export async function applyMoeExamples(namespace: string): Promise<string> {

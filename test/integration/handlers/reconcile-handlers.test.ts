@@ -11,7 +11,7 @@ import { createScheduledReconcileHandler } from '../../../lambdas/handlers/recon
 import { harnessConfig, lambdaContext } from '../../support/lambda-environment.js';
 import { kubectlOk, uniqueName } from '../../../services/kubectl.js';
 import { IntegrationFixture } from '../../support/integration-fixture.js';
-import { inferenceModelManifest } from '../../support/builders.js';
+import { inferenceModelManifest, workloadPassReport } from '../../support/builders.js';
 
 const Gi = 2 ** 30;
 const fixture = new IntegrationFixture('handlers');
@@ -129,15 +129,7 @@ describe('reconcile-scheduled handler', () => {
       orphansReleased: [],
       // Every pool's admission queue length, published as a gauge (docs/metrics.md).
       queued: { [pool]: 0 },
-      workloads: {
-        workloads: 0,
-        invalid: 0,
-        allocated: [],
-        resized: [],
-        released: [],
-        unbudgeted: [],
-        errors: [],
-      },
+      workloads: workloadPassReport(),
     });
     expect(logs).toContainEqual(
       expect.objectContaining({ message: 'Reconcile pass finished', models: 1, errors: 0 }),

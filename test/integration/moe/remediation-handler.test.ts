@@ -25,7 +25,15 @@ import {
   TRUSTED_ALARMS,
   type AlertSpec,
 } from '../../support/alert-payloads.js';
-import { applyMoeExamples, configMapData, deploymentJson, OnCallTopic } from '../../support/moe.js';
+import {
+  applyMoeExamples,
+  configMapData,
+  defineMoePool,
+  deploymentJson,
+  holdTrainerBudget,
+  moeGpuNodes,
+  OnCallTopic,
+} from '../../support/moe.js';
 import type { RuntimeConfig, RemediationSettings } from '../../../lambdas/config.js';
 
 const minute = 60_000;
@@ -52,22 +60,10 @@ const inference = { namespace, deployment: 'moe-inference' };
 
 beforeAll(async () => {
   ({ ledger, table } = await fixture.setUp());
-  for (const n of [0, 1]) {
-    await fixture.gpuNode('gpu-a100', { gpus: 8, gpuMemoryGi: 80 }, `${namespace}-a100-${n}`);
-  }
+  await moeGpuNodes(fixture);
   // The examples hold 320Gi (trainer) + 80Gi (one inference replica); room for one more replica.
-  await ledger.definePool({
-    name: 'gpu-a100',
-    totalBytes: 480 * Gi,
-    bytesPerNode: 640 * Gi,
-    nodeGroup: 'ng-a100',
-  });
-  await ledger.allocate({
-    pool: 'gpu-a100',
-    holder: `${namespace}/moe-trainer#0`,
-    bytes: 320 * Gi,
-    now: Date.now(),
-  });
+  await defineMoePool(ledger);
+  await holdTrainerBudget(ledger, namespace);
   await ledger.allocate({
     pool: 'gpu-a100',
     holder: `${namespace}/moe-inference#0`,

@@ -9,8 +9,8 @@ import { sleep } from '../../../services/processes.js';
 import { RecordingLog } from '../../support/fake-cluster.js';
 import { kubectlOk } from '../../../services/kubectl.js';
 import { IntegrationFixture } from '../../support/integration-fixture.js';
-import { Gi } from '../../support/builders.js';
-import { applyMoeExamples, deploymentJson } from '../../support/moe.js';
+import { Gi, workloadPassReport } from '../../support/builders.js';
+import { applyMoeExamples, defineMoePool, deploymentJson, moeGpuNodes } from '../../support/moe.js';
 import { identityOf } from '../../support/kubernetes-identity.js';
 
 const minute = 60_000;
@@ -46,15 +46,8 @@ async function held(): Promise<Record<string, number>> {
 
 beforeAll(async () => {
   ({ ledger } = await fixture.setUp());
-  for (const n of [0, 1]) {
-    await fixture.gpuNode('gpu-a100', { gpus: 8, gpuMemoryGi: 80 }, `${namespace}-a100-${n}`);
-  }
-  await ledger.definePool({
-    name: 'gpu-a100',
-    totalBytes: 480 * Gi,
-    bytesPerNode: 640 * Gi,
-    nodeGroup: 'ng-a100',
-  });
+  await moeGpuNodes(fixture);
+  await defineMoePool(ledger);
   // As the group of the scheduled reconcile pass repairs MoE budgets (deploy/rbac/), never as cluster admin.
   cluster = new KubernetesMoeWorkloads(kubeConfigFromFile((await identityOf('reconcile')).kubeconfig), {
     namespaces: [namespace],
@@ -143,13 +136,7 @@ describe('budget drift repair', () => {
     expect({ writes, apiCalls: cluster.apiCalls, ...report }).toEqual({
       writes: 0,
       apiCalls: 1,
-      workloads: 2,
-      invalid: 0,
-      allocated: [],
-      resized: [],
-      released: [],
-      unbudgeted: [],
-      errors: [],
+      ...workloadPassReport({ workloads: 2 }),
     });
   });
 

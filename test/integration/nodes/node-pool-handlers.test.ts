@@ -1,7 +1,8 @@
 // Node pools as the Lambdas run them, configured from NODE_POOLS only: the scheduled pass defines the
 // budgets and scales the node groups, the warm-up API scales out at once and says the model waits for a
 // node. moto plays EKS and Auto Scaling, KWOK the GPU nodes, dynalite the ledger.
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import type { RuntimeConfig } from '../../../lambdas/config.js';
 import type { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
 import { createReconcileModelHandler } from '../../../lambdas/handlers/reconcile-model.js';
 import { createScheduledReconcileHandler } from '../../../lambdas/handlers/reconcile-scheduled.js';
@@ -30,10 +31,13 @@ const clients = fixture.nodeGroupClients;
 let ledger: DynamoDbLedger;
 let group: TestNodeGroup;
 let appliedGroup: TestNodeGroup;
-type Handler<E, R> = (event: E, context: Context) => Promise<R>;
-let warmUpApi: Handler<APIGatewayProxyEvent, APIGatewayProxyResult>;
-let scheduled: Handler<object, unknown>;
-let reconcileModel: Handler<object, unknown>;
+/** Each Lambda's settings, signing in as its own group; set in beforeAll. */
+let reconcileSettings: RuntimeConfig;
+let warmUpSettings: RuntimeConfig;
+// One handler of each, as one warm Lambda of each serves every event below.
+const warmUpApi = createWarmUpApiHandler(() => warmUpSettings);
+const scheduled = createScheduledReconcileHandler(() => reconcileSettings);
+const reconcileModel = createReconcileModelHandler(() => reconcileSettings);
 
 async function call(method: string, path: string) {
   const event = { httpMethod: method, path, queryStringParameters: null, body: null, isBase64Encoded: false };
@@ -102,17 +106,14 @@ beforeAll(async () => {
     CONTROL_PLANE_NAME: uniqueName('cp'),
   };
   // Each Lambda signs in as its own group (deploy/rbac/), as its EKS access entry maps it.
-  const reconcile = harnessConfig(fresh.table, namespace, {
+  reconcileSettings = harnessConfig(fresh.table, namespace, {
     ...environment,
     KUBECONFIG: (await identityOf('reconcile')).kubeconfig,
   });
-  const warmUp = harnessConfig(fresh.table, namespace, {
+  warmUpSettings = harnessConfig(fresh.table, namespace, {
     ...environment,
     KUBECONFIG: (await identityOf('warmUp')).kubeconfig,
   });
-  warmUpApi = createWarmUpApiHandler(() => warmUp) as never;
-  scheduled = createScheduledReconcileHandler(() => reconcile) as never;
-  reconcileModel = createReconcileModelHandler(() => reconcile) as never;
 });
 
 afterAll(() => fixture.tearDown());
@@ -209,7 +210,9 @@ describe('node pools through the Lambda handlers', () => {
       { memory: '72Gi', pool: appliedPool, maxReplicas: 1 },
     );
     const event = { 'detail-type': 'InferenceModel changed', detail: { namespace, name: 'qwen-72b' } };
-    const lines = await jsonLinesPrinted(() => reconcileModel(event, lambdaContext('reconcile-model')));
+    const lines = await jsonLinesPrinted(() =>
+      reconcileModel(event as never, lambdaContext('reconcile-model')),
+    );
     expect((await ledger.readPool(appliedPool)).allocatedBytes).toBe(72 * Gi);
     expect(lines).toContainEqual(
       expect.objectContaining({ message: 'Node scale-out requested', nodePool: appliedPool, from: 0, to: 1 }),

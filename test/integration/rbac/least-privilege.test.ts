@@ -6,7 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadAllYaml } from '@kubernetes/client-node';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import type { RemediationSettings, RuntimeConfig } from '../../../lambdas/config.js';
 import type { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
 import type { KubernetesRole } from '../../../lib/cluster-access.js';
 import { alertmanagerMessage, snsEvent } from '../../support/alert-payloads.js';
@@ -24,12 +25,17 @@ import {
   lambdaContext,
 } from '../../support/lambda-environment.js';
 import { IntegrationFixture } from '../../support/integration-fixture.js';
-import { Gi } from '../../support/builders.js';
 import { createReconcileModelHandler } from '../../../lambdas/handlers/reconcile-model.js';
 import { createScheduledReconcileHandler } from '../../../lambdas/handlers/reconcile-scheduled.js';
 import { createRemediationHandler } from '../../../lambdas/handlers/remediation.js';
 import { createWarmUpApiHandler } from '../../../lambdas/handlers/warmup-api.js';
-import { applyMoeExamples, configMapData, OnCallTopic } from '../../support/moe.js';
+import {
+  applyMoeExamples,
+  configMapData,
+  defineMoePool,
+  holdTrainerBudget,
+  OnCallTopic,
+} from '../../support/moe.js';
 import { createNodeGroup, nodesJoin } from '../../../services/node-groups.js';
 
 const fixture = new IntegrationFixture('least-privilege');
@@ -40,11 +46,16 @@ const identities = {} as Record<KubernetesRole, KubernetesIdentity>;
 let ledger: DynamoDbLedger;
 let topic: OnCallTopic;
 
-type Handler<E, R> = (event: E, context: Context) => Promise<R>;
-let scheduled: Handler<object, unknown>;
-let reconcileModel: Handler<object, unknown>;
-let warmUpApi: Handler<APIGatewayProxyEvent, APIGatewayProxyResult>;
-let remediation: Handler<unknown, { results: { outcome: string }[] }>;
+/** Each role's settings: the handlers sign in with its identity's kubeconfig; set in beforeAll. */
+const settings = {} as Record<Exclude<KubernetesRole, 'webhook'>, RuntimeConfig>;
+let remediationSettings: RemediationSettings;
+const scheduled = createScheduledReconcileHandler(() => settings.reconcile);
+const reconcileModel = createReconcileModelHandler(() => settings.reconcile);
+const warmUpApi = createWarmUpApiHandler(() => settings.warmUp);
+const remediation = createRemediationHandler(
+  () => remediationSettings,
+  () => settings.remediation,
+);
 
 /** The rules deploy/rbac/ (cluster-wide mode) binds to a role's group, as `group/resource[/sub]:verb`. */
 function granted(role: KubernetesRole): { grants: Set<string>; names: Map<string, string[]> } {
@@ -123,15 +134,8 @@ beforeAll(async () => {
   // Each handler signs in as its role's group only: its settings carry that identity's kubeconfig.
   const as = (role: KubernetesRole) =>
     harnessConfig(fresh.table, namespace, { ...environment, KUBECONFIG: identities[role].kubeconfig });
-  const [reconcile, warmUp, remediating] = [as('reconcile'), as('warmUp'), as('remediation')];
-  const settings = harnessRemediationSettings(environment);
-  scheduled = createScheduledReconcileHandler(() => reconcile) as never;
-  reconcileModel = createReconcileModelHandler(() => reconcile) as never;
-  warmUpApi = createWarmUpApiHandler(() => warmUp) as never;
-  remediation = createRemediationHandler(
-    () => settings,
-    () => remediating,
-  ) as never;
+  for (const role of ['reconcile', 'warmUp', 'remediation'] as const) settings[role] = as(role);
+  remediationSettings = harnessRemediationSettings(environment);
 }, 120_000);
 
 afterAll(async () => {
@@ -175,7 +179,7 @@ describe('every handler as its own group, through every kind of Kubernetes reque
 
   it('reconcile: the per-model Lambda, and a deleted model cleaned up (finalizer and Deployment)', async () => {
     const event = { 'detail-type': 'InferenceModel changed', detail: { namespace, name: 'cold' } };
-    await expect(reconcileModel(event, lambdaContext('reconcile-model'))).resolves.toEqual({
+    await expect(reconcileModel(event as never, lambdaContext('reconcile-model'))).resolves.toEqual({
       reconciled: `${namespace}/cold`,
     });
     await kubectlOk(['delete', 'inferencemodel', 'fresh', '-n', namespace, '--wait=false']);
@@ -185,18 +189,8 @@ describe('every handler as its own group, through every kind of Kubernetes reque
   });
 
   it('remediation: edits the training ConfigMap and restarts the trainer', async () => {
-    await ledger.definePool({
-      name: 'gpu-a100',
-      totalBytes: 480 * Gi,
-      bytesPerNode: 640 * Gi,
-      nodeGroup: 'ng',
-    });
-    await ledger.allocate({
-      pool: 'gpu-a100',
-      holder: `${namespace}/moe-trainer#0`,
-      bytes: 320 * Gi,
-      now: Date.now(),
-    });
+    await defineMoePool(ledger, 'ng');
+    await holdTrainerBudget(ledger, namespace);
     await applyMoeExamples(namespace);
     const report = await remediation(
       snsEvent(

@@ -5,9 +5,7 @@
 // scale-down, on its own adapter instances.
 import { randomBytes } from 'node:crypto';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { CloudWatchEmf } from '../../../lambdas/adapters/cloudwatch-emf.js';
 import { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
-import { DynamoDbMetricCounters } from '../../../lambdas/adapters/dynamodb-metric-counters.js';
 import { kubeConfigFromFile } from '../../../lambdas/adapters/kube-config.js';
 import { KubernetesCluster } from '../../../lambdas/adapters/kubernetes-cluster.js';
 import type { InferenceModel, ModelRef } from '../../../lambdas/core/inference-model.js';
@@ -138,22 +136,7 @@ beforeAll(async () => {
   passLedger = new InterleavingLedger(client, table);
   passPorts = { cluster: passCluster, ledger: passLedger, log, clock: () => now };
   // The warm-up is another Lambda: its own adapters on the same cluster and table.
-  warmUpPorts = {
-    cluster: new KubernetesCluster(config, { namespaces: [namespace] }),
-    ledger: new DynamoDbLedger(client, table),
-    log,
-    clock: () => now,
-    reconcileRequests: { request: async () => undefined },
-    reconcileIntervalMs: minute,
-    metrics: {
-      operational: new CloudWatchEmf(),
-      series: undefined,
-      counters: new DynamoDbMetricCounters(client, table),
-      clock: () => now,
-      controlPlane: 'lifecycle-test',
-    },
-    sleep,
-  };
+  warmUpPorts = fixture.warmUpPorts(table, { log, clock: () => now, controlPlane: 'lifecycle-test' });
 }, 120_000);
 
 afterAll(() => fixture.tearDown());

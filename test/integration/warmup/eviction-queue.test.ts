@@ -3,19 +3,14 @@
 // evict the same idle model (two Lambdas, each on its own adapters), and a queued warm-up admitted by
 // the pass once the model in its way idles out.
 import { randomUUID } from 'node:crypto';
-import { CloudWatchEmf } from '../../../lambdas/adapters/cloudwatch-emf.js';
 import { DynamoDbAdmissionQueue } from '../../../lambdas/adapters/dynamodb-admission-queue.js';
 import { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
-import { DynamoDbMetricCounters } from '../../../lambdas/adapters/dynamodb-metric-counters.js';
-import { kubeConfigFromFile } from '../../../lambdas/adapters/kube-config.js';
-import { KubernetesCluster } from '../../../lambdas/adapters/kubernetes-cluster.js';
 import type { PoolPolicy } from '../../../lambdas/core/nodes/pool-policies.js';
 import type { ModelRef } from '../../../lambdas/core/inference-model.js';
 import type { ReconcilePorts } from '../../../lambdas/core/reconcile/ports.js';
 import { reconcileAll } from '../../../lambdas/core/reconcile/reconciler.js';
 import { warmUp, type WarmUpPorts } from '../../../lambdas/core/warmup/warm-up.js';
 import { sleep } from '../../../services/processes.js';
-import { harnessEnv } from '../../../services/service.js';
 import { RecordingLog } from '../../support/fake-cluster.js';
 import { IntegrationFixture } from '../../support/integration-fixture.js';
 import { applyInferenceModel, kubectlOk, uniqueName } from '../../../services/kubectl.js';
@@ -44,24 +39,10 @@ let log: RecordingLog;
 
 /** A Lambda of its own: adapters of its own on the same cluster and table. */
 function lambda(table: string): WarmUpPorts {
-  const config = kubeConfigFromFile(harnessEnv('IBCP_KUBECONFIG'));
   return {
-    cluster: new KubernetesCluster(config, { namespaces: [namespace] }),
-    ledger: new DynamoDbLedger(client, table),
-    log,
-    clock: () => now,
+    ...fixture.warmUpPorts(table, { log, clock: () => now, controlPlane: 'eviction-test' }),
     poolPolicies: policies,
     queue: new DynamoDbAdmissionQueue(client, table),
-    reconcileRequests: { request: async () => undefined },
-    reconcileIntervalMs: minute,
-    metrics: {
-      operational: new CloudWatchEmf(),
-      series: undefined,
-      counters: new DynamoDbMetricCounters(client, table),
-      clock: () => now,
-      controlPlane: 'eviction-test',
-    },
-    sleep,
   };
 }
 let first: WarmUpPorts;

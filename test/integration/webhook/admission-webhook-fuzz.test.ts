@@ -14,7 +14,8 @@ import { harnessEnv } from '../../../services/service.js';
 import { uniqueName } from '../../../services/kubectl.js';
 import { dynamoClient, freshLedger } from '../../support/ledger-backends.js';
 import { identityOf } from '../../support/kubernetes-identity.js';
-import { admissionReviewOf, Gi } from '../../support/builders.js';
+import { admissionReviewOf } from '../../support/builders.js';
+import { defineWebhookPools } from '../../support/webhook-pools.js';
 
 const REQUESTS = 10_000;
 const BATCH = 25;
@@ -42,19 +43,7 @@ async function tableItems(): Promise<string> {
 beforeAll(async () => {
   const fresh = await freshLedger(dynamo);
   table = fresh.table;
-  await fresh.ledger.definePool({
-    name: 'default',
-    totalBytes: 40 * Gi,
-    bytesPerNode: 40 * Gi,
-    nodeGroup: 'ng-default',
-  });
-  await fresh.ledger.definePool({
-    name: 'gpu-a100',
-    totalBytes: 160 * Gi,
-    bytesPerNode: 80 * Gi,
-    nodeGroup: 'ng-a100',
-  });
-  await fresh.ledger.allocate({ pool: 'gpu-a100', holder: 'models/llama', bytes: 128 * Gi, now: Date.now() });
+  await defineWebhookPools(fresh.ledger, 'models/llama');
   process.env.AWS_ENDPOINT_URL_EVENTBRIDGE = harnessEnv('IBCP_MOTO_ENDPOINT');
   events = new EventBridgeClient({});
   await events.send(new CreateEventBusCommand({ Name: busName }));

@@ -40,6 +40,7 @@ import {
   type AdmissionReviewBuilder,
 } from '../../support/builders.js';
 import { IntegrationFixture, modelPatch } from '../../support/integration-fixture.js';
+import { defineWebhookPools } from '../../support/webhook-pools.js';
 
 const fixture = new IntegrationFixture('webhook');
 const { namespace } = fixture;
@@ -141,24 +142,7 @@ let webhookIdentity: KubernetesIdentity;
 beforeAll(async () => {
   const fresh = await fixture.setUp();
   ledger = fresh.ledger;
-  await ledger.definePool({
-    name: 'default',
-    totalBytes: 40 * Gi,
-    bytesPerNode: 40 * Gi,
-    nodeGroup: 'ng-default',
-  });
-  await ledger.definePool({
-    name: 'gpu-a100',
-    totalBytes: 160 * Gi,
-    bytesPerNode: 80 * Gi,
-    nodeGroup: 'ng-a100',
-  });
-  await ledger.allocate({
-    pool: 'gpu-a100',
-    holder: 'other/codellama-34b',
-    bytes: 128 * Gi,
-    now: Date.now(),
-  });
+  await defineWebhookPools(ledger, 'other/codellama-34b');
   poolsBefore = await ledger.listPools();
 
   const moto = harnessEnv('IBCP_MOTO_ENDPOINT');

@@ -1,21 +1,15 @@
 import type { NodePoolConfig } from '../../../lambdas/core/nodes/node-pools.js';
 import { holderOf, type InferenceModel } from '../../../lambdas/core/inference-model.js';
 import { DEFAULT_WORLD, World } from '../../../simulation/world.js';
-import { inferenceModel } from '../../support/builders.js';
+import { inferenceModel, nodePoolConfig } from '../../support/builders.js';
 
-const Gi = 2 ** 30;
 const minute = 60_000;
 
 // One 80Gi pool: two 48Gi models never fit together.
-const pool: NodePoolConfig = {
-  name: 'gpu-a100',
-  nodeGroup: 'ng-a100',
-  bytesPerNode: 80 * Gi,
-  minNodes: 0,
-  maxNodes: 1,
+const pool = nodePoolConfig({
   eviction: { enabled: true, minIdleMs: minute },
   queue: { byDefault: false, expireAfterMs: 3 * minute },
-};
+});
 const a = inferenceModel('a', { memory: '48Gi', cooldownPeriod: '4m' });
 const b = inferenceModel('b', { memory: '48Gi', cooldownPeriod: '4m' });
 const c = inferenceModel('c', { memory: '48Gi', cooldownPeriod: '4m' });

@@ -1,5 +1,4 @@
 import fc from 'fast-check';
-import type { NodePoolConfig } from '../../../lambdas/core/nodes/node-pools.js';
 import {
   playHistory,
   tailFor,
@@ -7,31 +6,25 @@ import {
   type HistoryOptions,
 } from '../../../simulation/lifecycle-history.js';
 import { DEFAULT_WORLD, type World } from '../../../simulation/world.js';
-import { inferenceModel } from '../../support/builders.js';
+import { inferenceModel, nodePoolConfig } from '../../support/builders.js';
 
 const Gi = 2 ** 30;
 const minute = 60_000;
 
 // gpu-a100 lets warm-ups evict idle models; both pools let them queue when asked (`queue` steps), and
 // plain warm-ups that neither evict nor queue still get the 429 the lifecycle rules check.
-const pools: NodePoolConfig[] = [
-  {
-    name: 'gpu-a100',
-    nodeGroup: 'ng-a100',
-    bytesPerNode: 80 * Gi,
-    minNodes: 0,
+const pools = [
+  nodePoolConfig({
     maxNodes: 2,
     eviction: { enabled: true, minIdleMs: minute },
     queue: { byDefault: false, expireAfterMs: 4 * minute },
-  },
-  {
+  }),
+  nodePoolConfig({
     name: 'gpu-l4',
-    nodeGroup: 'ng-l4',
     bytesPerNode: 24 * Gi,
-    minNodes: 0,
     maxNodes: 3,
     queue: { byDefault: false, expireAfterMs: 3 * minute },
-  },
+  }),
 ];
 
 // A small catalogue that crowds both pools: a chain of dependencies (rag -> embedder -> tokenizer),
