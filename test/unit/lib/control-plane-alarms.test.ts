@@ -3,7 +3,18 @@ import { join } from 'node:path';
 import { CloudWatchEmf } from '../../../lambdas/adapters/cloudwatch-emf.js';
 import { jsonLinesPrinted } from '../../support/captured-output.js';
 import { repoRoot } from '../../../services/kubectl.js';
-import { synthStack } from './stack-fixture.js';
+import { Table } from 'aws-cdk-lib/aws-dynamodb';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { Queue } from 'aws-cdk-lib/aws-sqs';
+import {
+  AdmissionWebhookEndpoint,
+  WEBHOOK_RATE_RULE,
+  type WebhookAccess,
+} from '../../../lib/admission-webhook-endpoint.js';
+import { ControlPlaneAlarms } from '../../../lib/control-plane-alarms.js';
+import { LambdaNetwork } from '../../../lib/lambda-network.js';
+import { WarmUpRestApi } from '../../../lib/warm-up-rest-api.js';
+import { aFunction, CLUSTER_VPC, onBareStack } from './stack-fixture.js';
 
 type AlarmProps = {
   AlarmName: string;
@@ -24,8 +35,49 @@ type AlarmProps = {
   TreatMissingData: string;
 };
 
+/**
+ * The alarms on a bare Stack over what they watch: two pools, the control plane's five functions, the
+ * warm-up API and the webhook (private, or public behind WAF), the ledger, the failure queue.
+ */
+function alarmsOn({
+  runbookBaseUrl,
+  scheduleMinutes = 1,
+  webhook = 'private',
+}: { runbookBaseUrl?: string; scheduleMinutes?: number; webhook?: 'private' | 'public' } = {}) {
+  return onBareStack((stack) => {
+    const functions = ['Scheduled', 'PerModel', 'WarmUp', 'Webhook', 'Remediation'].map((id) =>
+      aFunction(stack, id),
+    );
+    const warmUpApi = new WarmUpRestApi(stack, 'WarmUpApi', { handler: functions[2]! });
+    const access = (): WebhookAccess => {
+      if (webhook === 'public') return { type: 'public' };
+      const { vpc, subnets } = new LambdaNetwork(stack, 'Network', CLUSTER_VPC);
+      return { type: 'private', vpc, subnets, clusterSecurityGroupId: CLUSTER_VPC.clusterSecurityGroupId };
+    };
+    const endpoint = new AdmissionWebhookEndpoint(stack, 'WebhookEndpoint', {
+      handler: functions[3]!,
+      access: access(),
+    });
+    return new ControlPlaneAlarms(stack, 'Alarms', {
+      pools: ['gpu-a100', 'default'],
+      scheduleMinutes,
+      functions,
+      reconcileFailures: new Queue(stack, 'ReconcileFailures'),
+      apis: [warmUpApi.api, endpoint.api],
+      webhook: { api: endpoint.api, webAcl: endpoint.webAcl, rateRule: WEBHOOK_RATE_RULE },
+      ledgerTable: Table.fromTableName(stack, 'Ledger', 'ledger'),
+      onCallTopic: new Topic(stack, 'OnCall'),
+      runbookBaseUrl,
+    });
+  });
+}
+
 describe('ControlPlaneAlarms', () => {
-  const { stack, template } = synthStack({ runbookBaseUrl: 'https://runbooks.example.com/ibcp/' });
+  const {
+    construct: controlPlaneAlarms,
+    stack,
+    template,
+  } = alarmsOn({ runbookBaseUrl: 'https://runbooks.example.com/ibcp/' });
   const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map(
     (alarm) => alarm.Properties as AlarmProps,
   );
@@ -35,11 +87,11 @@ describe('ControlPlaneAlarms', () => {
     return alarm;
   };
   const topicId = stack.getLogicalId(
-    stack.onCall.topic.node.defaultChild as Parameters<typeof stack.getLogicalId>[0],
+    stack.node.findChild('OnCall').node.defaultChild as Parameters<typeof stack.getLogicalId>[0],
   );
 
   it('raises each alarm the issue lists, per pool and per function where it applies', () => {
-    const kinds = stack.alarms.alarms.map(({ kind }) => kind);
+    const kinds = controlPlaneAlarms.alarms.map(({ kind }) => kind);
     expect(kinds.filter((k) => k === 'BudgetAllocationExceedsTotal')).toHaveLength(2);
     expect(kinds.filter((k) => k === 'PoolUtilizationHigh')).toHaveLength(2);
     expect(kinds.filter((k) => k === 'LambdaErrors')).toHaveLength(5);
@@ -61,7 +113,7 @@ describe('ControlPlaneAlarms', () => {
       expect(alarm.AlarmActions).toEqual([{ Ref: topicId }]);
       expect(alarm.OKActions).toEqual([{ Ref: topicId }]);
     }
-    for (const { kind } of stack.alarms.alarms) {
+    for (const { kind } of controlPlaneAlarms.alarms) {
       expect(existsSync(join(repoRoot, 'docs', 'runbooks', `${kind}.md`))).toBe(true);
     }
     expect(named('PoolUtilizationHigh-gpu-a100').AlarmDescription).toMatch(
@@ -70,7 +122,7 @@ describe('ControlPlaneAlarms', () => {
   });
 
   it('names the runbook in the repository when no base URL is configured', () => {
-    const plain = synthStack().stack.alarms.alarms[0]!.alarm;
+    const plain = alarmsOn().construct.alarms[0]!.alarm;
     const description = (plain.node.defaultChild as unknown as { alarmDescription: string }).alarmDescription;
     expect(description).toMatch(/Runbook: docs\/runbooks\/\w+\.md in the control plane's repository$/);
   });
@@ -125,7 +177,7 @@ describe('ControlPlaneAlarms', () => {
       TreatMissingData: 'breaching',
     });
     // A slower schedule waits for two passes before paging.
-    const slow = synthStack({ scheduleMinutes: 10 }).template.findResources('AWS::CloudWatch::Alarm');
+    const slow = alarmsOn({ scheduleMinutes: 10 }).template.findResources('AWS::CloudWatch::Alarm');
     const stale = Object.values(slow).find((a) =>
       JSON.stringify(a.Properties.AlarmName).includes('ReconcileStale'),
     );
@@ -143,11 +195,11 @@ describe('ControlPlaneAlarms', () => {
     });
     // The webhook's own API name: the warm-up API's 429s are not the webhook's.
     expect(clientErrors.Dimensions).toEqual([{ Name: 'ApiName', Value: 'Test-admission-webhook' }]);
-    expect(stack.alarms.alarms.map(({ kind }) => kind)).not.toContain('WebhookRateLimited');
+    expect(controlPlaneAlarms.alarms.map(({ kind }) => kind)).not.toContain('WebhookRateLimited');
   });
 
   it("pages when the public webhook's WAF rate rule blocks a flood", () => {
-    const publicStack = synthStack({ webhookEndpoint: 'public', vpc: undefined });
+    const publicStack = alarmsOn({ webhook: 'public' });
     const blocked = Object.values(publicStack.template.findResources('AWS::CloudWatch::Alarm'))
       .map((alarm) => alarm.Properties as AlarmProps)
       .find((alarm) => JSON.stringify(alarm.AlarmName).includes('WebhookRateLimited'));
