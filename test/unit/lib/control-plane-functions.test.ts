@@ -1,22 +1,40 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { App } from 'aws-cdk-lib';
+import { EventBus } from 'aws-cdk-lib/aws-events';
+import { Key } from 'aws-cdk-lib/aws-kms';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { AMP_WORKSPACE_ARN, BASE_CONTEXT, synthStack } from './stack-fixture.js';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { parseConfig } from '../../../lib/config.js';
+import { ControlPlaneFunctions } from '../../../lib/control-plane-functions.js';
+import { LedgerTable } from '../../../lib/ledger-table.js';
+import { AMP_WORKSPACE_ARN, BASE_CONTEXT, onBareStack, synthStack } from './stack-fixture.js';
 
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
 
-// The one test file that really bundles the four handlers with esbuild (a few seconds each).
-const { stack, template } = synthStack(
-  {
-    namespaces: ['inference', 'research'],
-    remoteWriteUrl: 'https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1/api/v1/remote_write',
-    prometheusQueryUrl: 'https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1',
-    ampWorkspaceArn: AMP_WORKSPACE_ARN,
-  },
-  { bundle: true },
+// The one test file that really bundles the handlers with esbuild (a few seconds each): a bare Stack's
+// App bundles its assets.
+const {
+  construct: fns,
+  stack,
+  template,
+} = onBareStack(
+  (stack) =>
+    new ControlPlaneFunctions(stack, 'Functions', {
+      ledgerTable: new LedgerTable(stack, 'Ledger', { key: new Key(stack, 'DataKey') }).table,
+      clusterName: BASE_CONTEXT.clusterName,
+      pools: parseConfig(BASE_CONTEXT).pools,
+      scheduleMinutes: 1,
+      eventBus: new EventBus(stack, 'ReconcileBus'),
+      webhookSecret: new Secret(stack, 'WebhookSecret'),
+      onCallTopic: new Topic(stack, 'OnCall'),
+      namespaces: ['inference', 'research'],
+      remoteWriteUrl: 'https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1/api/v1/remote_write',
+      prometheusQueryUrl: 'https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1',
+      ampWorkspaceArn: AMP_WORKSPACE_ARN,
+    }),
 );
-const fns = stack.functions;
 const logicalId = (fn: NodejsFunction) =>
   stack.getLogicalId(fn.node.defaultChild as Parameters<typeof stack.getLogicalId>[0]);
 const functions = template.findResources('AWS::Lambda::Function');
@@ -49,8 +67,7 @@ describe('ControlPlaneFunctions', () => {
       });
       expect(fn.Properties.LoggingConfig.LogGroup).toBeDefined();
     }
-    // Each function's log group, and the two APIs' access logs.
-    template.resourceCountIs('AWS::Logs::LogGroup', 7);
+    template.resourceCountIs('AWS::Logs::LogGroup', 5);
     template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
   });
 
@@ -218,5 +235,13 @@ describe('ControlPlaneFunctions', () => {
     for (const fn of [fns.reconcileModel, fns.warmUpApi, fns.admissionWebhook, fns.remediation]) {
       expect(allowed(fn, 'autoscaling:TerminateInstanceInAutoScalingGroup')).toEqual([]);
     }
+  });
+});
+
+describe('ControlPlaneFunctions in the control-plane stack', () => {
+  it('keeps every log group 30 days: each function’s, and the two APIs’ access logs', () => {
+    const { template } = synthStack();
+    template.resourceCountIs('AWS::Logs::LogGroup', 7);
+    template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
   });
 });

@@ -25,15 +25,15 @@ export const BASE_CONTEXT = {
 export const AMP_WORKSPACE_ARN = 'arn:aws:aps:eu-west-1:123456789012:workspace/ws-0123abcd-4567-89ef';
 
 /**
- * One synthesized stack of BASE_CONTEXT with `context` laid over it. `bundle: false` skips esbuild (CDK's
- * `aws:cdk:bundling-stacks` context), so only the test that checks the bundles pays for bundling.
+ * One synthesized stack of BASE_CONTEXT with `context` laid over it, without esbuild (CDK's
+ * `aws:cdk:bundling-stacks` context): the ControlPlaneFunctions test, on a bare Stack, checks the bundles.
  * `nag` runs cdk-nag's AwsSolutions checks, as `bin/app.ts` does, leaving findings as annotations.
  */
 export function synthStack(
   context: Record<string, unknown> = {},
-  { bundle = false, nag = false }: { bundle?: boolean; nag?: boolean } = {},
+  { nag = false }: { nag?: boolean } = {},
 ): { stack: InferenceBudgetStack; template: Template } {
-  const app = new App(bundle ? {} : { context: { 'aws:cdk:bundling-stacks': [] } });
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new InferenceBudgetStack(app, 'Test', {
     env: TEST_ENV,
     config: parseConfig({ ...BASE_CONTEXT, ...context }),
@@ -42,7 +42,10 @@ export function synthStack(
   return { stack, template: Template.fromStack(stack) };
 }
 
-/** One construct on a bare Stack, as aws-cdk-lib tests its constructs: its template holds nothing else. */
+/**
+ * One construct on a bare Stack, as aws-cdk-lib tests its constructs: its template holds nothing else.
+ * Its App bundles assets, so a construct of NodejsFunctions is built with esbuild.
+ */
 export function onBareStack<T>(build: (stack: Stack) => T): {
   construct: T;
   stack: Stack;
