@@ -147,6 +147,28 @@ export class SimulatedCluster implements Cluster {
     }
   }
 
+  /**
+   * The earliest time a `tick()` could change anything if nothing else happens in between (no port
+   * call, no eviction): with every Deployment's pods made and placed, only a pod finishing its start
+   * moves. `now` when a tick now would change something. Lets a caller that moves time in small steps
+   * skip the ticks that would do nothing.
+   */
+  nextChangeAt(now = this.clock()): number {
+    let next = Infinity;
+    for (const deployment of this.deployments.values()) {
+      if (deployment.pods.length !== deployment.replicas) return now;
+      let readyAt = Infinity;
+      for (const pod of deployment.pods) {
+        if (pod.placedAt === undefined) return now;
+        readyAt = Math.min(readyAt, this.readyAtOf(pod, pod.placedAt));
+      }
+      // Pods only get closer to ready as time passes: a ready Deployment stays ready until a port call.
+      if (readyAt <= now !== (deployment.readySince !== undefined)) return now;
+      if (readyAt > now) next = Math.min(next, readyAt);
+    }
+    return next;
+  }
+
   readyPods(deployment: SimulatedDeployment, now = this.clock()): number {
     return deployment.pods.filter((pod) => this.phase(deployment, pod, now) === 'ready').length;
   }
@@ -338,6 +360,12 @@ export class SimulatedCluster implements Cluster {
     if (now < pulled) return 'pulling';
     if (now < pulled + loadMs) return 'loading';
     return pod.fault === 'crash-loop' ? 'crash-loop' : 'ready';
+  }
+
+  /** When a placed pod's phase becomes 'ready' (as `phase` has it); never for a pod that cannot start. */
+  private readyAtOf(pod: SimulatedPod, placedAt: number): number {
+    if (pod.fault === 'image-pull' || pod.fault === 'crash-loop') return Infinity;
+    return placedAt + this.startup.imagePullMs + pod.loadMs * (pod.fault === 'slow' ? 4 : 1);
   }
 
   private problem(d: SimulatedDeployment, pod: SimulatedPod, now: number): string | undefined {

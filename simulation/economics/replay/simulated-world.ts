@@ -30,6 +30,8 @@ export class SimulatedWorld implements ReplayWorld {
   private readonly pendingActivity = new Map<string, number>();
   private changes: WorldChange[] = [];
   private readonly loadMsByMemory = new Map<string, number>();
+  /** Until then (exclusive) neither a tick nor a look would change anything, unless the world runs. */
+  private quietUntil = -Infinity;
 
   private constructor(scenario: Scenario, startMs: number, policy: PoolPolicy) {
     const boots = new Map(scenario.pools.map((p) => [p.config.name, p.nodeBootSeconds * 1000]));
@@ -70,8 +72,10 @@ export class SimulatedWorld implements ReplayWorld {
     if (ms < this.world.now) return;
     const passes = ms >= this.nextPassAt();
     if (!passes && !this.world.interleaver.busy) {
-      // Nothing runs and no pass is due: what World.advance would do, without its turns of the event loop.
+      // Nothing runs and no pass is due: what World.advance would do, without its turns of the event loop,
+      // and without the tick and the look when no pod finishes starting by then (most requests).
       this.world.now = ms;
+      if (ms < this.quietUntil) return;
       this.world.cluster.tick();
       this.observe();
       return;
@@ -151,10 +155,14 @@ export class SimulatedWorld implements ReplayWorld {
     this.pendingActivity.clear();
   }
 
-  /** Model state changes since the last look, at the times they happened. */
+  /**
+   * Model state changes since the last look, at the times they happened; and until when, if the world
+   * does not run, there will be none (a starting model's first pod ready, or the cluster's next change).
+   */
   private observe(): void {
     const now = this.world.now;
     const { imagePullMs } = this.world.cluster.startup;
+    let quietUntil = this.world.cluster.nextChangeAt(now);
     for (const [holder, before] of this.states) {
       const deployment = this.world.cluster.deployments.get(holder);
       if (!deployment || deployment.replicas === 0) {
@@ -169,7 +177,9 @@ export class SimulatedWorld implements ReplayWorld {
       if (before === 'down') this.change(holder, 'starting', deployment.scaledUpAt ?? now);
       if (readyAt <= now && this.states.get(holder) !== 'up') this.change(holder, 'up', readyAt);
       if (readyAt > now && this.states.get(holder) === 'up') this.change(holder, 'starting', now);
+      if (readyAt > now) quietUntil = Math.min(quietUntil, readyAt);
     }
+    this.quietUntil = quietUntil;
   }
 
   /** Weight-load time by the pods' memory note: worked out once per note, as this runs for every request. */
