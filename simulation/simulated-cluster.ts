@@ -16,6 +16,7 @@ import {
   type PodTemplate,
 } from '../lambdas/core/reconcile/ports.js';
 import { podTemplateFor } from '../lambdas/core/reconcile/pod-template.js';
+import { copyData } from './copy-data.js';
 import type { SimulatedNodes } from './simulated-nodes.js';
 
 /** How long a pod takes to start once it has a node: pull the image, then load the weights. */
@@ -205,11 +206,11 @@ export class SimulatedCluster implements Cluster {
   // ---- the Cluster port ----
 
   async listModels() {
-    return [...this.models.values()].map((m) => structuredClone(m));
+    return [...this.models.values()].map((m) => copyData(m));
   }
   async getModel(ref: ModelRef) {
     const m = this.models.get(holderOf(ref));
-    return m && structuredClone(m);
+    return m && copyData(m);
   }
   async listManagedDeployments() {
     return [...this.deployments.values()].map((d) => this.view(d));
@@ -303,10 +304,10 @@ export class SimulatedCluster implements Cluster {
   }
   async patchStatus(model: InferenceModel, status: InferenceModelStatus) {
     const stored = this.models.get(holderOf(model));
-    if (stored) stored.status = { ...stored.status, ...structuredClone(status) };
+    if (stored) stored.status = { ...stored.status, ...copyData(status) };
   }
   async emitEvent(event: KubernetesEvent) {
-    this.events.push(structuredClone(event));
+    this.events.push(copyData(event));
   }
 
   // ---- the controllers ----
@@ -348,7 +349,7 @@ export class SimulatedCluster implements Cluster {
       scaledUpAt: d.scaledUpAt,
       startFailure: d.startFailure,
       resizeRefusedFor: d.resizeRefusedFor,
-      template: structuredClone(d.template),
+      template: copyData(d.template),
     };
   }
 
