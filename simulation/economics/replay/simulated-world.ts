@@ -68,18 +68,22 @@ export class SimulatedWorld implements ReplayWorld {
     return world;
   }
 
-  async advanceTo(ms: number): Promise<void> {
-    if (ms < this.world.now) return;
+  advanceTo(ms: number): Promise<void> | undefined {
+    if (ms < this.world.now) return undefined;
     const passes = ms >= this.nextPassAt();
     if (!passes && !this.world.interleaver.busy) {
       // Nothing runs and no pass is due: what World.advance would do, without its turns of the event loop,
       // and without the tick and the look when no pod finishes starting by then (most requests).
       this.world.now = ms;
-      if (ms < this.quietUntil) return;
+      if (ms < this.quietUntil) return undefined;
       this.world.cluster.tick();
       this.observe();
-      return;
+      return undefined;
     }
+    return this.run(ms, passes);
+  }
+
+  private async run(ms: number, passes: boolean): Promise<void> {
     if (passes) this.flushActivity();
     // Looked at after every pass too: a model can start, serve and idle out between two requests.
     await this.world.advance(ms - this.world.now, () => this.observe());
@@ -98,8 +102,8 @@ export class SimulatedWorld implements ReplayWorld {
     throw record.error ?? record.failure ?? new Error(`the warm-up of ${holderOf(ref)} did not finish`);
   }
 
-  async recordActivity(ref: ModelRef): Promise<void> {
-    this.pendingActivity.set(holderOf(ref), this.world.now);
+  recordActivity(holder: string): void {
+    this.pendingActivity.set(holder, this.world.now);
   }
 
   isReady(holder: string): boolean {
