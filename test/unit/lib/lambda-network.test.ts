@@ -1,4 +1,4 @@
-import { Match } from 'aws-cdk-lib/assertions';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { LambdaNetwork } from '../../../lib/lambda-network.js';
 import { onBareStack, synthStack } from './stack-fixture.js';
 
@@ -68,5 +68,9 @@ describe('LambdaNetwork in the control-plane stack', () => {
       expect(fn.Properties.VpcConfig).toBeUndefined();
     }
     plain.resourceCountIs('AWS::EC2::SecurityGroup', 0);
+  });
+
+  it('leaves `cdk synth` without warnings about the VPC and subnets it builds from their IDs', () => {
+    Annotations.fromStack(stack).hasNoWarning('*', Match.anyValue());
   });
 });
