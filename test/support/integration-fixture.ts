@@ -32,7 +32,18 @@ export class IntegrationFixture {
   async setUp(): Promise<{ ledger: DynamoDbLedger; table: string }> {
     await installDeploy();
     await kubectlOk(['create', 'namespace', this.namespace]);
+    await this.untilInferenceModelsServed();
     return freshLedger(this.client);
+  }
+
+  /** Right after the CRD is (re)applied the apiserver may answer 429 "storage is (re)initializing" for a moment. */
+  private async untilInferenceModelsServed(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const result = await kubectl(['get', 'inferencemodels', '-n', this.namespace]);
+      if (result.code === 0) return;
+      if (attempt === 60) throw new Error(`InferenceModels are not served: ${result.stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
   }
 
   /** A KWOK GPU node (by default `<pool>-node`) labelled for the pool, deleted by `tearDown`. */

@@ -9,7 +9,7 @@ import { createScheduledReconcileHandler } from '../../../lambdas/handlers/recon
 import { createWarmUpApiHandler } from '../../../lambdas/handlers/warmup-api.js';
 import { harnessEnv } from '../../../services/service.js';
 import { jsonLinesPrinted } from '../../support/captured-output.js';
-import { applyInferenceModel, kubectl, kubectlOk, uniqueName } from '../../../services/kubectl.js';
+import { applyInferenceModel, kubectlOk, uniqueName } from '../../../services/kubectl.js';
 import { identityOf } from '../../support/kubernetes-identity.js';
 import { harnessConfig, lambdaContext } from '../../support/lambda-environment.js';
 import { IntegrationFixture } from '../../support/integration-fixture.js';
@@ -57,23 +57,12 @@ async function promql(expr: string): Promise<number[]> {
   return body.data.result.map((r) => Number(r.value[1]));
 }
 
-/** Right after the CRD is (re)applied the apiserver may answer 429 "storage is (re)initializing" for a moment. */
-async function untilInferenceModelsServed(): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    const result = await kubectl(['get', 'inferencemodels', '-n', namespace]);
-    if (result.code === 0) return;
-    if (attempt === 60) throw new Error(`InferenceModels are not served: ${result.stderr}`);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-}
-
 const warmUp = (name: string) => call('POST', `/v1/models/${namespace}/${name}/warmup`);
 
 beforeAll(async () => {
   const fresh = await fixture.setUp();
   ledger = fresh.ledger;
   for (const p of [pool, appliedPool]) fixture.deletesNodesOf(p);
-  await untilInferenceModelsServed();
   group = await createNodeGroup(clients, {
     cluster,
     nodeGroup: `${pool}-ng`,
