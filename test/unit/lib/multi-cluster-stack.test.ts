@@ -59,12 +59,11 @@ describe('InferenceBudgetStack with two clusters', () => {
     // Namespaced in staging only.
     expect(staging.filter((fn) => fn.env.WATCH_NAMESPACE === 'team-a')).toHaveLength(4);
     expect(ofCluster('gpu-inference').filter((fn) => fn.env.WATCH_NAMESPACE)).toHaveLength(0);
-    // Every warm-up Lambda knows all clusters, for GET /v1/pools.
-    const warmUps = functions.filter((fn) => fn.env.GOVERNED_CLUSTERS);
-    expect(warmUps.map((fn) => fn.env.GOVERNED_CLUSTERS)).toEqual([
-      'gpu-inference,staging',
-      'gpu-inference,staging',
-    ]);
+    // Every warm-up Lambda knows all clusters, for GET /v1/pools; every remediation Lambda, so that it
+    // leaves an alert without a cluster label alone.
+    const governing = functions.filter((fn) => fn.env.GOVERNED_CLUSTERS);
+    expect(governing.map((fn) => fn.env.GOVERNED_CLUSTERS)).toEqual(Array(4).fill('gpu-inference,staging'));
+    expect(governing.filter((fn) => fn.env.ON_CALL_TOPIC_ARN)).toHaveLength(2);
   });
 
   it("runs each cluster's scheduled pass as its own Lambda on its own schedule and bus", () => {
@@ -122,9 +121,10 @@ describe('InferenceBudgetStack with two clusters', () => {
         .length;
     const logicalId = (fn: ReturnType<typeof warmUpOf>) =>
       stack.getLogicalId(fn.node.defaultChild as Parameters<typeof stack.getLogicalId>[0]);
-    // Four routes by cluster go to staging's Lambda; the first cluster's also serves the routes without one.
-    expect(integrated(logicalId(warmUpOf('staging')))).toBe(4);
-    expect(integrated(logicalId(warmUpOf('gpu-inference')))).toBe(10);
+    // Five routes by cluster (the model routes and usage) go to staging's Lambda; the first cluster's also
+    // serves the routes without one.
+    expect(integrated(logicalId(warmUpOf('staging')))).toBe(5);
+    expect(integrated(logicalId(warmUpOf('gpu-inference')))).toBe(11);
     const parts = Object.values(resources('AWS::ApiGateway::Resource')).map((r) => r.Properties.PathPart);
     expect(parts).toEqual(expect.arrayContaining(['clusters', 'gpu-inference', 'staging']));
   });
