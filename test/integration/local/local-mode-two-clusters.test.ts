@@ -1,10 +1,12 @@
 // Local mode of two clusters (`LOCAL_CLUSTERS=2`), as a user runs it: two Kubernetes of its own (each its
 // kube-apiserver and KWOK GPU nodes), one ledger, one set of handlers per cluster. Driven only through
 // what it prints, the kubectl and kubeconfigs it names, the warm-up API and /metrics over HTTP.
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runKubectl, type KubectlResult } from '../../../services/kubectl.js';
+import { promisify } from 'node:util';
+import { repoRoot, runKubectl, type KubectlResult } from '../../../services/kubectl.js';
 import {
   eventually,
   freePorts,
@@ -15,6 +17,7 @@ import {
   type Ports,
 } from '../../support/local-mode.js';
 
+const run = promisify(execFile);
 const Gi = 2 ** 30;
 /** One small pool keeps two clusters' KWOK light. */
 const POOLS = JSON.stringify([
@@ -138,10 +141,17 @@ describe('local mode of two clusters (LOCAL_CLUSTERS=2)', () => {
     ]);
   });
 
-  it('refuses a bad LOCAL_CLUSTERS with a message naming it', async () => {
-    const bad = await LocalMode.start(dataDir, await freePorts(), { LOCAL_CLUSTERS: 'two' }).catch(
-      (error: unknown) => String(error),
+  it('refuses a bad LOCAL_CLUSTERS with a message naming it, before starting anything', async () => {
+    const started = await run(join(repoRoot, 'node_modules', '.bin', 'tsx'), ['local/start.ts'], {
+      cwd: repoRoot,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, LOCAL_DATA_DIR: dataDir, LOCAL_CLUSTERS: 'two' },
+    }).then(
+      () => ({ code: 0, stderr: '' }),
+      (error: { code: number; stderr: string }) => error,
     );
-    expect(bad).toContain('LOCAL_CLUSTERS must be a whole number of clusters from 1 to 4, got "two"');
+    expect(started.code).toBe(1);
+    expect(started.stderr).toContain(
+      'LOCAL_CLUSTERS must be a whole number of clusters from 1 to 4, got "two"',
+    );
   });
 });
