@@ -206,7 +206,7 @@ export class SimulatedCluster implements Cluster {
     stored.finalizers = stored.finalizers.filter((f) => f !== FINALIZER);
     if (stored.deleting && stored.finalizers.length === 0) this.removeModel(model);
   }
-  async createDeployment(model: InferenceModel, replicas: number) {
+  async createDeployment(model: InferenceModel, replicas: number, at: number) {
     if (this.deployments.has(holderOf(model))) return;
     const stored = this.models.get(holderOf(model));
     // An owner already gone: the apiserver creates it and the garbage collector deletes it at once.
@@ -219,7 +219,7 @@ export class SimulatedCluster implements Cluster {
       template: podTemplateFor(model),
       memory: model.spec.memory,
       scaledToZeroAt: undefined,
-      scaledUpAt: replicas > 0 ? now : undefined,
+      scaledUpAt: replicas > 0 ? at : undefined,
       startFailure: undefined,
       resizeRefusedFor: undefined,
       pods: [],
