@@ -3,6 +3,7 @@ import { InMemoryLedger } from '../../../../lambdas/core/ledger/in-memory-ledger
 import { parseRequest } from '../../../../lambdas/core/api/routes.js';
 import {
   answerClusterRequest,
+  answerUsage,
   checkServedCluster,
   ModelCache,
   type ClusterRequest,
@@ -106,5 +107,31 @@ describe('the warm-up API of several clusters', () => {
       'Cluster "staging" is not governed by this control plane',
     );
     expect(() => checkServedCluster('production', { own: undefined, others: [] })).toThrow(/not governed/);
+  });
+
+  it('showback names the cluster it metered', async () => {
+    const ledger = new InMemoryLedger();
+    await ledger.definePool(a100);
+    const hour = NOW - (NOW % 3_600_000) - 3_600_000;
+    const held = {
+      hourStartMs: hour,
+      pool: 'gpu-a100',
+      namespace: 'ml',
+      model: 'llama',
+      byteSeconds: 80 * Gi * 3600,
+    };
+    const sources = (cluster: string | undefined) => () => ({
+      cluster,
+      usage: { read: async () => [held] },
+      ledger,
+      nodePools: [],
+    });
+    const scoped = await answerUsage(sources('staging'), '24h', NOW);
+    expect(scoped.body).toMatchObject({
+      cluster: 'staging',
+      namespaces: [{ namespace: 'ml', gpuNodeHours: 1 }],
+    });
+    const unscoped = await answerUsage(sources(undefined), '24h', NOW);
+    expect(unscoped.body).not.toHaveProperty('cluster');
   });
 });
