@@ -87,6 +87,8 @@ beforeAll(async () => {
 }, START_TIMEOUT_MS);
 
 afterAll(async () => {
+  // Ctrl-C, so local mode stops the services it started (a SIGKILL would leave them running).
+  await local?.interrupt();
   await local?.kill();
   await Promise.all(Object.values(clusters ?? {}).map((cluster) => cluster.stop()));
   await rm(dir, { recursive: true, force: true });

@@ -70,6 +70,8 @@ beforeAll(async () => {
 }, START_TIMEOUT_MS);
 
 afterAll(async () => {
+  // Ctrl-C, so local mode stops the services it started (a SIGKILL would leave them running).
+  await local?.interrupt();
   await local?.kill();
   await rm(dataDir, { recursive: true, force: true });
 });
