@@ -13,8 +13,7 @@ import {
 } from '../../../lib/admission-webhook-endpoint.js';
 import { ControlPlaneAlarms } from '../../../lib/control-plane-alarms.js';
 import { LambdaNetwork } from '../../../lib/lambda-network.js';
-import { WarmUpRestApi } from '../../../lib/warm-up-rest-api.js';
-import { aFunction, CLUSTER_VPC, onBareStack } from './stack-fixture.js';
+import { aFunction, CLUSTER_VPC, onBareStack, warmUpApiOn } from './stack-fixture.js';
 
 type AlarmProps = {
   AlarmName: string;
@@ -48,7 +47,7 @@ function alarmsOn({
     const functions = ['Scheduled', 'PerModel', 'WarmUp', 'Webhook', 'Remediation'].map((id) =>
       aFunction(stack, id),
     );
-    const warmUpApi = new WarmUpRestApi(stack, 'WarmUpApi', { handler: functions[2]! });
+    const warmUpApi = warmUpApiOn(stack, functions[2]);
     const access = (): WebhookAccess => {
       if (webhook === 'public') return { type: 'public' };
       const { vpc, subnets } = new LambdaNetwork(stack, 'Network', CLUSTER_VPC);
@@ -59,12 +58,18 @@ function alarmsOn({
       access: access(),
     });
     return new ControlPlaneAlarms(stack, 'Alarms', {
-      pools: ['gpu-a100', 'default'],
+      clusters: [
+        {
+          cluster: 'gpu-inference',
+          subject: undefined,
+          pools: ['gpu-a100', 'default'],
+          functions,
+          reconcileFailures: new Queue(stack, 'ReconcileFailures'),
+          webhook: { api: endpoint.api, webAcl: endpoint.webAcl, rateRule: WEBHOOK_RATE_RULE },
+        },
+      ],
       scheduleMinutes,
-      functions,
-      reconcileFailures: new Queue(stack, 'ReconcileFailures'),
-      apis: [warmUpApi.api, endpoint.api],
-      webhook: { api: endpoint.api, webAcl: endpoint.webAcl, rateRule: WEBHOOK_RATE_RULE },
+      warmUpApi: warmUpApi.api,
       ledgerTable: Table.fromTableName(stack, 'Ledger', 'ledger'),
       onCallTopic: new Topic(stack, 'OnCall'),
       runbookBaseUrl,
@@ -137,8 +142,9 @@ describe('ControlPlaneAlarms', () => {
       EvaluationPeriods: 5,
       Period: 60,
     });
+    // The Lambdas of cluster gpu-inference (CLUSTER_NAME) publish with its `cluster` dimension.
     const [, budget] = await jsonLinesPrinted(() =>
-      new CloudWatchEmf().reconcilePass({
+      new CloudWatchEmf({ cluster: 'gpu-inference' }).reconcilePass({
         durationSeconds: 1,
         errors: 0,
         pools: [

@@ -24,7 +24,7 @@ const {
     new ControlPlaneFunctions(stack, 'Functions', {
       ledgerTable: new LedgerTable(stack, 'Ledger', { key: new Key(stack, 'DataKey') }).table,
       clusterName: BASE_CONTEXT.clusterName,
-      pools: parseConfig(BASE_CONTEXT).pools,
+      pools: parseConfig(BASE_CONTEXT).clusters[0]!.pools,
       scheduleMinutes: 1,
       eventBus: new EventBus(stack, 'ReconcileBus'),
       webhookSecret: new Secret(stack, 'WebhookSecret'),

@@ -2,18 +2,23 @@ import { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { OperationsDashboard } from '../../../lib/operations-dashboard.js';
-import { WarmUpRestApi } from '../../../lib/warm-up-rest-api.js';
-import { aFunction, onBareStack } from './stack-fixture.js';
+import { aFunction, onBareStack, warmUpApiOn } from './stack-fixture.js';
 
 describe('OperationsDashboard', () => {
   const { template } = onBareStack((stack) => {
     const fn = aFunction(stack, 'Function');
     return new OperationsDashboard(stack, 'Operations', {
-      pools: ['gpu-a100', 'default'],
-      functions: [fn],
-      apis: [new WarmUpRestApi(stack, 'WarmUpApi', { handler: fn }).api],
+      clusters: [
+        {
+          cluster: 'gpu-inference',
+          subject: undefined,
+          pools: ['gpu-a100', 'default'],
+          functions: [fn],
+          reconcileFailures: new Queue(stack, 'ReconcileFailures'),
+        },
+      ],
+      apis: [warmUpApiOn(stack, fn).api],
       ledgerTable: Table.fromTableName(stack, 'Ledger', 'ledger'),
-      reconcileFailures: new Queue(stack, 'ReconcileFailures'),
       alarms: [new Alarm(stack, 'Errors', { metric: fn.metricErrors(), threshold: 1, evaluationPeriods: 1 })],
     });
   });

@@ -1,10 +1,11 @@
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Code, Function as LambdaFunction, Runtime, type IFunction } from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { Construct } from 'constructs';
 import { parseConfig } from '../../../lib/config.js';
 import { InferenceBudgetStack } from '../../../lib/inference-budget-stack.js';
+import { WarmUpRestApi } from '../../../lib/warm-up-rest-api.js';
 
 export const TEST_ENV = { account: '123456789012', region: 'eu-west-1' };
 /** The cluster's VPC: the private webhook endpoint (the default) needs it. */
@@ -69,5 +70,13 @@ export function aFunction(scope: Construct, id: string): LambdaFunction {
     runtime: Runtime.NODEJS_22_X,
     handler: 'index.handler',
     code: Code.fromInline('export const handler = async () => undefined;'),
+  });
+}
+
+/** The warm-up API of one governed cluster, `gpu-inference` (BASE_CONTEXT's), on a bare Stack. */
+export function warmUpApiOn(stack: Stack, handler: IFunction = aFunction(stack, 'WarmUp')): WarmUpRestApi {
+  return new WarmUpRestApi(stack, 'WarmUpApi', {
+    handler,
+    clusters: [{ name: BASE_CONTEXT.clusterName, handler }],
   });
 }

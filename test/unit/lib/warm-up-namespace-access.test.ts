@@ -1,6 +1,5 @@
 import { namespaceInvokeStatement } from '../../../lib/warm-up-namespace-access.js';
-import { WarmUpRestApi } from '../../../lib/warm-up-rest-api.js';
-import { aFunction, onBareStack, TEST_ENV } from './stack-fixture.js';
+import { onBareStack, warmUpApiOn, TEST_ENV } from './stack-fixture.js';
 
 type Resource = { Properties: Record<string, unknown> };
 
@@ -9,7 +8,7 @@ describe('namespaceInvokeStatement: per-namespace access to the warm-up API', ()
     construct: { api },
     stack,
     template,
-  } = onBareStack((stack) => new WarmUpRestApi(stack, 'WarmUpApi', { handler: aFunction(stack, 'Handler') }));
+  } = onBareStack((stack) => warmUpApiOn(stack));
   const apiId = stack.getLogicalId(api.node.defaultChild as Parameters<typeof stack.getLogicalId>[0]);
   const arnPrefix = `arn:aws:execute-api:${TEST_ENV.region}:${TEST_ENV.account}:API/api/`;
 

@@ -1,15 +1,10 @@
 import { ROUTES } from '../../../lambdas/core/api/routes.js';
-import { WarmUpRestApi } from '../../../lib/warm-up-rest-api.js';
-import { aFunction, onBareStack } from './stack-fixture.js';
+import { onBareStack, warmUpApiOn } from './stack-fixture.js';
 
 type Resource = { Properties: Record<string, unknown> };
 
 describe('WarmUpRestApi', () => {
-  const {
-    construct: warmUpApi,
-    stack,
-    template,
-  } = onBareStack((stack) => new WarmUpRestApi(stack, 'WarmUpApi', { handler: aFunction(stack, 'Handler') }));
+  const { construct: warmUpApi, stack, template } = onBareStack((stack) => warmUpApiOn(stack));
   const apiId = stack.getLogicalId(
     warmUpApi.api.node.defaultChild as Parameters<typeof stack.getLogicalId>[0],
   );
@@ -46,7 +41,10 @@ describe('WarmUpRestApi', () => {
         parameters: props.RequestParameters,
       };
     });
-    expect(methods.map((m) => m.route).sort()).toEqual(ROUTES.map((r) => `${r.method} ${r.path}`).sort());
+    // The routes by cluster exist for each governed cluster, by name: here the one, gpu-inference.
+    expect(methods.map((m) => m.route).sort()).toEqual(
+      ROUTES.map((r) => `${r.method} ${r.path.replace('{cluster}', 'gpu-inference')}`).sort(),
+    );
     const warmUp = methods.find((m) => m.route.endsWith('/warmup'))!;
     expect(warmUp.parameters).toEqual({
       'method.request.path.namespace': true,
