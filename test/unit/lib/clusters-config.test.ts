@@ -1,4 +1,5 @@
-import { ConfigError, contextObject, parseConfig } from '../../../lib/config.js';
+import { contextObject, parseConfig } from '../../../lib/config.js';
+import { configProblems } from './stack-fixture.js';
 
 const POOL = {
   name: 'gpu-a100',
@@ -18,16 +19,6 @@ const TWO = [
   { name: 'production', pools: [POOL, L4] },
   { name: 'staging', pools: [{ ...POOL, maxNodes: 1 }], namespaces: ['team-a'], webhookSecretArn: SECRET },
 ];
-
-function problems(raw: unknown): string {
-  try {
-    parseConfig(raw);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as Error).message;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('clusters', () => {
   it('reads the single-cluster form as the one-element list', () => {
@@ -132,12 +123,12 @@ describe('clusters', () => {
       'context "inferenceBudget.pools" cannot be combined with "inferenceBudget.clusters"',
     ],
   ])('names the bad field: %j', (raw, message) => {
-    expect(problems({ vpc: VPC, ...raw })).toContain(message);
+    expect(configProblems({ vpc: VPC, ...raw })).toContain(message);
   });
 
   it("needs each cluster's security group for the private webhook when the VPC names none", () => {
     const vpc = { ...VPC, clusterSecurityGroupId: undefined };
-    expect(problems({ clusters: TWO, vpc })).toContain(
+    expect(configProblems({ clusters: TWO, vpc })).toContain(
       'context "inferenceBudget.clusters[0].clusterSecurityGroupId" (or vpc.clusterSecurityGroupId) is required for the private webhook endpoint',
     );
     const config = parseConfig({

@@ -1,4 +1,5 @@
-import { ConfigError, contextObject, parseConfig } from '../../../lib/config.js';
+import { contextObject, parseConfig } from '../../../lib/config.js';
+import { configProblems } from './stack-fixture.js';
 
 const POOL = {
   name: 'gpu-a100',
@@ -14,16 +15,6 @@ const VPC = {
 };
 /** The required settings (the private webhook endpoint, the default, needs the VPC): each test adds its own. */
 const REQUIRED = { clusterName: 'c', pools: [POOL], vpc: VPC };
-
-function problems(raw: unknown): string {
-  try {
-    parseConfig(raw);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as Error).message;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('parseConfig', () => {
   it('fills defaults around the required fields', () => {
@@ -100,7 +91,7 @@ describe('parseConfig', () => {
   });
 
   it.each([undefined, null, {}, { clusterName: '' }])('requires clusterName (%p)', (raw) => {
-    expect(problems(raw)).toContain(
+    expect(configProblems(raw)).toContain(
       'context "inferenceBudget.clusterName" is required: the EKS cluster this control plane governs',
     );
   });
@@ -140,7 +131,7 @@ describe('parseConfig', () => {
       'inferenceBudget.ampWorkspaceArn" is required when "inferenceBudget.remoteWriteUrl" is an AMP URL',
     ],
   ])('rejects %j', (raw, message) => {
-    expect(problems(raw)).toContain(message);
+    expect(configProblems(raw)).toContain(message);
   });
 
   it.each([
@@ -206,7 +197,7 @@ describe('parseConfig', () => {
       'runbookBaseUrl" must be an https:// URL ending in /',
     ],
   ])('rejects pools, vpc and runbook settings: %j', (raw, message) => {
-    expect(problems(raw)).toContain(message);
+    expect(configProblems(raw)).toContain(message);
   });
 
   it('accepts a VPC and a runbook base URL', () => {
@@ -221,7 +212,7 @@ describe('parseConfig', () => {
   });
 
   it('reports every problem at once', () => {
-    const message = problems({ scheduleMinutes: 0, onCallEmails: ['x'] });
+    const message = configProblems({ scheduleMinutes: 0, onCallEmails: ['x'] });
     expect(message).toContain('clusterName');
     expect(message).toContain('scheduleMinutes');
     expect(message).toContain('onCallEmails');
@@ -245,7 +236,7 @@ describe('contextObject', () => {
     };
     const merged = contextObject((key) => context[key]);
     expect(merged.pools).toEqual([POOL]);
-    expect(problems(merged)).toContain('inferenceBudget.vpc" must be an object');
+    expect(configProblems(merged)).toContain('inferenceBudget.vpc" must be an object');
   });
 
   it('is empty without any context', () => {
@@ -255,11 +246,11 @@ describe('contextObject', () => {
 
 describe('parseConfig webhookEndpoint', () => {
   it('is private by default, which needs the cluster VPC and its security group', () => {
-    expect(problems({ clusterName: 'c', pools: [POOL] })).toContain(
+    expect(configProblems({ clusterName: 'c', pools: [POOL] })).toContain(
       'context "inferenceBudget.vpc" is required for the private webhook endpoint (the default)',
     );
     const { clusterSecurityGroupId: _, ...withoutGroup } = VPC;
-    expect(problems({ ...REQUIRED, vpc: withoutGroup })).toContain(
+    expect(configProblems({ ...REQUIRED, vpc: withoutGroup })).toContain(
       'context "inferenceBudget.vpc.clusterSecurityGroupId" is required for the private webhook endpoint',
     );
   });
@@ -267,7 +258,7 @@ describe('parseConfig webhookEndpoint', () => {
   it('is public only when asked, and then needs no VPC', () => {
     const config = parseConfig({ clusterName: 'c', pools: [POOL], webhookEndpoint: 'public' });
     expect(config).toMatchObject({ webhookEndpoint: 'public', vpc: undefined });
-    expect(problems({ ...REQUIRED, webhookEndpoint: 'internet' })).toContain(
+    expect(configProblems({ ...REQUIRED, webhookEndpoint: 'internet' })).toContain(
       'context "inferenceBudget.webhookEndpoint" must be "private" or "public", got "internet"',
     );
   });
@@ -302,6 +293,6 @@ describe('parseConfig remediation', () => {
     [{ restartEverything: true }, 'inferenceBudget.remediation.restartEverything" is not a known setting'],
     ['enabled', 'inferenceBudget.remediation" must be an object'],
   ])('refuses %j with the handler’s own reason', (remediation, message) => {
-    expect(problems({ ...REQUIRED, remediation })).toContain(message);
+    expect(configProblems({ ...REQUIRED, remediation })).toContain(message);
   });
 });

@@ -3,7 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { Code, Function as LambdaFunction, Runtime, type IFunction } from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { Construct } from 'constructs';
-import { parseConfig } from '../../../lib/config.js';
+import { ConfigError, parseConfig } from '../../../lib/config.js';
 import { InferenceBudgetStack } from '../../../lib/inference-budget-stack.js';
 import { WarmUpRestApi } from '../../../lib/warm-up-rest-api.js';
 
@@ -79,4 +79,15 @@ export function warmUpApiOn(stack: Stack, handler: IFunction = aFunction(stack, 
     handler,
     clusters: [{ name: BASE_CONTEXT.clusterName, handler }],
   });
+}
+
+/** What `parseConfig` says is wrong with `raw` (a ConfigError's message); fails if it accepts it. */
+export function configProblems(raw: unknown): string {
+  try {
+    parseConfig(raw);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error('expected a ConfigError');
 }
