@@ -26,6 +26,7 @@ import { progress, sleep } from '../services/processes.js';
 import type { StartedService } from '../services/service.js';
 import { installDeploy, kubectlOk } from '../services/kubectl.js';
 import { createNodeGroup, motoClients, nodesJoin } from '../services/node-groups.js';
+import { callLog } from './call-log.js';
 
 const Gi = 2 ** 30;
 const NAMESPACE = 'bench-api';
@@ -126,6 +127,12 @@ try {
   )) as unknown as {
     handler: Handler;
   };
+  const calls = callLog({
+    [process.env.IBCP_DYNALITE_ENDPOINT!]: 'DynamoDB',
+    [process.env.IBCP_MOTO_ENDPOINT!]: 'moto',
+  });
+  /** The calls of the last warm-up of each model. */
+  const callsOf = new Map<string, string[]>();
   const warmUp = async (name: string, expected: number, call = handler): Promise<number> => {
     const event = {
       httpMethod: 'POST',
@@ -133,11 +140,15 @@ try {
       queryStringParameters: null,
       body: null,
     };
+    let response: APIGatewayProxyResult | undefined;
     const started = performance.now();
-    const response = await call(event as unknown as APIGatewayProxyEvent, context);
+    const made = await calls.during(async () => {
+      response = await call(event as unknown as APIGatewayProxyEvent, context);
+    });
     const ms = performance.now() - started;
-    if (response.statusCode !== expected)
-      throw new Error(`${name}: expected ${expected}, got ${response.statusCode} ${response.body}`);
+    callsOf.set(name, made);
+    if (response!.statusCode !== expected)
+      throw new Error(`${name}: expected ${expected}, got ${response!.statusCode} ${response!.body}`);
     return ms;
   };
 
@@ -290,14 +301,21 @@ try {
   progress(`measuring ${ITERATIONS.cold} warm-ups of a cold model in the pool with a node group`);
   await measureCold(pooled, 'pooled', 'bench-pooled', pooledHandler);
   client.destroy();
+  calls.close();
+
+  console.log(
+    '\nCalls of one warm-up per case, in the order sent (Kubernetes resources without their namespace)\n',
+  );
+  const modelOf = ['warm', 'cold', 'huge', 'pooled'];
+  cases.forEach(({ label }, i) => console.log(`- ${label}: ${callsOf.get(modelOf[i]!)!.join(', ')}`));
 
   console.log(
     '\nWarm-up decision latency, server-side (handler in-process, services on loopback); floor: the calls the decision needs, raw SDK, one after the other\n',
   );
   console.log(
-    '| case | requests | p50 (ms) | p99 (ms) | floor p50 (ms) | floor p99 (ms) | ratio p50 | ratio p99 | floor calls |',
+    '| case | requests | calls | p50 (ms) | p99 (ms) | floor p50 (ms) | floor p99 (ms) | ratio p50 | ratio p99 | floor calls |',
   );
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---|');
+  console.log('|---|---:|---|---:|---:|---:|---:|---:|---:|---|');
   const floorCalls = [
     'DynamoDB conditional write + Kubernetes GET',
     'DynamoDB conditional write + Deployment patch',
@@ -311,13 +329,20 @@ try {
       `${label.replace(/ \(\d+\)$/, '').replace('cold model that fits, ', '')} ${(h.p50 / f.p50).toFixed(2)}`,
     );
     console.log(
-      `| ${label} | ${handler.length} | ${h.p50.toFixed(1)} | ${h.p99.toFixed(1)} | ${f.p50.toFixed(1)} | ${f.p99.toFixed(1)} | ${(h.p50 / f.p50).toFixed(2)} | ${(h.p99 / f.p99).toFixed(2)} | ${floorCalls[i]} |`,
+      `| ${label} | ${handler.length} | ${countCalls(callsOf.get(modelOf[i]!)!)} | ${h.p50.toFixed(1)} | ${h.p99.toFixed(1)} | ${f.p50.toFixed(1)} | ${f.p99.toFixed(1)} | ${(h.p50 / f.p50).toFixed(2)} | ${(h.p99 / f.p99).toFixed(2)} | ${floorCalls[i]} |`,
     );
   });
   console.log(`\nSummary: p50 / floor p50: ${summary.join(', ')} (goal: at most 1.5)`);
 } finally {
   for (const service of services.reverse()) await service.stop();
   await rm(runDir, { recursive: true, force: true });
+}
+
+/** `2 DynamoDB + 1 Kubernetes`. */
+function countCalls(calls: string[]): string {
+  const counts = new Map<string, number>();
+  for (const call of calls) counts.set(call.split(' ')[0]!, (counts.get(call.split(' ')[0]!) ?? 0) + 1);
+  return [...counts].map(([system, n]) => `${n} ${system}`).join(' + ');
 }
 
 function percentiles(samples: number[]): { p50: number; p99: number } {
