@@ -1,4 +1,4 @@
-import { Fn } from 'aws-cdk-lib';
+import { Annotations, Fn } from 'aws-cdk-lib';
 import { Peer, Port, SecurityGroup, Subnet, Vpc, type ISubnet, type IVpc } from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
 import type { VpcConfig } from './config.js';
@@ -17,6 +17,18 @@ export class LambdaNetwork extends Construct {
     // Built from attributes, not looked up, so `cdk synth` needs no AWS credentials.
     this.vpc = Vpc.fromVpcAttributes(this, 'Vpc', { vpcId: props.vpcId, availabilityZones: Fn.getAzs() });
     this.subnets = props.subnetIds.map((subnetId) => Subnet.fromSubnetId(this, subnetId, subnetId));
+    // The functions take the subnets by ID and never read the VPC's subnet lists or route tables, which
+    // is what CDK warns about for a VPC and subnets built from attributes: `cdk synth` stays clean.
+    Annotations.of(this.vpc).acknowledgeWarning(
+      '@aws-cdk/aws-ec2:vpcAttributeIsListTokenavailabilityZones',
+      'the functions take subnets by ID, not from the VPC',
+    );
+    for (const subnet of this.subnets) {
+      Annotations.of(subnet).acknowledgeWarning(
+        '@aws-cdk/aws-ec2:noSubnetRouteTableId',
+        'no route table of these subnets is read',
+      );
+    }
     this.securityGroup = new SecurityGroup(this, 'Functions', {
       vpc: this.vpc,
       description: 'Inference budget control plane Lambdas: HTTPS out only',

@@ -16,6 +16,7 @@ import {
   type PodTemplate,
 } from '../lambdas/core/reconcile/ports.js';
 import { podTemplateFor } from '../lambdas/core/reconcile/pod-template.js';
+import { copyData } from './copy-data.js';
 import type { SimulatedNodes } from './simulated-nodes.js';
 
 /** How long a pod takes to start once it has a node: pull the image, then load the weights. */
@@ -147,8 +148,32 @@ export class SimulatedCluster implements Cluster {
     }
   }
 
+  /**
+   * The earliest time a `tick()` could change anything if nothing else happens in between (no port
+   * call, no eviction): with every Deployment's pods made and placed, only a pod finishing its start
+   * moves. `now` when a tick now would change something. Lets a caller that moves time in small steps
+   * skip the ticks that would do nothing.
+   */
+  nextChangeAt(now = this.clock()): number {
+    let next = Infinity;
+    for (const deployment of this.deployments.values()) {
+      if (deployment.pods.length !== deployment.replicas) return now;
+      let readyAt = Infinity;
+      for (const pod of deployment.pods) {
+        if (pod.placedAt === undefined) return now;
+        readyAt = Math.min(readyAt, this.readyAtOf(pod, pod.placedAt));
+      }
+      // Pods only get closer to ready as time passes: a ready Deployment stays ready until a port call.
+      if (readyAt <= now !== (deployment.readySince !== undefined)) return now;
+      if (readyAt > now) next = Math.min(next, readyAt);
+    }
+    return next;
+  }
+
   readyPods(deployment: SimulatedDeployment, now = this.clock()): number {
-    return deployment.pods.filter((pod) => this.phase(deployment, pod, now) === 'ready').length;
+    let ready = 0;
+    for (const pod of deployment.pods) if (this.phase(deployment, pod, now) === 'ready') ready++;
+    return ready;
   }
 
   /** The memory a Deployment's pods were given, in bytes (the annotation), or 0 if none. */
@@ -183,11 +208,11 @@ export class SimulatedCluster implements Cluster {
   // ---- the Cluster port ----
 
   async listModels() {
-    return [...this.models.values()].map((m) => structuredClone(m));
+    return [...this.models.values()].map((m) => copyData(m));
   }
   async getModel(ref: ModelRef) {
     const m = this.models.get(holderOf(ref));
-    return m && structuredClone(m);
+    return m && copyData(m);
   }
   async listManagedDeployments() {
     return [...this.deployments.values()].map((d) => this.view(d));
@@ -206,7 +231,7 @@ export class SimulatedCluster implements Cluster {
     stored.finalizers = stored.finalizers.filter((f) => f !== FINALIZER);
     if (stored.deleting && stored.finalizers.length === 0) this.removeModel(model);
   }
-  async createDeployment(model: InferenceModel, replicas: number) {
+  async createDeployment(model: InferenceModel, replicas: number, at: number) {
     if (this.deployments.has(holderOf(model))) return;
     const stored = this.models.get(holderOf(model));
     // An owner already gone: the apiserver creates it and the garbage collector deletes it at once.
@@ -219,7 +244,7 @@ export class SimulatedCluster implements Cluster {
       template: podTemplateFor(model),
       memory: model.spec.memory,
       scaledToZeroAt: undefined,
-      scaledUpAt: replicas > 0 ? now : undefined,
+      scaledUpAt: replicas > 0 ? at : undefined,
       startFailure: undefined,
       resizeRefusedFor: undefined,
       pods: [],
@@ -281,10 +306,10 @@ export class SimulatedCluster implements Cluster {
   }
   async patchStatus(model: InferenceModel, status: InferenceModelStatus) {
     const stored = this.models.get(holderOf(model));
-    if (stored) stored.status = { ...stored.status, ...structuredClone(status) };
+    if (stored) stored.status = { ...stored.status, ...copyData(status) };
   }
   async emitEvent(event: KubernetesEvent) {
-    this.events.push(structuredClone(event));
+    this.events.push(copyData(event));
   }
 
   // ---- the controllers ----
@@ -326,7 +351,7 @@ export class SimulatedCluster implements Cluster {
       scaledUpAt: d.scaledUpAt,
       startFailure: d.startFailure,
       resizeRefusedFor: d.resizeRefusedFor,
-      template: structuredClone(d.template),
+      template: copyData(d.template),
     };
   }
 
@@ -338,6 +363,12 @@ export class SimulatedCluster implements Cluster {
     if (now < pulled) return 'pulling';
     if (now < pulled + loadMs) return 'loading';
     return pod.fault === 'crash-loop' ? 'crash-loop' : 'ready';
+  }
+
+  /** When a placed pod's phase becomes 'ready' (as `phase` has it); never for a pod that cannot start. */
+  private readyAtOf(pod: SimulatedPod, placedAt: number): number {
+    if (pod.fault === 'image-pull' || pod.fault === 'crash-loop') return Infinity;
+    return placedAt + this.startup.imagePullMs + pod.loadMs * (pod.fault === 'slow' ? 4 : 1);
   }
 
   private problem(d: SimulatedDeployment, pod: SimulatedPod, now: number): string | undefined {

@@ -182,7 +182,7 @@ export function templatePatch(model: InferenceModel) {
 }
 
 /** The model's Deployment: owned by the InferenceModel, so deleting the model deletes it too. */
-export function deploymentFor(model: InferenceModel, replicas: number): V1Deployment {
+export function deploymentFor(model: InferenceModel, replicas: number, at: number): V1Deployment {
   const selector = {
     [NAME_LABEL]: labelValue(model.name),
     [MODEL_LABEL]: labelValue(model.spec.modelName),
@@ -195,7 +195,10 @@ export function deploymentFor(model: InferenceModel, replicas: number): V1Deploy
       name: model.name,
       namespace: model.namespace,
       labels,
-      annotations: { [MEMORY_ANNOTATION]: model.spec.memory },
+      annotations: {
+        [MEMORY_ANNOTATION]: model.spec.memory,
+        ...(replicas > 0 ? { [SCALED_UP_ANNOTATION]: new Date(at).toISOString() } : {}),
+      },
       ownerReferences: [
         {
           apiVersion: `${API_GROUP}/${API_VERSION}`,

@@ -126,11 +126,11 @@ export class KubernetesCluster implements Cluster {
     await this.updateFinalizers(model, (list) => list.filter((f) => f !== FINALIZER), true);
   }
 
-  async createDeployment(model: InferenceModel, replicas: number): Promise<void> {
+  async createDeployment(model: InferenceModel, replicas: number, at: number): Promise<void> {
     await this.call(() =>
       this.apps.createNamespacedDeployment({
         namespace: model.namespace,
-        body: deploymentFor(model, replicas),
+        body: deploymentFor(model, replicas, at),
       }),
     ).catch(absentOn(409));
   }

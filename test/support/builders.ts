@@ -53,7 +53,9 @@ export function managedDeployment(
   overrides: Partial<ManagedDeployment> = {},
   namespace = 'ml',
 ): ManagedDeployment {
-  return { ...newDeployment(inferenceModel(name, {}, namespace), 1), readyReplicas: 1, ...overrides };
+  // Not stamped as scaled up: as a Deployment looks that the control plane did not scale.
+  const created = newDeployment(inferenceModel(name, {}, namespace), 1, 0);
+  return { ...created, readyReplicas: 1, scaledUpAt: undefined, ...overrides };
 }
 
 /**

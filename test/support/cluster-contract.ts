@@ -68,17 +68,17 @@ export function clusterContract(setUp: () => ClusterUnderTest): void {
 
   it('creates the Deployment once, as newDeployment describes it', async () => {
     const stored = await under.store(model({ memory: '16Gi' }));
-    await under.cluster.createDeployment(stored, 1);
-    await under.cluster.createDeployment(stored, 0);
+    await under.cluster.createDeployment(stored, 1, t0);
+    await under.cluster.createDeployment(stored, 0, t0 + minute);
     const deployment = await under.cluster.getManagedDeployment(stored);
-    expect(deployment).toEqual(newDeployment(stored, 1));
+    expect(deployment).toEqual(newDeployment(stored, 1, t0));
     const listed = (await under.cluster.listManagedDeployments()).find((d) => d.name === stored.name);
     expect(listed).toEqual(deployment);
   });
 
   it('stamps scale-downs and scale-ups, keeps a start failure until the next scale-up', async () => {
     const stored = await under.store(model({ memory: '16Gi' }));
-    await under.cluster.createDeployment(stored, 1);
+    await under.cluster.createDeployment(stored, 1, t0);
     await under.cluster.scaleDeployment(stored, 0, t0, 'image pull failed');
     expect(await under.cluster.getManagedDeployment(stored)).toMatchObject({
       replicas: 0,
@@ -103,7 +103,7 @@ export function clusterContract(setUp: () => ClusterUnderTest): void {
 
   it('rolls out the model’s template and stamps the start', async () => {
     const stored = await under.store(model());
-    await under.cluster.createDeployment(stored, 1);
+    await under.cluster.createDeployment(stored, 1, t0);
     const edited = { ...stored, spec: { ...stored.spec, containerImage: 'example.invalid/vllm:3' } };
     await under.cluster.rollOut(edited, t0 + 2 * minute);
     expect(await under.cluster.getManagedDeployment(stored)).toMatchObject({
@@ -114,7 +114,7 @@ export function clusterContract(setUp: () => ClusterUnderTest): void {
 
   it('notes memory and a refused grow on the Deployment, and clears the refusal with null', async () => {
     const stored = await under.store(model({ memory: '16Gi' }));
-    await under.cluster.createDeployment(stored, 1);
+    await under.cluster.createDeployment(stored, 1, t0);
     await under.cluster.annotateDeployment(stored, { memory: '20Gi', resizeRefusedFor: '48Gi' });
     expect(await under.cluster.getManagedDeployment(stored)).toMatchObject({
       memoryAnnotation: '20Gi',
@@ -140,7 +140,7 @@ export function clusterContract(setUp: () => ClusterUnderTest): void {
 
   it('deletes the Deployment, and deleting it again is no error', async () => {
     const stored = await under.store(model());
-    await under.cluster.createDeployment(stored, 1);
+    await under.cluster.createDeployment(stored, 1, t0);
     await under.cluster.deleteDeployment(stored);
     await under.cluster.deleteDeployment(stored);
     await expect(under.cluster.getManagedDeployment(stored)).resolves.toBe(undefined);

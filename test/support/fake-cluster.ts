@@ -67,10 +67,10 @@ export class FakeCluster implements Cluster {
     stored.finalizers = stored.finalizers.filter((f) => f !== FINALIZER);
     if (stored.deleting && stored.finalizers.length === 0) this.models.delete(holderOf(model));
   }
-  async createDeployment(model: InferenceModel, replicas: number) {
+  async createDeployment(model: InferenceModel, replicas: number, at: number) {
     this.calls.push('createDeployment');
     if (this.deployments.has(holderOf(model))) return;
-    this.deployments.set(holderOf(model), newDeployment(model, replicas));
+    this.deployments.set(holderOf(model), newDeployment(model, replicas, at));
   }
   async scaleDeployment(model: InferenceModel, replicas: number, at: number, startFailure?: string) {
     this.calls.push('scaleDeployment');

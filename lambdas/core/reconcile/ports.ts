@@ -61,7 +61,8 @@ export interface Cluster {
   addFinalizer(model: InferenceModel): Promise<void>;
   removeFinalizer(model: InferenceModel): Promise<void>;
   /** Creates the model's Deployment; an existing one is left alone (the next pass sees it). */
-  createDeployment(model: InferenceModel, replicas: number): Promise<void>;
+  /** Creates the Deployment; one created with replicas is stamped as scaled up `at`, as a scale-up is. */
+  createDeployment(model: InferenceModel, replicas: number, at: number): Promise<void>;
   /**
    * Sets replicas and the memory annotation. Scaling up stamps the scaled-up time, clears a start
    * failure and writes the model's pod template (for a Deployment it owns), so the pods start on the
@@ -104,8 +105,8 @@ export interface ReconcilePorts {
   queue?: AdmissionQueue;
 }
 
-/** How a Deployment the control plane just created looks until the cluster reports on it. */
-export function newDeployment(model: InferenceModel, replicas: number): ManagedDeployment {
+/** How a Deployment the control plane created `at` looks until the cluster reports on it. */
+export function newDeployment(model: InferenceModel, replicas: number, at: number): ManagedDeployment {
   return {
     namespace: model.namespace,
     name: model.name,
@@ -114,7 +115,7 @@ export function newDeployment(model: InferenceModel, replicas: number): ManagedD
     failed: false,
     memoryAnnotation: model.spec.memory,
     scaledToZeroAt: undefined,
-    scaledUpAt: undefined,
+    scaledUpAt: replicas > 0 ? at : undefined,
     startFailure: undefined,
     resizeRefusedFor: undefined,
     template: podTemplateFor(model),

@@ -428,7 +428,7 @@ export async function scaleUp(
   if (deployment) {
     await ports.cluster.scaleDeployment(sized, model.spec.maxReplicas, now);
   } else if (model.spec.containerImage) {
-    await ports.cluster.createDeployment(sized, model.spec.maxReplicas);
+    await ports.cluster.createDeployment(sized, model.spec.maxReplicas, now);
   } else {
     return true; // the reconciler reports that it waits for a Deployment it does not own
   }

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { holderOf } from '../../../lambdas/core/inference-model.js';
 import type { PolicyResult, SimulationResult } from '../result.js';
 import { InputError, type Scenario } from '../scenario.js';
 import type { WhatIf } from '../what-if.js';
@@ -107,7 +108,11 @@ export async function simulate(
   let done = 0;
   let nextReport = performance.now() + 2000;
   for await (const request of scenario.openTrace()) {
-    for (const driver of all) await driver.request(request);
+    const holder = holderOf(request);
+    for (const driver of all) {
+      const running = driver.request(request, holder);
+      if (running) await running;
+    }
     if (++done % 4096 === 0 && performance.now() >= nextReport) {
       nextReport = performance.now() + 2000;
       const seconds = (performance.now() - started) / 1000;

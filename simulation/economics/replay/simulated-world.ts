@@ -30,6 +30,8 @@ export class SimulatedWorld implements ReplayWorld {
   private readonly pendingActivity = new Map<string, number>();
   private changes: WorldChange[] = [];
   private readonly loadMsByMemory = new Map<string, number>();
+  /** Until then (exclusive) neither a tick nor a look would change anything, unless the world runs. */
+  private quietUntil = -Infinity;
 
   private constructor(scenario: Scenario, startMs: number, policy: PoolPolicy) {
     const boots = new Map(scenario.pools.map((p) => [p.config.name, p.nodeBootSeconds * 1000]));
@@ -66,16 +68,22 @@ export class SimulatedWorld implements ReplayWorld {
     return world;
   }
 
-  async advanceTo(ms: number): Promise<void> {
-    if (ms < this.world.now) return;
+  advanceTo(ms: number): Promise<void> | undefined {
+    if (ms < this.world.now) return undefined;
     const passes = ms >= this.nextPassAt();
     if (!passes && !this.world.interleaver.busy) {
-      // Nothing runs and no pass is due: what World.advance would do, without its turns of the event loop.
+      // Nothing runs and no pass is due: what World.advance would do, without its turns of the event loop,
+      // and without the tick and the look when no pod finishes starting by then (most requests).
       this.world.now = ms;
+      if (ms < this.quietUntil) return undefined;
       this.world.cluster.tick();
       this.observe();
-      return;
+      return undefined;
     }
+    return this.run(ms, passes);
+  }
+
+  private async run(ms: number, passes: boolean): Promise<void> {
     if (passes) this.flushActivity();
     // Looked at after every pass too: a model can start, serve and idle out between two requests.
     await this.world.advance(ms - this.world.now, () => this.observe());
@@ -94,8 +102,8 @@ export class SimulatedWorld implements ReplayWorld {
     throw record.error ?? record.failure ?? new Error(`the warm-up of ${holderOf(ref)} did not finish`);
   }
 
-  async recordActivity(ref: ModelRef): Promise<void> {
-    this.pendingActivity.set(holderOf(ref), this.world.now);
+  recordActivity(holder: string): void {
+    this.pendingActivity.set(holder, this.world.now);
   }
 
   isReady(holder: string): boolean {
@@ -151,10 +159,14 @@ export class SimulatedWorld implements ReplayWorld {
     this.pendingActivity.clear();
   }
 
-  /** Model state changes since the last look, at the times they happened. */
+  /**
+   * Model state changes since the last look, at the times they happened; and until when, if the world
+   * does not run, there will be none (a starting model's first pod ready, or the cluster's next change).
+   */
   private observe(): void {
     const now = this.world.now;
     const { imagePullMs } = this.world.cluster.startup;
+    let quietUntil = this.world.cluster.nextChangeAt(now);
     for (const [holder, before] of this.states) {
       const deployment = this.world.cluster.deployments.get(holder);
       if (!deployment || deployment.replicas === 0) {
@@ -169,7 +181,9 @@ export class SimulatedWorld implements ReplayWorld {
       if (before === 'down') this.change(holder, 'starting', deployment.scaledUpAt ?? now);
       if (readyAt <= now && this.states.get(holder) !== 'up') this.change(holder, 'up', readyAt);
       if (readyAt > now && this.states.get(holder) === 'up') this.change(holder, 'starting', now);
+      if (readyAt > now) quietUntil = Math.min(quietUntil, readyAt);
     }
+    this.quietUntil = quietUntil;
   }
 
   /** Weight-load time by the pods' memory note: worked out once per note, as this runs for every request. */

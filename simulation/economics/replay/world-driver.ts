@@ -20,11 +20,15 @@ export type WorldChange =
  * activity and scheduled passes on a virtual clock, reporting what changed.
  */
 export interface ReplayWorld {
-  /** Runs every scheduled pass, node boot and pod start up to `ms`. */
-  advanceTo(ms: number): Promise<void>;
+  /**
+   * Runs every scheduled pass, node boot and pod start up to `ms`; undefined, not a promise, when
+   * nothing had to run (no pass due, nothing running): time just moved.
+   */
+  advanceTo(ms: number): Promise<void> | undefined;
   /** The warm-up API's answer for the model at the current virtual time; 'queued' is a 202 with a place in line. */
   warmUp(ref: ModelRef): Promise<200 | 202 | 'queued' | 429>;
-  recordActivity(ref: ModelRef): Promise<void>;
+  /** A request to a running model, told to the activity API (at the next pass or warm-up). */
+  recordActivity(holder: string): void;
   isReady(holder: string): boolean;
   /** Warmed up and not ready yet: a request waits for it without another warm-up. */
   isStarting(holder: string): boolean;
@@ -79,27 +83,33 @@ export function worldDriver(
     for (const since of waiting.get(holder) ?? []) recorder.waited(holder, (atMs - since) / 1000);
     waiting.delete(holder);
   };
+  /** A request once the world is at its time: served at once, or a warm-up (a promise) first. */
+  const serve = (request: TraceRequest, holder: string): Promise<void> | undefined => {
+    settle();
+    recorder.request(holder);
+    if (world.isReady(holder) || world.isStarting(holder)) {
+      // A gateway warms a cold model up once and holds its requests until it is ready.
+      if (options.reportActivity) world.recordActivity(holder);
+      if (world.isStarting(holder)) wait(holder, request.atMs);
+      return undefined;
+    }
+    return warmUp(request, holder);
+  };
+  const warmUp = async (request: TraceRequest, holder: string) => {
+    const status = await world.warmUp(request);
+    settle();
+    if (status === 429) {
+      recorder.rejected(holder);
+      refusal(holder, request.atMs);
+    } else if (status === 202 || status === 'queued') {
+      wait(holder, request.atMs);
+      if (status === 'queued') refusal(holder, request.atMs);
+    }
+  };
   return {
-    async request(request: TraceRequest) {
-      await world.advanceTo(request.atMs);
-      settle();
-      const holder = `${request.namespace}/${request.name}`;
-      recorder.request(holder);
-      if (world.isReady(holder) || world.isStarting(holder)) {
-        // A gateway warms a cold model up once and holds its requests until it is ready.
-        if (options.reportActivity) await world.recordActivity(request);
-        if (world.isStarting(holder)) wait(holder, request.atMs);
-        return;
-      }
-      const status = await world.warmUp(request);
-      settle();
-      if (status === 429) {
-        recorder.rejected(holder);
-        refusal(holder, request.atMs);
-      } else if (status === 202 || status === 'queued') {
-        wait(holder, request.atMs);
-        if (status === 'queued') refusal(holder, request.atMs);
-      }
+    request(request, holder) {
+      const advancing = world.advanceTo(request.atMs);
+      return advancing ? advancing.then(() => serve(request, holder)) : serve(request, holder);
     },
     async finish() {
       await world.advanceTo(window.endMs);

@@ -33,6 +33,8 @@ describe('KubernetesCluster on kube-apiserver', () => {
   const apps = config.makeApiClient(AppsV1Api);
   const core = config.makeApiClient(CoreV1Api);
   const cluster = new KubernetesCluster(config);
+  /** When the control plane created `llama`: the Deployment carries it as its scale-up time. */
+  const createdAt = Date.UTC(2026, 11, 2, 9, 30);
   const kubectl = (...args: string[]): Promise<string> =>
     runCommand('kubectl', harnessEnv('IBCP_KUBECTL'), ['--kubeconfig', kubeconfig, ...args]);
 
@@ -201,9 +203,9 @@ describe('KubernetesCluster on kube-apiserver', () => {
 
   it('creates the Deployment with labels, annotation, owner, node selector and GPUs', async () => {
     const model = await listed('llama');
-    await cluster.createDeployment(model, 1);
+    await cluster.createDeployment(model, 1, createdAt);
     // Already there: left alone, no error.
-    await cluster.createDeployment(model, 0);
+    await cluster.createDeployment(model, 0, Date.now());
 
     const deployment = await readDeployment('llama');
     const labels = {
@@ -213,7 +215,10 @@ describe('KubernetesCluster on kube-apiserver', () => {
       'inference.eh-ops.io/managed': 'true',
     };
     expect(deployment.metadata?.labels).toEqual(labels);
-    expect(deployment.metadata?.annotations?.['inference.eh-ops.io/memory']).toBe('16Gi');
+    expect(deployment.metadata?.annotations).toMatchObject({
+      'inference.eh-ops.io/memory': '16Gi',
+      'inference.eh-ops.io/scaled-up-at': '2026-12-02T09:30:00.000Z',
+    });
     expect(deployment.metadata?.ownerReferences).toEqual([
       {
         apiVersion: 'inference.eh-ops.io/v1alpha1',
@@ -261,7 +266,7 @@ describe('KubernetesCluster on kube-apiserver', () => {
       failed: false,
       memoryAnnotation: '16Gi',
       scaledToZeroAt: undefined,
-      scaledUpAt: undefined,
+      scaledUpAt: createdAt,
       startFailure: undefined,
       resizeRefusedFor: undefined,
       template: {

@@ -37,7 +37,7 @@ const tryCreate = (identity: KubernetesIdentity, deployment: V1Deployment) =>
 
 /** The managed Deployment the control plane builds for `model`, changed by `edit`. */
 function managed(edit: (deployment: V1Deployment) => void = () => undefined): V1Deployment {
-  const deployment = deploymentFor(model, 1);
+  const deployment = deploymentFor(model, 1, Date.now());
   deployment.metadata!.name = uniqueName('variant');
   edit(deployment);
   return deployment;
@@ -91,7 +91,7 @@ describe('ValidatingAdmissionPolicy on the Deployments the control plane writes'
     const cluster = new KubernetesCluster(kubeConfigFromFile(reconcile.kubeconfig), {
       namespaces: [namespace],
     });
-    await cluster.createDeployment(model, 1);
+    await cluster.createDeployment(model, 1, Date.now());
     await cluster.scaleDeployment(model, 0, Date.now());
     expect((await cluster.getManagedDeployment(model))?.replicas).toBe(0);
     await cluster.deleteDeployment(model);

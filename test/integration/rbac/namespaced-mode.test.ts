@@ -115,7 +115,7 @@ describe('namespaced mode', () => {
     const [model] = await cluster.listModels();
     expect(model).toMatchObject({ namespace: governed, name: 'llama' });
     await cluster.addFinalizer(model!);
-    await cluster.createDeployment(model!, 0);
+    await cluster.createDeployment(model!, 0, Date.now());
     expect(await cluster.listManagedDeployments()).toEqual([expect.objectContaining({ name: 'llama' })]);
     const nodes = new KubernetesPoolNodes(config, { namespaces: [governed] });
     expect((await nodes.list(pool)).map((n) => n.name)).toEqual([`${pool}-node`]);

@@ -285,11 +285,14 @@ describe('deploymentFor and toManagedDeployment: the model’s Deployment and ba
   const model = inferenceModel('llama', { modelName: 'meta-llama/Llama-2-7b', memory: '24Gi' });
 
   it('owns the Deployment by the model, selects on name and model labels, and recreates on rollout', () => {
-    const deployment = deploymentFor(model, 1);
+    const deployment = deploymentFor(model, 1, Date.UTC(2026, 11, 2, 9, 30));
     expect(deployment.metadata).toMatchObject({
       name: 'llama',
       namespace: 'ml',
-      annotations: { 'inference.eh-ops.io/memory': '24Gi' },
+      annotations: {
+        'inference.eh-ops.io/memory': '24Gi',
+        'inference.eh-ops.io/scaled-up-at': '2026-12-02T09:30:00.000Z',
+      },
       ownerReferences: [
         {
           kind: 'InferenceModel',
@@ -312,7 +315,8 @@ describe('deploymentFor and toManagedDeployment: the model’s Deployment and ba
   });
 
   it('reads back what it wrote, as the reconciler sees a Deployment it just created', () => {
-    const written = deploymentFor(model, 1);
+    const createdAt = Date.UTC(2026, 11, 2, 9, 30);
+    const written = deploymentFor(model, 1, createdAt);
     expect(toManagedDeployment(written)).toEqual({
       namespace: 'ml',
       name: 'llama',
@@ -321,7 +325,7 @@ describe('deploymentFor and toManagedDeployment: the model’s Deployment and ba
       failed: false,
       memoryAnnotation: '24Gi',
       scaledToZeroAt: undefined,
-      scaledUpAt: undefined,
+      scaledUpAt: createdAt,
       startFailure: undefined,
       resizeRefusedFor: undefined,
       template: toPodTemplate(written.spec?.template.spec),

@@ -1,4 +1,4 @@
-import { Match } from 'aws-cdk-lib/assertions';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { synthStack } from './stack-fixture.js';
 
 const vpc = {
@@ -53,5 +53,9 @@ describe('LambdaNetwork', () => {
       expect(fn.Properties.VpcConfig).toBeUndefined();
     }
     plain.resourceCountIs('AWS::EC2::SecurityGroup', 0);
+  });
+
+  it('leaves `cdk synth` without warnings about the VPC and subnets it builds from their IDs', () => {
+    Annotations.fromStack(stack).hasNoWarning('*', Match.anyValue());
   });
 });

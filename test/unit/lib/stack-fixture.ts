@@ -20,6 +20,13 @@ export const BASE_CONTEXT = {
     { name: 'default', nodeGroup: 'gpu-l4-nodes', gpuMemoryPerNode: '96Gi', minNodes: 0, maxNodes: 6 },
   ],
 };
+/**
+ * Every test app skips CDK's built-in template validation: a WebAssembly rule engine that costs about ten
+ * CPU seconds per synth. The real `cdk synth` keeps it, and `test/integration/cdk/synth.test.ts` checks the
+ * synthesized templates with cfn-lint.
+ */
+const UNVALIDATED = { builtinCloudFormationValidation: false } as const;
+
 export const AMP_WORKSPACE_ARN = 'arn:aws:aps:eu-west-1:123456789012:workspace/ws-0123abcd-4567-89ef';
 
 /**
@@ -31,7 +38,10 @@ export function synthStack(
   context: Record<string, unknown> = {},
   { bundle = false, nag = false }: { bundle?: boolean; nag?: boolean } = {},
 ): { stack: InferenceBudgetStack; template: Template } {
-  const app = new App(bundle ? {} : { context: { 'aws:cdk:bundling-stacks': [] } });
+  const app = new App({
+    ...UNVALIDATED,
+    ...(bundle ? {} : { context: { 'aws:cdk:bundling-stacks': [] } }),
+  });
   const stack = new InferenceBudgetStack(app, 'Test', {
     env: TEST_ENV,
     config: parseConfig({ ...BASE_CONTEXT, ...context }),
@@ -46,7 +56,7 @@ export function onBareStack<T>(build: (stack: Stack) => T): {
   stack: Stack;
   template: Template;
 } {
-  const stack = new Stack(new App(), 'Test', { env: TEST_ENV });
+  const stack = new Stack(new App(UNVALIDATED), 'Test', { env: TEST_ENV });
   const construct = build(stack);
   return { construct, stack, template: Template.fromStack(stack) };
 }

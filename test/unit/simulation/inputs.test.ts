@@ -1,5 +1,6 @@
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import fc from 'fast-check';
 import { join } from 'node:path';
 import { readModels } from '../../../simulation/economics/inputs/models.js';
 import { readPools } from '../../../simulation/economics/inputs/pools.js';
@@ -239,6 +240,32 @@ describe('--trace', () => {
     for await (const request of readTrace(await file('big.csv', rows), models))
       count += request.name === 'llama' ? 1 : 0;
     expect(count).toBe(200_000);
+  });
+
+  it('reads every RFC 3339 timestamp as Date.parse does, the toISOString form read by hand included', async () => {
+    const field = (max: number, width: number) =>
+      fc.integer({ min: 0, max }).map((n) => String(n).padStart(width, '0'));
+    const stamp = fc
+      .tuple(
+        field(9999, 4),
+        field(13, 2),
+        field(32, 2),
+        field(24, 2),
+        field(60, 2),
+        field(60, 2),
+        field(999, 3),
+        fc.constantFrom('Z', 'z', '+01:00'),
+      )
+      .map(([y, mo, d, h, mi, s, ms, zone]) => `${y}-${mo}-${d}T${h}:${mi}:${s}.${ms}${zone}`);
+    await fc.assert(
+      fc.asyncProperty(stamp, async (text) => {
+        const read = readTrace(await file('stamp.csv', `${text},chat,llama\n`), models);
+        if (Number.isNaN(Date.parse(text)))
+          expect(await failure(() => all(read))).toMatch(/is not a timestamp/);
+        else expect((await all(read))[0]!.atMs).toBe(Date.parse(text));
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it.each([

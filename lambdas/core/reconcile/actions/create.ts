@@ -17,7 +17,7 @@ export async function createDeployment(ctx: ActionContext, replicas: number): Pr
       return { deployment: undefined, hold };
     }
   }
-  await ports.cluster.createDeployment(model, replicas);
+  await ports.cluster.createDeployment(model, replicas, now);
   ports.log.info('Created deployment for InferenceModel', fields(model));
   await event(
     ports,
@@ -26,5 +26,5 @@ export async function createDeployment(ctx: ActionContext, replicas: number): Pr
     'Created',
     `Created Deployment ${model.name} with ${replicas} replica(s)`,
   );
-  return { deployment: { ...newDeployment(model, replicas), scaledUpAt: replicas > 0 ? now : undefined } };
+  return { deployment: newDeployment(model, replicas, now) };
 }
