@@ -1,3 +1,4 @@
+import { CLUSTER_NAME_PATTERN, type ClusterScope } from './core/clusters.js';
 import { DurationError, parseDuration } from './core/duration.js';
 import { DEFAULT_STABILISATION_MS } from './core/nodes/ports.js';
 import { NodePoolConfigError, parseNodePools, type NodePoolConfig } from './core/nodes/node-pools.js';
@@ -36,6 +37,13 @@ export interface RuntimeConfig {
   nodeGroupCluster: string | undefined;
   /** How long a node runs no budgeted workload before it is taken out. */
   scaleInStabilisationMs: number;
+  /** The cluster this Lambda serves and its keys in the shared ledger; unset, the unscoped ledger. */
+  cluster: ClusterScope | undefined;
+  /**
+   * Every cluster of the deployment (`GOVERNED_CLUSTERS`, comma-separated, the first keeping the
+   * single-cluster keys), for the views over all of them (`GET /v1/pools`); unset, this one alone.
+   */
+  governedClusters: ClusterScope[];
 }
 
 export class ConfigError extends Error {
@@ -48,6 +56,7 @@ export function runtimeConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConf
   const graceSeconds = wholeSeconds(env, 'ORPHAN_GRACE_SECONDS', 300);
   const nodePools = nodePoolsOf(env);
   const kubernetes = kubernetesTarget(env);
+  const cluster = clusterScopeOf(env);
   return {
     ledgerTable,
     dynamoDbEndpoint: env.DYNAMODB_ENDPOINT || undefined,
@@ -67,7 +76,55 @@ export function runtimeConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConf
     nodeGroupCluster: nodePools.length > 0 ? required(env, 'EKS_CLUSTER_NAME') : undefined,
     scaleInStabilisationMs:
       wholeSeconds(env, 'SCALE_IN_STABILISATION_SECONDS', DEFAULT_STABILISATION_MS / 1000) * 1000,
+    cluster,
+    governedClusters: governedClustersOf(env, cluster),
   };
+}
+
+const KEY_LAYOUTS = ['legacy', 'cluster'];
+
+/**
+ * The cluster a Lambda serves (`CLUSTER_NAME`) and which keys its pools have in the shared ledger
+ * (`LEDGER_KEYS`: `legacy`, the default, for the cluster that keeps the single-cluster keys; `cluster` for
+ * every other; docs/ledger.md#clusters). Without `CLUSTER_NAME`, the unscoped single-cluster ledger.
+ */
+export function clusterScopeOf(env: NodeJS.ProcessEnv = process.env): ClusterScope | undefined {
+  const cluster = env.CLUSTER_NAME;
+  const keys = env.LEDGER_KEYS || 'legacy';
+  if (!KEY_LAYOUTS.includes(keys)) {
+    throw new ConfigError(`LEDGER_KEYS must be "legacy" or "cluster", got ${JSON.stringify(keys)}`);
+  }
+  if (!cluster) {
+    if (env.LEDGER_KEYS) throw new ConfigError('LEDGER_KEYS needs CLUSTER_NAME, the cluster it scopes');
+    return undefined;
+  }
+  if (!CLUSTER_NAME_PATTERN.test(cluster)) {
+    throw new ConfigError(`CLUSTER_NAME must be an EKS cluster name, got ${JSON.stringify(cluster)}`);
+  }
+  return { cluster, legacyKeys: keys === 'legacy' };
+}
+
+function governedClustersOf(env: NodeJS.ProcessEnv, own: ClusterScope | undefined): ClusterScope[] {
+  if (!env.GOVERNED_CLUSTERS) return own ? [own] : [];
+  const names = env.GOVERNED_CLUSTERS.split(',').map((name) => name.trim());
+  const bad = names.filter((name) => !CLUSTER_NAME_PATTERN.test(name));
+  if (bad.length > 0) {
+    throw new ConfigError(
+      `GOVERNED_CLUSTERS must be cluster names separated by commas; not valid: ${JSON.stringify(bad)}`,
+    );
+  }
+  if (new Set(names).size !== names.length) {
+    throw new ConfigError(`GOVERNED_CLUSTERS names a cluster twice: ${env.GOVERNED_CLUSTERS}`);
+  }
+  if (!own) throw new ConfigError('GOVERNED_CLUSTERS needs CLUSTER_NAME, the cluster this Lambda serves');
+  const index = names.indexOf(own.cluster);
+  if (index < 0) throw new ConfigError(`GOVERNED_CLUSTERS must list CLUSTER_NAME ("${own.cluster}")`);
+  if ((index === 0) !== own.legacyKeys) {
+    throw new ConfigError(
+      'LEDGER_KEYS must be "legacy" for the first cluster of GOVERNED_CLUSTERS and "cluster" for every other',
+    );
+  }
+  return names.map((cluster, i) => ({ cluster, legacyKeys: i === 0 }));
 }
 
 const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -84,12 +141,19 @@ function namespacesOf(env: NodeJS.ProcessEnv): string[] | undefined {
   return namespaces;
 }
 
-/** Which Kubernetes API a Lambda calls: a kubeconfig file (local mode, tests), else its EKS cluster. */
-export type KubernetesTarget = { kubeconfig: string } | { eksCluster: string; region: string };
+/**
+ * Which Kubernetes API a Lambda calls: a kubeconfig file (local mode, tests), at one of its contexts
+ * (`KUBE_CONTEXT`: local mode governing several clusters of one kubeconfig), else its EKS cluster.
+ */
+export type KubernetesTarget =
+  { kubeconfig: string; context?: string } | { eksCluster: string; region: string };
 
 export function kubernetesTarget(env: NodeJS.ProcessEnv = process.env): KubernetesTarget {
+  if (env.KUBE_CONTEXT && !env.KUBECONFIG) {
+    throw new ConfigError('KUBE_CONTEXT needs KUBECONFIG, the file that holds the context');
+  }
   return env.KUBECONFIG
-    ? { kubeconfig: env.KUBECONFIG }
+    ? { kubeconfig: env.KUBECONFIG, ...(env.KUBE_CONTEXT && { context: env.KUBE_CONTEXT }) }
     : { eksCluster: required(env, 'EKS_CLUSTER_NAME'), region: required(env, 'AWS_REGION') };
 }
 
@@ -113,6 +177,8 @@ export interface WebhookConfig {
   secret: { arn: string } | { value: string };
   /** Where the namespace's InferenceModels are listed (the dependency-cycle check). */
   kubernetes: KubernetesTarget;
+  /** The cluster this webhook serves: it reads that cluster's pools only; unset, the unscoped ledger. */
+  cluster?: ClusterScope | undefined;
 }
 
 /** The webhook Lambda's environment. EventBridge and Secrets Manager endpoints follow the SDK's own
@@ -134,6 +200,7 @@ export function webhookConfig(env: NodeJS.ProcessEnv = process.env): WebhookConf
     eventBusName: env.EVENT_BUS_NAME || 'default',
     secret,
     kubernetes: kubernetesTarget(env),
+    cluster: clusterScopeOf(env),
   };
 }
 
@@ -176,7 +243,15 @@ export function remediationConfig(env: NodeJS.ProcessEnv = process.env): Remedia
     latencyScaleBackMs: duration(env, 'REMEDIATION_LATENCY_SCALE_BACK_AFTER', '30m'),
     restartOnTrainingLossHigh: flag(env, 'REMEDIATION_TRAINING_LOSS_RESTART'),
     runbookBaseUrl: env.REMEDIATION_RUNBOOK_BASE_URL || 'docs/runbooks/',
+    cluster: remediationScope(env),
   };
+}
+
+/** With several clusters an alert names its own (`cluster` label); alone, an unlabelled one is its. */
+function remediationScope(env: NodeJS.ProcessEnv): RemediationConfig['cluster'] {
+  const own = clusterScopeOf(env);
+  if (!own) return undefined;
+  return { name: own.cluster, labelRequired: governedClustersOf(env, own).length > 1 };
 }
 
 // ---- the readers: unset (or, for the remediation settings, empty) means the default ----------------

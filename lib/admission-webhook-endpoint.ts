@@ -44,6 +44,8 @@ export type WebhookAccess =
 export interface AdmissionWebhookEndpointProps {
   handler: IFunction;
   access: WebhookAccess;
+  /** With several clusters, the cluster it serves: its API and web ACL names carry it. */
+  cluster?: string;
   logRetention?: RetentionDays;
 }
 
@@ -74,7 +76,7 @@ export class AdmissionWebhookEndpoint extends Construct {
     const vpcEndpoint = access.type === 'private' ? this.vpcEndpoint(access) : undefined;
     const { api, accessLogs, validator } = controlPlaneRestApi(this, {
       // Its own name: API Gateway's metrics (and so the webhook's alarms) are keyed by it.
-      name: `${Stack.of(this).stackName}-admission-webhook`,
+      name: `${Stack.of(this).stackName}${props.cluster ? `-${props.cluster}` : ''}-admission-webhook`,
       description: 'Inference budget admission webhook (secret path, called by the Kubernetes API server)',
       stageName: 'admission',
       throttle: WEBHOOK_THROTTLE,
@@ -112,7 +114,7 @@ export class AdmissionWebhookEndpoint extends Construct {
       ? // The endpoint-specific host resolves to the endpoint from anywhere, without private DNS in the VPC.
         `https://${api.restApiId}-${vpcEndpoint.vpcEndpointId}.execute-api.${stack.region}.${stack.urlSuffix}/${api.deploymentStage.stageName}/`
       : api.url;
-    this.webAcl = access.type === 'public' ? this.rateLimit() : undefined;
+    this.webAcl = access.type === 'public' ? this.rateLimit(props.cluster) : undefined;
   }
 
   /**
@@ -140,7 +142,7 @@ export class AdmissionWebhookEndpoint extends Construct {
     });
   }
 
-  private rateLimit(): CfnWebACL {
+  private rateLimit(cluster: string | undefined): CfnWebACL {
     // No sampled requests and no WAF logging: both would keep the URI, which holds the secret.
     const visibility = (metricName: string) => ({
       cloudWatchMetricsEnabled: true,
@@ -149,7 +151,7 @@ export class AdmissionWebhookEndpoint extends Construct {
     });
     const acl = new CfnWebACL(this, 'RateLimit', {
       // Named, since its CloudWatch metrics (and the WebhookRateLimited alarm) are keyed by the name.
-      name: `${Stack.of(this).stackName}-webhook`,
+      name: `${Stack.of(this).stackName}${cluster ? `-${cluster}` : ''}-webhook`,
       description: 'Admission webhook: blocks a source IP that floods the endpoint',
       scope: 'REGIONAL',
       defaultAction: { allow: {} },

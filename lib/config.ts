@@ -3,11 +3,7 @@
  * object in cdk.json) or from flat keys such as `-c inferenceBudget.clusterName=gpu-inference`, which win.
  * Every problem is reported at once, each naming its context key, so `cdk synth` fails with a clear message.
  */
-import {
-  NodePoolConfigError,
-  parseNodePools,
-  type NodePoolSetting,
-} from '../lambdas/core/nodes/node-pools.js';
+import { parseClusters, SECURITY_GROUP_ID, type ClusterConfig } from './clusters-config.js';
 import { MODE_VARIABLES, remediationConfig, ConfigError as LambdaConfigError } from '../lambdas/config.js';
 import { isObject } from '../lambdas/core/json.js';
 
@@ -23,21 +19,17 @@ export interface VpcConfig {
 }
 
 export interface ControlPlaneConfig {
-  /** The EKS cluster this control plane governs. */
-  clusterName: string;
+  /**
+   * The EKS clusters this control plane governs, each with its own pools and budgets; at least one. The
+   * single-cluster form (`clusterName` + `pools`) is the one-element list.
+   */
+  clusters: ClusterConfig[];
   /** Minutes between scheduled reconcile passes (1 to 60). */
   scheduleMinutes: number;
-  /** The GPU node pools whose budgets the control plane keeps; at least one. */
-  pools: NodePoolSetting[];
   /** Email addresses subscribed to the on-call topic. */
   onCallEmails: string[];
   /** HTTPS endpoints (a paging service's webhook) subscribed to the on-call topic. */
   onCallUrls: string[];
-  /**
-   * The namespaces the control plane governs (namespaced mode: Roles in each, deploy/rbac/namespace/);
-   * empty, it governs the whole cluster (cluster-wide mode, deploy/rbac/cluster/).
-   */
-  namespaces: string[];
   /** The `control_plane` label on the control plane's own series. */
   controlPlaneName: string | undefined;
   orphanGraceSeconds: number | undefined;
@@ -51,8 +43,6 @@ export interface ControlPlaneConfig {
    * it unless `remoteWriteUrl` / `prometheusQueryUrl` point elsewhere.
    */
   ampWorkspaceArn: string | undefined;
-  /** An existing Secrets Manager secret holding the webhook path secret; unset, the stack creates one. */
-  webhookSecretArn: string | undefined;
   /** Unset, the Lambdas run outside any VPC (the cluster endpoint must then be public). */
   vpc: VpcConfig | undefined;
   /**
@@ -80,6 +70,7 @@ export class ConfigError extends Error {
 const FIELDS = [
   'clusterName',
   'pools',
+  'clusters',
   'scheduleMinutes',
   'onCallEmails',
   'onCallUrls',
@@ -100,17 +91,14 @@ const FIELDS = [
   'remediation',
 ] as const;
 
-const EKS_CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const AMP_WORKSPACE_ARN = /^arn:aws[a-z-]*:aps:[a-z0-9-]+:\d{12}:workspace\/ws-[A-Za-z0-9-]+$/;
-const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/;
 const VPC_ID = /^vpc-[0-9a-f]{8,17}$/;
 const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
-const SECURITY_GROUP_ID = /^sg-[0-9a-f]{8,17}$/;
 
 /** Fields that are objects or lists of objects: on the command line they are JSON. */
-const STRUCTURED = new Set<string>(['pools', 'vpc', 'remediation']);
+const STRUCTURED = new Set<string>(['pools', 'clusters', 'vpc', 'remediation']);
 
 function fromJson(value: unknown): unknown {
   if (typeof value !== 'string') return value;
@@ -142,7 +130,7 @@ export function parseConfig(raw: unknown): ControlPlaneConfig {
   const problems: string[] = [];
   const input: Record<string, unknown> =
     raw && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
-  const fail = (field: string, message: string): undefined => {
+  const fail: Fail = (field, message) => {
     problems.push(`context "${CONTEXT_KEY}.${field}" ${message}`);
     return undefined;
   };
@@ -185,16 +173,6 @@ export function parseConfig(raw: unknown): ControlPlaneConfig {
   };
   const url = (field: string): string | undefined => text(field, /^https?:\/\/\S+$/, 'an http(s) URL');
 
-  let clusterName: string | undefined;
-  if (input.clusterName === undefined || input.clusterName === null || input.clusterName === '') {
-    fail('clusterName', 'is required: the EKS cluster this control plane governs');
-  } else {
-    clusterName = text(
-      'clusterName',
-      EKS_CLUSTER_NAME,
-      'an EKS cluster name (letters, digits, - and _, at most 100, starting with a letter or digit)',
-    );
-  }
   const scheduleMinutes = whole('scheduleMinutes', 1, 60, 'a whole number of minutes from 1 to 60') ?? 1;
   const onCallEmails = list('onCallEmails', (item) => EMAIL.test(item), 'email addresses');
   const onCallUrls = list('onCallUrls', (item) => /^https:\/\/\S+$/.test(item), 'https:// URLs');
@@ -221,10 +199,21 @@ export function parseConfig(raw: unknown): ControlPlaneConfig {
   const remoteWriteUrl = url('remoteWriteUrl');
   const prometheusQueryUrl = url('prometheusQueryUrl');
   const ampWorkspaceArn = text('ampWorkspaceArn', AMP_WORKSPACE_ARN, 'an AMP workspace ARN');
-  const webhookSecretArn = text('webhookSecretArn', SECRET_ARN, 'a Secrets Manager secret ARN');
-  const pools = parsePools(input.pools, fail, (problem) => problems.push(problem));
   const vpc = parseVpc(input.vpc, fail);
-  const webhookEndpoint = parseWebhookEndpoint(input.webhookEndpoint, input.vpc, vpc, fail);
+  const clusters = parseClusters(
+    input,
+    (field) => `${CONTEXT_KEY}.${field}`,
+    namespaces,
+    fail,
+    (problem) => problems.push(problem),
+  );
+  const webhookEndpoint = parseWebhookEndpoint(
+    input.webhookEndpoint,
+    input.vpc,
+    vpc,
+    input.clusters === undefined ? undefined : clusters,
+    fail,
+  );
   const scaleInStabilisationSeconds = whole(
     'scaleInStabilisationSeconds',
     60,
@@ -249,23 +238,20 @@ export function parseConfig(raw: unknown): ControlPlaneConfig {
     }
   }
 
-  if (problems.length > 0 || clusterName === undefined) {
+  if (problems.length > 0) {
     throw new ConfigError(`Invalid control plane configuration:\n  ${problems.join('\n  ')}`);
   }
   return {
-    clusterName,
-    pools,
+    clusters,
     scheduleMinutes,
     onCallEmails,
     onCallUrls,
-    namespaces,
     controlPlaneName,
     orphanGraceSeconds,
     recommendationWindowSeconds,
     remoteWriteUrl,
     prometheusQueryUrl,
     ampWorkspaceArn,
-    webhookSecretArn,
     vpc,
     webhookEndpoint,
     runbookBaseUrl,
@@ -275,26 +261,7 @@ export function parseConfig(raw: unknown): ControlPlaneConfig {
   };
 }
 
-type Fail = (field: string, message: string) => undefined;
-
-/** Checked by the same parser the Lambdas apply to `NODE_POOLS`, so synth refuses what they would. */
-function parsePools(value: unknown, fail: Fail, report: (problem: string) => void): NodePoolSetting[] {
-  if (!Array.isArray(value) || value.length === 0) {
-    fail(
-      'pools',
-      'is required: a list of GPU node pools, each {name, nodeGroup, gpuMemoryPerNode, minNodes, maxNodes}',
-    );
-    return [];
-  }
-  try {
-    parseNodePools(JSON.stringify(value), `${CONTEXT_KEY}.pools`);
-  } catch (error) {
-    if (!(error instanceof NodePoolConfigError)) throw error;
-    report(`context ${error.message}`);
-    return [];
-  }
-  return value as NodePoolSetting[];
-}
+export type Fail = (field: string, message: string) => undefined;
 
 /** `remediation` keys and the variables they set; the playbook alerts' modes come from lambdas/config. */
 const REMEDIATION_SETTINGS: Record<string, string> = {
@@ -377,6 +344,8 @@ function parseWebhookEndpoint(
   value: unknown,
   rawVpc: unknown,
   vpc: VpcConfig | undefined,
+  /** The `clusters` list, when the configuration uses it (each cluster may name its own group). */
+  clusters: ClusterConfig[] | undefined,
   fail: Fail,
 ): WebhookEndpointType {
   if (value === undefined || value === null || value === '') value = 'private';
@@ -391,11 +360,16 @@ function parseWebhookEndpoint(
       'vpc',
       `is required for the private webhook endpoint (the default): the cluster's VPC, private subnets and cluster security group; or set "${CONTEXT_KEY}.webhookEndpoint" to "public" (docs/webhook.md#endpoint)`,
     );
-  } else if (value === 'private' && vpc && !vpc.clusterSecurityGroupId) {
-    fail(
-      'vpc.clusterSecurityGroupId',
-      'is required for the private webhook endpoint (the default): the EKS control plane reaches the endpoint from that group',
-    );
+  } else if (value === 'private' && vpc) {
+    const why =
+      'is required for the private webhook endpoint (the default): the EKS control plane reaches the endpoint from that group';
+    // In the single-cluster form the cluster's group is `vpc.clusterSecurityGroupId`.
+    if (!clusters && !vpc.clusterSecurityGroupId) fail('vpc.clusterSecurityGroupId', why);
+    clusters?.forEach((cluster, index) => {
+      if (!cluster.clusterSecurityGroupId && !vpc.clusterSecurityGroupId) {
+        fail(`clusters[${index}].clusterSecurityGroupId`, `(or vpc.clusterSecurityGroupId) ${why}`);
+      }
+    });
   }
   return value;
 }

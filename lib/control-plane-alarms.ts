@@ -19,6 +19,7 @@ import {
   CLOUDWATCH_METRICS,
   CLOUDWATCH_NAMESPACE,
   CLOUDWATCH_SERVICE,
+  CLUSTER_DIMENSION,
   POOL_DIMENSION,
 } from '../lambdas/core/metrics/cloudwatch-names.js';
 
@@ -37,15 +38,24 @@ export const ALARM_KINDS = [
 ] as const;
 export type AlarmKind = (typeof ALARM_KINDS)[number];
 
-export interface ControlPlaneAlarmsProps {
+/** One governed cluster's own alarms: its pools, its Lambdas, its pass, its webhook. */
+export interface ClusterAlarmSources {
+  /** The EKS cluster: the `cluster` dimension of its metrics. */
+  cluster: string;
+  /** Put in its alarms' names (several clusters); unset, names are the single-cluster ones. */
+  subject: string | undefined;
   pools: string[];
-  /** Minutes between scheduled passes: "no successful reconcile" waits at least two of them. */
-  scheduleMinutes: number;
   functions: IFunction[];
   reconcileFailures: IQueue;
-  apis: RestApi[];
   /** The admission webhook: its 4xx (wrong paths, throttling) and, when public, its WAF blocks page too. */
   webhook: { api: RestApi; webAcl: CfnWebACL | undefined; rateRule: string };
+}
+
+export interface ControlPlaneAlarmsProps {
+  clusters: ClusterAlarmSources[];
+  /** Minutes between scheduled passes: "no successful reconcile" waits at least two of them. */
+  scheduleMinutes: number;
+  warmUpApi: RestApi;
   ledgerTable: ITable;
   onCallTopic: ITopic;
   runbookBaseUrl: string | undefined;
@@ -80,18 +90,7 @@ export class ControlPlaneAlarms extends Construct {
     super(scope, id);
     const fiveMinutes = Duration.minutes(5);
     const action = new SnsAction(props.onCallTopic);
-    const add = (
-      kind: AlarmKind,
-      subject: string,
-      summary: string,
-      options: {
-        metric: IMetric;
-        threshold: number;
-        comparison?: ComparisonOperator;
-        evaluationPeriods?: number;
-        missing?: TreatMissingData;
-      },
-    ): void => {
+    const add: AddAlarm = (kind, subject, summary, options) => {
       const alarm = new Alarm(this, `${kind}${subject ? `-${subject}` : ''}`, {
         alarmName: `${Stack.of(this).stackName}-${kind}${subject ? `-${subject}` : ''}`,
         alarmDescription: `${summary} Runbook: ${runbookLink(props.runbookBaseUrl, kind)}`,
@@ -106,19 +105,45 @@ export class ControlPlaneAlarms extends Construct {
       this.alarms.push({ kind, alarm });
     };
 
-    for (const pool of props.pools) {
+    this.staleAfter = Duration.minutes(Math.max(5, 2 * props.scheduleMinutes));
+    for (const cluster of props.clusters) this.clusterAlarms(cluster, add);
+    const warmUpApi = props.warmUpApi.node.scope!.node.id;
+    add('ApiServerErrors', warmUpApi, `API ${warmUpApi} answered 5xx in the last 5 minutes.`, {
+      metric: props.warmUpApi.metricServerError({ period: fiveMinutes, statistic: 'Sum' }),
+      threshold: 0,
+    });
+    add('LedgerThrottled', '', 'DynamoDB throttled requests to the ledger table in the last 5 minutes.', {
+      metric: props.ledgerTable.metricThrottledRequestsForOperations({
+        operations: LEDGER_OPERATIONS,
+        period: fiveMinutes,
+      }),
+      threshold: 0,
+    });
+  }
+
+  /**
+   * A cluster's alarms watch its own metrics (the `cluster` dimension), Lambdas, failure queue and
+   * webhook: one cluster failing pages as that cluster, and never silences another's alarm.
+   */
+  private clusterAlarms(cluster: ClusterAlarmSources, add: AddAlarm): void {
+    const fiveMinutes = Duration.minutes(5);
+    // Subjects and summaries name the cluster only when there are several.
+    const named = (subject: string) => [cluster.subject, subject].filter(Boolean).join('-');
+    const where = cluster.subject ? ` (cluster ${cluster.cluster})` : '';
+    const dimensions = { service: CLOUDWATCH_SERVICE, [CLUSTER_DIMENSION]: cluster.cluster };
+    for (const pool of cluster.pools) {
       const poolMetric = (metricName: string, statistic: string): Metric =>
         new Metric({
           namespace: CLOUDWATCH_NAMESPACE,
           metricName,
-          dimensionsMap: { service: CLOUDWATCH_SERVICE, [POOL_DIMENSION]: pool },
+          dimensionsMap: { ...dimensions, [POOL_DIMENSION]: pool },
           statistic,
           period: Duration.minutes(1),
         });
       add(
         'BudgetAllocationExceedsTotal',
-        pool,
-        `Pool ${pool}: allocated GPU memory exceeds the pool's total budget.`,
+        named(pool),
+        `Pool ${pool}${where}: allocated GPU memory exceeds the pool's total budget.`,
         {
           metric: new MathExpression({
             expression: 'allocated - total',
@@ -134,8 +159,8 @@ export class ControlPlaneAlarms extends Construct {
       );
       add(
         'PoolUtilizationHigh',
-        pool,
-        `Pool ${pool}: more than ${POOL_UTILIZATION_THRESHOLD_PERCENT}% of its GPU-memory budget allocated for 5 minutes; warm-ups will be refused.`,
+        named(pool),
+        `Pool ${pool}${where}: more than ${POOL_UTILIZATION_THRESHOLD_PERCENT}% of its GPU-memory budget allocated for 5 minutes; warm-ups will be refused.`,
         {
           metric: poolMetric(CLOUDWATCH_METRICS.budgetUtilization, 'Minimum'),
           threshold: POOL_UTILIZATION_THRESHOLD_PERCENT,
@@ -144,16 +169,15 @@ export class ControlPlaneAlarms extends Construct {
       );
     }
 
-    this.staleAfter = Duration.minutes(Math.max(5, 2 * props.scheduleMinutes));
     add(
       'ReconcileStale',
-      '',
-      `No successful scheduled reconcile pass for ${this.staleAfter.toMinutes()} minutes.`,
+      named(''),
+      `No successful scheduled reconcile pass${where} for ${this.staleAfter.toMinutes()} minutes.`,
       {
         metric: new Metric({
           namespace: CLOUDWATCH_NAMESPACE,
           metricName: CLOUDWATCH_METRICS.reconcileSucceeded,
-          dimensionsMap: { service: CLOUDWATCH_SERVICE },
+          dimensionsMap: dimensions,
           statistic: 'Sum',
           period: this.staleAfter,
         }),
@@ -165,57 +189,60 @@ export class ControlPlaneAlarms extends Construct {
     );
     add(
       'ReconcileFailuresQueued',
-      '',
-      'Reconcile invocations failed after their retries and wait in the failure queue.',
+      named(''),
+      `Reconcile invocations${where} failed after their retries and wait in the failure queue.`,
       {
-        metric: props.reconcileFailures.metricApproximateNumberOfMessagesVisible({
+        metric: cluster.reconcileFailures.metricApproximateNumberOfMessagesVisible({
           period: fiveMinutes,
           statistic: 'Maximum',
         }),
         threshold: 0,
       },
     );
-    for (const fn of props.functions) {
+    for (const fn of cluster.functions) {
       const name = fn.node.id;
-      add('LambdaErrors', name, `Lambda ${name} reported errors in the last 5 minutes.`, {
+      add('LambdaErrors', named(name), `Lambda ${name}${where} reported errors in the last 5 minutes.`, {
         metric: fn.metricErrors({ period: fiveMinutes, statistic: 'Sum' }),
         threshold: 0,
       });
-      add('LambdaThrottles', name, `Lambda ${name} was throttled in the last 5 minutes.`, {
+      add('LambdaThrottles', named(name), `Lambda ${name}${where} was throttled in the last 5 minutes.`, {
         metric: fn.metricThrottles({ period: fiveMinutes, statistic: 'Sum' }),
         threshold: 0,
       });
     }
-    for (const api of props.apis) {
-      const name = api.node.scope!.node.id;
-      add('ApiServerErrors', name, `API ${name} answered 5xx in the last 5 minutes.`, {
-        metric: api.metricServerError({ period: fiveMinutes, statistic: 'Sum' }),
+    const webhookApi = cluster.webhook.api.node.scope!.node.id;
+    add(
+      'ApiServerErrors',
+      named(webhookApi),
+      `API ${webhookApi}${where} answered 5xx in the last 5 minutes.`,
+      {
+        metric: cluster.webhook.api.metricServerError({ period: fiveMinutes, statistic: 'Sum' }),
         threshold: 0,
-      });
-    }
+      },
+    );
     // The API server only calls the URL it was given: 4xx mean a wrong URL (an unfinished secret rotation),
     // a prober, or the stage throttle (429), which refuses the API server's calls as well.
     add(
       'WebhookClientErrors',
-      '',
-      `The admission webhook answered more than ${WEBHOOK_CLIENT_ERRORS_THRESHOLD} 4xx (unknown path, wrong secret or throttled) in 5 minutes.`,
+      named(''),
+      `The admission webhook${where} answered more than ${WEBHOOK_CLIENT_ERRORS_THRESHOLD} 4xx (unknown path, wrong secret or throttled) in 5 minutes.`,
       {
-        metric: props.webhook.api.metricClientError({ period: fiveMinutes, statistic: 'Sum' }),
+        metric: cluster.webhook.api.metricClientError({ period: fiveMinutes, statistic: 'Sum' }),
         threshold: WEBHOOK_CLIENT_ERRORS_THRESHOLD,
       },
     );
-    if (props.webhook.webAcl) {
+    if (cluster.webhook.webAcl) {
       add(
         'WebhookRateLimited',
-        '',
-        "WAF blocked requests to the public admission webhook by its rate-based rule in 5 minutes: someone floods it, or the API server's own calls are over the limit.",
+        named(''),
+        `WAF blocked requests to the public admission webhook${where} by its rate-based rule in 5 minutes: someone floods it, or the API server's own calls are over the limit.`,
         {
           metric: new Metric({
             namespace: 'AWS/WAFV2',
             metricName: 'BlockedRequests',
             dimensionsMap: {
-              WebACL: props.webhook.webAcl.name!,
-              Rule: props.webhook.rateRule,
+              WebACL: cluster.webhook.webAcl.name!,
+              Rule: cluster.webhook.rateRule,
               Region: Stack.of(this).region,
             },
             statistic: 'Sum',
@@ -225,15 +252,21 @@ export class ControlPlaneAlarms extends Construct {
         },
       );
     }
-    add('LedgerThrottled', '', 'DynamoDB throttled requests to the ledger table in the last 5 minutes.', {
-      metric: props.ledgerTable.metricThrottledRequestsForOperations({
-        operations: LEDGER_OPERATIONS,
-        period: fiveMinutes,
-      }),
-      threshold: 0,
-    });
   }
 }
+
+type AddAlarm = (
+  kind: AlarmKind,
+  subject: string,
+  summary: string,
+  options: {
+    metric: IMetric;
+    threshold: number;
+    comparison?: ComparisonOperator;
+    evaluationPeriods?: number;
+    missing?: TreatMissingData;
+  },
+) => void;
 
 function runbookLink(base: string | undefined, kind: AlarmKind): string {
   return base ? `${base}${kind}.md` : `docs/runbooks/${kind}.md in the control plane's repository`;

@@ -22,7 +22,18 @@ import { acknowledge } from './nag-acknowledgements.js';
 
 export interface ControlPlaneFunctionsProps {
   ledgerTable: ITable;
+  /** The EKS cluster these functions govern (`EKS_CLUSTER_NAME`, and `CLUSTER_NAME`: their ledger scope). */
   clusterName: string;
+  /**
+   * The cluster's keys in the shared ledger (`LEDGER_KEYS`, docs/ledger.md#clusters): `legacy` for the
+   * cluster that keeps the single-cluster keys, `cluster` for every other. Default `legacy`.
+   */
+  ledgerKeys?: 'legacy' | 'cluster';
+  /**
+   * With several clusters, all of them, the first keeping the single-cluster keys (`GOVERNED_CLUSTERS`):
+   * the warm-up API's `GET /v1/pools` shows every cluster's pools.
+   */
+  governedClusters?: string[];
   /** Passed to every function as `NODE_POOLS` (JSON): the pools whose budgets the ledger keeps. */
   pools: NodePoolSetting[];
   /** `SCALE_IN_STABILISATION_SECONDS` (docs/node-pools.md); unset, the handlers' default. */
@@ -124,9 +135,20 @@ export class ControlPlaneFunctions extends Construct {
       'SQS3',
     );
 
+    const ledgerScope = {
+      CLUSTER_NAME: props.clusterName,
+      ...optional('LEDGER_KEYS', props.ledgerKeys === 'cluster' ? 'cluster' : undefined),
+    };
+    // With several clusters: `GET /v1/pools` shows all of them, and remediation knows an unlabelled alert
+    // may be another cluster's.
+    const governedClusters = optional(
+      'GOVERNED_CLUSTERS',
+      (props.governedClusters?.length ?? 0) > 1 ? props.governedClusters!.join(',') : undefined,
+    );
     const kubernetesEnv: Record<string, string> = {
       LEDGER_TABLE: props.ledgerTable.tableName,
       EKS_CLUSTER_NAME: props.clusterName,
+      ...ledgerScope,
       EVENT_BUS_NAME: props.eventBus.eventBusName,
       NODE_POOLS: JSON.stringify(props.pools),
       ...optional('WATCH_NAMESPACE', props.namespaces?.length ? props.namespaces.join(',') : undefined),
@@ -187,7 +209,11 @@ export class ControlPlaneFunctions extends Construct {
       description: 'Warm-up API: scales cold models up or answers 429',
       // Below API Gateway's 29 s integration timeout: `?wait` ends in the handler's own 503, not a 504.
       timeout: Duration.seconds(WARM_UP_TIMEOUT_SECONDS),
-      environment: { ...kubernetesEnv, ...optional('AMP_REMOTE_WRITE_URL', props.remoteWriteUrl) },
+      environment: {
+        ...kubernetesEnv,
+        ...optional('AMP_REMOTE_WRITE_URL', props.remoteWriteUrl),
+        ...governedClusters,
+      },
     });
     this.admissionWebhook = make('AdmissionWebhook', 'admission-webhook.ts', {
       description: 'InferenceModel admission webhook',
@@ -196,6 +222,7 @@ export class ControlPlaneFunctions extends Construct {
         LEDGER_TABLE: props.ledgerTable.tableName,
         // Lists the namespace's InferenceModels for the dependency-cycle check (docs/webhook.md).
         EKS_CLUSTER_NAME: props.clusterName,
+        ...ledgerScope,
         EVENT_BUS_NAME: props.eventBus.eventBusName,
         NODE_POOLS: kubernetesEnv.NODE_POOLS!,
         WEBHOOK_SECRET_ARN: props.webhookSecret.secretArn,
@@ -212,6 +239,7 @@ export class ControlPlaneFunctions extends Construct {
       onFailure: new SqsDestination(this.reconcileFailures),
       environment: {
         ...kubernetesEnv,
+        ...governedClusters,
         ON_CALL_TOPIC_ARN: props.onCallTopic.topicArn,
         REMEDIATION_ALARM_ARN_PREFIX: remediationAlarmArnPrefix(stack),
         ...props.remediationEnvironment,

@@ -3,6 +3,11 @@ import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import {
   AlarmStatusWidget,
   Dashboard,
+  DashboardVariable,
+  DefaultValue,
+  Values,
+  VariableInputType,
+  VariableType,
   GraphWidget,
   type HorizontalAnnotation,
   Metric,
@@ -19,16 +24,26 @@ import {
   CLOUDWATCH_METRICS,
   CLOUDWATCH_NAMESPACE,
   CLOUDWATCH_SERVICE,
+  CLUSTER_DIMENSION,
   POOL_DIMENSION,
 } from '../lambdas/core/metrics/cloudwatch-names.js';
 import { LEDGER_OPERATIONS, POOL_UTILIZATION_THRESHOLD_PERCENT } from './control-plane-alarms.js';
 
-export interface OperationsDashboardProps {
+/** What the dashboard shows of one governed cluster. */
+export interface DashboardCluster {
+  /** The `cluster` dimension of its metrics. */
+  cluster: string;
+  /** Set with several clusters: graph labels carry it. */
+  subject: string | undefined;
   pools: string[];
   functions: IFunction[];
+  reconcileFailures: IQueue;
+}
+
+export interface OperationsDashboardProps {
+  clusters: DashboardCluster[];
   apis: RestApi[];
   ledgerTable: ITable;
-  reconcileFailures: IQueue;
   alarms: IAlarm[];
 }
 
@@ -42,15 +57,41 @@ export class OperationsDashboard extends Construct {
   constructor(scope: Construct, id: string, props: OperationsDashboardProps) {
     super(scope, id);
     const minute = Duration.minutes(1);
+    // The `cluster` variable sets the `cluster` dimension of every metric that has it: the budget and
+    // reconcile graphs show the chosen cluster (the first at load), with a line for each pool name any
+    // cluster has (a pool the chosen cluster lacks shows no data). Lambdas and queues are per cluster.
+    const [first] = props.clusters;
+    const variable = new DashboardVariable({
+      id: 'cluster',
+      type: VariableType.PROPERTY,
+      inputType: VariableInputType.SELECT,
+      value: CLUSTER_DIMENSION,
+      label: 'Cluster',
+      values: Values.fromValues(...props.clusters.map(({ cluster }) => ({ value: cluster }))),
+      defaultValue: DefaultValue.value(first!.cluster),
+      visible: props.clusters.length > 1,
+    });
     const controlPlane = (metricName: string, statistic: string, pool?: string): Metric =>
       new Metric({
         namespace: CLOUDWATCH_NAMESPACE,
         metricName,
-        dimensionsMap: { service: CLOUDWATCH_SERVICE, ...(pool && { [POOL_DIMENSION]: pool }) },
+        dimensionsMap: {
+          service: CLOUDWATCH_SERVICE,
+          [CLUSTER_DIMENSION]: first!.cluster,
+          ...(pool && { [POOL_DIMENSION]: pool }),
+        },
         statistic,
         period: minute,
         ...(pool && { label: pool }),
       });
+    const pools = [...new Set(props.clusters.flatMap((cluster) => cluster.pools))];
+    const perPool = (metricName: string, statistic: string) =>
+      pools.map((pool) => controlPlane(metricName, statistic, pool));
+    const label = (cluster: DashboardCluster, text: string) =>
+      cluster.subject ? `${cluster.subject} ${text}` : text;
+    const functions = props.clusters.flatMap((cluster) =>
+      cluster.functions.map((fn) => ({ fn, label: label(cluster, fn.node.id) })),
+    );
     const wide = (
       title: string,
       left: IMetric[],
@@ -68,20 +109,13 @@ export class OperationsDashboard extends Construct {
       ],
       [new AlarmStatusWidget({ title: 'Alarms', alarms: props.alarms, width: 24, height: 4 })],
       [
-        wide(
-          'Budget utilisation by pool (%)',
-          props.pools.map((pool) => controlPlane(CLOUDWATCH_METRICS.budgetUtilization, 'Maximum', pool)),
-          {
-            leftYAxis: { min: 0, max: 100 },
-            leftAnnotations: [
-              { value: POOL_UTILIZATION_THRESHOLD_PERCENT, label: 'alarm' } satisfies HorizontalAnnotation,
-            ],
-          },
-        ),
-        wide(
-          'Available GPU memory by pool (bytes)',
-          props.pools.map((pool) => controlPlane(CLOUDWATCH_METRICS.budgetAvailable, 'Minimum', pool)),
-        ),
+        wide('Budget utilisation by pool (%)', perPool(CLOUDWATCH_METRICS.budgetUtilization, 'Maximum'), {
+          leftYAxis: { min: 0, max: 100 },
+          leftAnnotations: [
+            { value: POOL_UTILIZATION_THRESHOLD_PERCENT, label: 'alarm' } satisfies HorizontalAnnotation,
+          ],
+        }),
+        wide('Available GPU memory by pool (bytes)', perPool(CLOUDWATCH_METRICS.budgetAvailable, 'Minimum')),
       ],
       [
         wide('Reconcile passes', [
@@ -91,10 +125,7 @@ export class OperationsDashboard extends Construct {
         wide('Reconcile pass duration (s)', [controlPlane(CLOUDWATCH_METRICS.reconcileDuration, 'Maximum')]),
       ],
       [
-        wide(
-          'Warm-ups refused (429) by pool',
-          props.pools.map((pool) => controlPlane(CLOUDWATCH_METRICS.warmUpRejections, 'Sum', pool)),
-        ),
+        wide('Warm-ups refused (429) by pool', perPool(CLOUDWATCH_METRICS.warmUpRejections, 'Sum')),
         wide(
           'API requests and errors',
           props.apis.flatMap((api) => [
@@ -107,16 +138,14 @@ export class OperationsDashboard extends Construct {
       [
         wide(
           'Lambda errors and throttles',
-          props.functions.flatMap((fn) => [
-            fn.metricErrors({ period: minute, label: `${fn.node.id} errors` }),
-            fn.metricThrottles({ period: minute, label: `${fn.node.id} throttles` }),
+          functions.flatMap(({ fn, label }) => [
+            fn.metricErrors({ period: minute, label: `${label} errors` }),
+            fn.metricThrottles({ period: minute, label: `${label} throttles` }),
           ]),
         ),
         wide(
           'Lambda duration p99 (ms)',
-          props.functions.map((fn) =>
-            fn.metricDuration({ period: minute, statistic: 'p99', label: fn.node.id }),
-          ),
+          functions.map(({ fn, label }) => fn.metricDuration({ period: minute, statistic: 'p99', label })),
         ),
       ],
       [
@@ -128,12 +157,12 @@ export class OperationsDashboard extends Construct {
               period: minute,
             }),
           ],
-          right: [
-            props.reconcileFailures.metricApproximateNumberOfMessagesVisible({
+          right: props.clusters.map((cluster) =>
+            cluster.reconcileFailures.metricApproximateNumberOfMessagesVisible({
               period: minute,
-              label: 'reconcile failures queued',
+              label: label(cluster, 'reconcile failures queued'),
             }),
-          ],
+          ),
           width: 12,
           height: 6,
         }),
@@ -143,6 +172,6 @@ export class OperationsDashboard extends Construct {
         ]),
       ],
     ];
-    this.dashboard = new Dashboard(this, 'Dashboard', { widgets });
+    this.dashboard = new Dashboard(this, 'Dashboard', { widgets, variables: [variable] });
   }
 }

@@ -14,14 +14,16 @@ const MODEL_ROUTES = ROUTES.filter((route) => route.path.startsWith('/v1/models/
  * (`GET /v1/models`, `GET /v1/pools`), which show every namespace. In an execute-api ARN `*` also
  * matches `/`, and the `/` after the namespace keeps `team-a` from matching `team-ab`.
  */
-export function namespaceInvokeStatement(api: RestApi, namespace: string): PolicyStatement {
+export function namespaceInvokeStatement(api: RestApi, namespace: string, cluster?: string): PolicyStatement {
   if (!NAMESPACE.test(namespace)) throw new Error(`"${namespace}" is not a Kubernetes namespace name`);
+  // With a cluster, that cluster's namespace only (`/v1/clusters/<cluster>/models/<namespace>/*`).
+  const prefix = cluster === undefined ? '/v1' : `/v1/clusters/${cluster}`;
   const methods = [...new Set(MODEL_ROUTES.map((route) => route.method))].sort();
   return new PolicyStatement({
     effect: Effect.ALLOW,
     actions: ['execute-api:Invoke'],
     resources: methods.map((method) =>
-      api.arnForExecuteApi(method, `/v1/models/${namespace}/*`, api.deploymentStage.stageName),
+      api.arnForExecuteApi(method, `${prefix}/models/${namespace}/*`, api.deploymentStage.stageName),
     ),
   });
 }

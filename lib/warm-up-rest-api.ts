@@ -7,7 +7,7 @@ import {
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { ROUTES } from '../lambdas/core/api/routes.js';
+import { CLUSTER_PREFIX, ROUTES } from '../lambdas/core/api/routes.js';
 import { controlPlaneRestApi } from './api-gateway-defaults.js';
 import { acknowledge } from './nag-acknowledgements.js';
 
@@ -15,7 +15,10 @@ import { acknowledge } from './nag-acknowledgements.js';
 export const WARM_UP_THROTTLE = { rateLimit: 100, burstLimit: 200 };
 
 export interface WarmUpRestApiProps {
+  /** Answers the routes without a cluster: the first (or only) cluster's warm-up Lambda. */
   handler: IFunction;
+  /** Each governed cluster's warm-up Lambda, answering `/v1/clusters/<its name>/...`. */
+  clusters: { name: string; handler: IFunction }[];
   logRetention?: RetentionDays;
 }
 
@@ -44,23 +47,37 @@ export class WarmUpRestApi extends Construct {
       'Callers are AWS workloads and people with AWS credentials: every method uses IAM (SigV4) auth, not Cognito.',
       'COG4',
     );
-    const integration = new LambdaIntegration(props.handler, { allowTestInvoke: false });
-    for (const route of ROUTES) {
-      const resource = route.path
+    const add = (path: string, query: readonly string[], method: string, integration: LambdaIntegration) => {
+      const resource = path
         .split('/')
         .filter(Boolean)
         .reduce<IResource>(
           (parent, part) => parent.getResource(part) ?? parent.addResource(part),
           this.api.root,
         );
-      const pathParameters = [...route.path.matchAll(/\{([a-z]+)\}/g)].map(([, name]) => name!);
-      resource.addMethod(route.method, integration, {
+      const pathParameters = [...path.matchAll(/\{([a-z]+)\}/g)].map(([, name]) => name!);
+      resource.addMethod(method, integration, {
         requestValidator: validator,
         requestParameters: Object.fromEntries([
           ...pathParameters.map((name) => [`method.request.path.${name}`, true]),
-          ...route.query.map((name) => [`method.request.querystring.${name}`, false]),
+          ...query.map((name) => [`method.request.querystring.${name}`, false]),
         ]),
       });
+    };
+    const integration = new LambdaIntegration(props.handler, { allowTestInvoke: false });
+    // A route by cluster is a resource per cluster (`/v1/clusters/<name>/...`) integrated with that
+    // cluster's own Lambda: an unknown cluster is API Gateway's 404, a slow cluster never holds another's.
+    for (const route of ROUTES.filter((route) => !route.path.startsWith(CLUSTER_PREFIX))) {
+      add(route.path, route.query, route.method, integration);
+    }
+    for (const cluster of props.clusters) {
+      const own =
+        cluster.handler === props.handler
+          ? integration
+          : new LambdaIntegration(cluster.handler, { allowTestInvoke: false });
+      for (const route of ROUTES.filter((route) => route.path.startsWith(CLUSTER_PREFIX))) {
+        add(route.path.replace('{cluster}', cluster.name), route.query, route.method, own);
+      }
     }
   }
 }

@@ -4,6 +4,7 @@ import {
   CLOUDWATCH_METRICS as NAMES,
   CLOUDWATCH_NAMESPACE,
   CLOUDWATCH_SERVICE,
+  CLUSTER_DIMENSION,
   POOL_DIMENSION,
 } from '../core/metrics/cloudwatch-names.js';
 import type { OperationalMetrics } from '../core/metrics/operational.js';
@@ -16,8 +17,13 @@ import type { NodePoolReport } from '../core/nodes/scaler.js';
 export class CloudWatchEmf implements OperationalMetrics {
   private readonly metrics: Metrics;
 
-  constructor() {
-    this.metrics = new Metrics({ namespace: CLOUDWATCH_NAMESPACE, serviceName: CLOUDWATCH_SERVICE });
+  /** `cluster`: the governed cluster, a dimension of every metric (the stack's alarms name it). */
+  constructor(options: { cluster?: string } = {}) {
+    this.metrics = new Metrics({
+      namespace: CLOUDWATCH_NAMESPACE,
+      serviceName: CLOUDWATCH_SERVICE,
+      ...(options.cluster !== undefined && { defaultDimensions: { [CLUSTER_DIMENSION]: options.cluster } }),
+    });
   }
 
   reconcilePass(pass: { durationSeconds: number; errors: number; pools: readonly PoolSnapshot[] }): void {

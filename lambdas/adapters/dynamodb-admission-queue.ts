@@ -1,5 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { clusterKeyPrefix, type ClusterScope } from '../core/clusters.js';
 import { validateHolder, validatePoolName, validateTime } from '../core/ledger/rules.js';
 import {
   queueOrder,
@@ -12,7 +13,9 @@ import { readPartition } from './dynamodb-partition.js';
 
 /**
  * The admission queues in the ledger table (docs/ledger.md): one item per waiting model under a
- * partition of its own per pool, so joining the line never contends with the pool's budget item.
+ * partition of its own per pool, so joining the line never contends with the pool's budget item. A
+ * cluster's queues follow its pools' keys (docs/ledger.md#clusters): `queue#<pool>` for the cluster that
+ * keeps the single-cluster keys, `cluster#<cluster>#queue#<pool>` for every other.
  */
 export class DynamoDbAdmissionQueue implements AdmissionQueue {
   private readonly documents: DynamoDBDocumentClient;
@@ -20,6 +23,7 @@ export class DynamoDbAdmissionQueue implements AdmissionQueue {
   constructor(
     client: DynamoDBClient,
     private readonly tableName: string,
+    private readonly scope?: ClusterScope,
   ) {
     this.documents = DynamoDBDocumentClient.from(client);
   }
@@ -32,7 +36,7 @@ export class DynamoDbAdmissionQueue implements AdmissionQueue {
     const { Attributes } = await this.documents.send(
       new UpdateCommand({
         TableName: this.tableName,
-        Key: { pk: queueKey(request.pool), sk: request.holder },
+        Key: { pk: this.queueKey(request.pool), sk: request.holder },
         UpdateExpression:
           'SET enqueuedAt = if_not_exists(enqueuedAt, :at), lastRequestAt = :at, priority = :priority, #bytes = :bytes',
         ExpressionAttributeNames: { '#bytes': 'bytes' },
@@ -49,7 +53,7 @@ export class DynamoDbAdmissionQueue implements AdmissionQueue {
 
   async list(pool: string): Promise<QueueEntry[]> {
     validatePoolName(pool);
-    const items = await readPartition(this.documents, this.tableName, queueKey(pool));
+    const items = await readPartition(this.documents, this.tableName, this.queueKey(pool));
     return queueOrder(items.map((item) => toEntry(pool, item as unknown as QueueItem)));
   }
 
@@ -60,11 +64,15 @@ export class DynamoDbAdmissionQueue implements AdmissionQueue {
       this.documents,
       new DeleteCommand({
         TableName: this.tableName,
-        Key: { pk: queueKey(request.pool), sk: request.holder },
+        Key: { pk: this.queueKey(request.pool), sk: request.holder },
         ConditionExpression: 'enqueuedAt = :enqueuedAt',
         ExpressionAttributeValues: { ':enqueuedAt': request.enqueuedAt },
       }),
     );
+  }
+
+  private queueKey(pool: string): string {
+    return `${clusterKeyPrefix(this.scope)}queue#${pool}`;
   }
 }
 
@@ -74,10 +82,6 @@ interface QueueItem {
   bytes: number;
   enqueuedAt: number;
   lastRequestAt: number;
-}
-
-function queueKey(pool: string): string {
-  return `queue#${pool}`;
 }
 
 function toEntry(pool: string, item: QueueItem): QueueEntry {

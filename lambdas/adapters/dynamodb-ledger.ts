@@ -12,6 +12,7 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { clusterKeyPrefix, type ClusterScope } from '../core/clusters.js';
 import { conditionalWrite } from './dynamodb-conditional-write.js';
 import { readPartition } from './dynamodb-partition.js';
 import {
@@ -47,9 +48,11 @@ import {
 export class DynamoDbLedger implements Ledger {
   private readonly documents: DynamoDBDocumentClient;
 
+  /** Without a scope, the single-cluster ledger of earlier versions, unchanged (tests and benches). */
   constructor(
     client: DynamoDBClient,
     private readonly tableName: string,
+    private readonly scope?: ClusterScope,
   ) {
     this.documents = DynamoDBDocumentClient.from(client);
   }
@@ -61,9 +64,10 @@ export class DynamoDbLedger implements Ledger {
       new PutCommand({
         TableName: this.tableName,
         Item: {
-          pk: poolKey(definition.name),
+          pk: this.poolKey(definition.name),
           sk: BUDGET_SORT_KEY,
           ...definitionAttributes(definition),
+          ...(this.scope && { cluster: this.scope.cluster }),
           allocatedBytes: 0,
           availableBytes: definition.totalBytes,
           allocations: {},
@@ -74,9 +78,14 @@ export class DynamoDbLedger implements Ledger {
     if (created) return this.readPool(definition.name);
     return this.retryOnContention(`define pool ${definition.name}`, async () => {
       const item = await this.budgetItem(definition.name);
+      this.checkOwner(definition.name, item.cluster);
+      // A pool item written before clusters were scoped carries no cluster: this write adopts it for the
+      // cluster that keeps the single-cluster keys (docs/ledger.md#clusters), allocations untouched.
+      const adopt = this.scope !== undefined && item.cluster === undefined;
       // The scheduled pass defines every configured pool each minute: an unchanged one is not written,
       // so the pool's item (which every allocation contends on) sees no needless update.
       if (
+        !adopt &&
         item.totalBytes === definition.totalBytes &&
         item.bytesPerNode === definition.bytesPerNode &&
         item.nodeGroup === definition.nodeGroup
@@ -89,11 +98,12 @@ export class DynamoDbLedger implements Ledger {
         this.documents,
         new UpdateCommand({
           TableName: this.tableName,
-          Key: budgetKey(definition.name),
-          UpdateExpression:
-            'SET totalBytes = :total, availableBytes = :available, bytesPerNode = :perNode, nodeGroup = :nodeGroup',
-          ConditionExpression: 'allocatedBytes = :allocated',
+          Key: this.budgetKey(definition.name),
+          UpdateExpression: `SET totalBytes = :total, availableBytes = :available, bytesPerNode = :perNode, nodeGroup = :nodeGroup${this.scope ? ', #cluster = :cluster' : ''}`,
+          ConditionExpression: `allocatedBytes = :allocated${this.scope ? ' AND (attribute_not_exists(#cluster) OR #cluster = :cluster)' : ''}`,
+          ...(this.scope && { ExpressionAttributeNames: { '#cluster': 'cluster' } }),
           ExpressionAttributeValues: {
+            ...(this.scope && { ':cluster': this.scope.cluster }),
             ':total': definition.totalBytes,
             ':perNode': definition.bytesPerNode,
             ':nodeGroup': definition.nodeGroup,
@@ -121,7 +131,7 @@ export class DynamoDbLedger implements Ledger {
         .send(
           new UpdateCommand({
             TableName: this.tableName,
-            Key: budgetKey(request.pool),
+            Key: this.budgetKey(request.pool),
             UpdateExpression:
               'SET allocations.#holder = :allocation ADD allocatedBytes :bytes, availableBytes :minusBytes',
             ConditionExpression:
@@ -182,7 +192,7 @@ export class DynamoDbLedger implements Ledger {
         this.documents,
         new UpdateCommand({
           TableName: this.tableName,
-          Key: budgetKey(request.pool),
+          Key: this.budgetKey(request.pool),
           // `since` stays: a resize is not a request, so it must not restart the idle clock.
           UpdateExpression:
             'SET allocations.#holder.bytes = :bytes ADD allocatedBytes :delta, availableBytes :minusDelta',
@@ -212,7 +222,7 @@ export class DynamoDbLedger implements Ledger {
       this.documents,
       new UpdateCommand({
         TableName: this.tableName,
-        Key: budgetKey(request.pool),
+        Key: this.budgetKey(request.pool),
         UpdateExpression: 'REMOVE allocations.#holder ADD allocatedBytes :minusBytes, availableBytes :bytes',
         ConditionExpression: 'allocations.#holder.bytes = :bytes AND allocations.#holder.since = :since',
         ExpressionAttributeNames: { '#holder': request.holder },
@@ -237,7 +247,7 @@ export class DynamoDbLedger implements Ledger {
       const { Attributes } = await this.documents.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: budgetKey(request.pool),
+          Key: this.budgetKey(request.pool),
           UpdateExpression: 'SET allocations.#holder.since = :now',
           // `since = :now` too: a retried claim whose first answer was lost claims again.
           ConditionExpression:
@@ -273,7 +283,7 @@ export class DynamoDbLedger implements Ledger {
       this.documents,
       new UpdateCommand({
         TableName: this.tableName,
-        Key: { pk: poolKey(request.pool), sk: `${ACTIVITY_PREFIX}${request.holder}` },
+        Key: { pk: this.poolKey(request.pool), sk: `${ACTIVITY_PREFIX}${request.holder}` },
         UpdateExpression: 'SET lastActivity = :at, expiresAt = :expiresAt',
         ConditionExpression: 'attribute_not_exists(lastActivity) OR lastActivity < :at',
         ExpressionAttributeValues: {
@@ -286,9 +296,10 @@ export class DynamoDbLedger implements Ledger {
 
   async readPool(pool: string): Promise<PoolSnapshot> {
     validatePoolName(pool);
-    const items = await readPartition(this.documents, this.tableName, poolKey(pool));
+    const items = await readPartition(this.documents, this.tableName, this.poolKey(pool));
     const budget = items.find((item) => item.sk === BUDGET_SORT_KEY);
     if (!budget) throw unknownPool(pool);
+    this.checkOwner(pool, budget.cluster as string | undefined);
     const activity = new Map(
       items
         .filter((item) => String(item.sk).startsWith(ACTIVITY_PREFIX))
@@ -304,10 +315,8 @@ export class DynamoDbLedger implements Ledger {
       const page = await this.documents.send(
         new ScanCommand({
           TableName: this.tableName,
-          FilterExpression: 'sk = :budget',
+          ...this.ownPools(),
           ProjectionExpression: '#name',
-          ExpressionAttributeNames: { '#name': 'name' },
-          ExpressionAttributeValues: { ':budget': BUDGET_SORT_KEY },
           ExclusiveStartKey: startKey,
         }),
       );
@@ -317,9 +326,54 @@ export class DynamoDbLedger implements Ledger {
     return Promise.all(names.sort().map((name) => this.readPool(name)));
   }
 
+  /**
+   * The scan filter for this ledger's budget items: another cluster's carry its name; the single-cluster
+   * keys' items not yet adopted carry none, and belong to the cluster that keeps those keys.
+   */
+  private ownPools() {
+    const names = { '#name': 'name' };
+    if (!this.scope) {
+      return {
+        FilterExpression: 'sk = :budget',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: { ':budget': BUDGET_SORT_KEY },
+      };
+    }
+    return {
+      FilterExpression: this.scope.legacyKeys
+        ? 'sk = :budget AND begins_with(pk, :legacy) AND (attribute_not_exists(#cluster) OR #cluster = :cluster)'
+        : 'sk = :budget AND #cluster = :cluster',
+      ExpressionAttributeNames: { ...names, '#cluster': 'cluster' },
+      ExpressionAttributeValues: {
+        ':budget': BUDGET_SORT_KEY,
+        ':cluster': this.scope.cluster,
+        ...(this.scope.legacyKeys && { ':legacy': POOL_PREFIX }),
+      },
+    };
+  }
+
+  /** A single-cluster-key item another cluster adopted: the clusters were listed in another order. */
+  private checkOwner(pool: string, owner: string | undefined): void {
+    if (this.scope && owner !== undefined && owner !== this.scope.cluster) {
+      throw new LedgerError(
+        'cluster_mismatch',
+        `node pool "${pool}" under the single-cluster keys belongs to cluster "${owner}", not "${this.scope.cluster}": list "${owner}" first in clusters (docs/ledger.md#clusters)`,
+      );
+    }
+  }
+
+  /** The partition of a pool's items: its budget, its holders' activity (and its node scale-out). */
+  private poolKey(pool: string): string {
+    return poolPartitionKey(this.scope, pool);
+  }
+
+  private budgetKey(pool: string): { pk: string; sk: string } {
+    return { pk: this.poolKey(pool), sk: BUDGET_SORT_KEY };
+  }
+
   private async budgetItem(pool: string): Promise<BudgetItem> {
     const { Item } = await this.documents.send(
-      new GetCommand({ TableName: this.tableName, Key: budgetKey(pool), ConsistentRead: true }),
+      new GetCommand({ TableName: this.tableName, Key: this.budgetKey(pool), ConsistentRead: true }),
     );
     if (!Item) throw unknownPool(pool);
     return Item as BudgetItem;
@@ -373,8 +427,15 @@ export async function ensureLedgerTable(client: DynamoDBClient, tableName: strin
   await waitUntilTableExists({ client, maxWaitTime: 60, minDelay: 1 }, { TableName: tableName });
 }
 
+/** The partition of a pool's items in a cluster's scope (docs/ledger.md#clusters). */
+export function poolPartitionKey(scope: ClusterScope | undefined, pool: string): string {
+  return `${clusterKeyPrefix(scope)}${POOL_PREFIX}${pool}`;
+}
+
 interface BudgetItem {
   name: string;
+  /** Unset on items written before clusters were scoped (docs/ledger.md#clusters). */
+  cluster?: string;
   totalBytes: number;
   bytesPerNode: number;
   nodeGroup: string;
@@ -384,17 +445,10 @@ interface BudgetItem {
 }
 
 const BUDGET_SORT_KEY = 'budget';
+const POOL_PREFIX = 'pool#';
 const ACTIVITY_PREFIX = 'activity#';
 const ACTIVITY_TTL_SECONDS = 30 * 24 * 3600;
 const MAX_CONTENTION_RETRIES = 50;
-
-function poolKey(pool: string): string {
-  return `pool#${pool}`;
-}
-
-function budgetKey(pool: string): { pk: string; sk: string } {
-  return { pk: poolKey(pool), sk: BUDGET_SORT_KEY };
-}
 
 function definitionAttributes(definition: PoolDefinition) {
   return {

@@ -1,11 +1,13 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { conditionalWrite } from './dynamodb-conditional-write.js';
+import type { ClusterScope } from '../core/clusters.js';
 import type { ScaleOutRecords, ScaleOutRequest } from '../core/nodes/ports.js';
+import { poolPartitionKey } from './dynamodb-ledger.js';
 
 /**
  * A pool's outstanding node scale-out, one item next to its budget in the ledger table
- * (`pk = pool#<pool>`, `sk = node-scale-out`). A conditional put lets only one of several Lambdas that
+ * (`pk` the pool's partition, `sk = node-scale-out`). A conditional put lets only one of several Lambdas that
  * see the same need ask EKS; the scheduled pass removes the item when the nodes are ready.
  */
 export class DynamoDbScaleOutRecords implements ScaleOutRecords {
@@ -14,13 +16,14 @@ export class DynamoDbScaleOutRecords implements ScaleOutRecords {
   constructor(
     client: DynamoDBClient,
     private readonly tableName: string,
+    private readonly scope?: ClusterScope,
   ) {
     this.documents = DynamoDBDocumentClient.from(client);
   }
 
   async pending(pool: string): Promise<ScaleOutRequest | undefined> {
     const { Item } = await this.documents.send(
-      new GetCommand({ TableName: this.tableName, Key: key(pool), ConsistentRead: true }),
+      new GetCommand({ TableName: this.tableName, Key: this.key(pool), ConsistentRead: true }),
     );
     return Item ? { target: Number(Item.target), requestedAt: Number(Item.requestedAt) } : undefined;
   }
@@ -30,7 +33,7 @@ export class DynamoDbScaleOutRecords implements ScaleOutRecords {
       this.documents,
       new PutCommand({
         TableName: this.tableName,
-        Item: { ...key(pool), target: request.target, requestedAt: request.requestedAt },
+        Item: { ...this.key(pool), target: request.target, requestedAt: request.requestedAt },
         ConditionExpression: 'attribute_not_exists(pk) OR #target < :target OR requestedAt < :staleBefore',
         ExpressionAttributeNames: { '#target': 'target' },
         ExpressionAttributeValues: { ':target': request.target, ':staleBefore': staleBefore },
@@ -44,15 +47,15 @@ export class DynamoDbScaleOutRecords implements ScaleOutRecords {
       this.documents,
       new DeleteCommand({
         TableName: this.tableName,
-        Key: key(pool),
+        Key: this.key(pool),
         ConditionExpression: '#target = :target AND requestedAt = :requestedAt',
         ExpressionAttributeNames: { '#target': 'target' },
         ExpressionAttributeValues: { ':target': request.target, ':requestedAt': request.requestedAt },
       }),
     );
   }
-}
 
-function key(pool: string): { pk: string; sk: string } {
-  return { pk: `pool#${pool}`, sk: 'node-scale-out' };
+  private key(pool: string): { pk: string; sk: string } {
+    return { pk: poolPartitionKey(this.scope, pool), sk: 'node-scale-out' };
+  }
 }

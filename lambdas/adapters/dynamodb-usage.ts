@@ -3,10 +3,11 @@ import { DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from 
 import type { HeldMemory } from '../core/economics/held-memory.js';
 import type { UsageStore } from '../core/economics/metering.js';
 import { MAX_USAGE_WINDOW_MS } from '../core/economics/usage.js';
+import { clusterKeyPrefix, type ClusterScope } from '../core/clusters.js';
 import { conditionalWrite } from './dynamodb-conditional-write.js';
 
 const PARTITION = 'usage';
-const METER_KEY = { pk: PARTITION, sk: 'meter' };
+const METER = 'meter';
 const HOUR_PREFIX = 'hour#';
 /** Parallel increments per pass: enough for hundreds of models in a second, far from any throttle. */
 const WRITE_CONCURRENCY = 16;
@@ -15,20 +16,29 @@ const WRITE_CONCURRENCY = 16;
  * Held GPU memory in the ledger table (`pk = usage`): one item per clock hour, pool and model, added to
  * with atomic ADDs and expired by the table's TTL a day after `GET /v1/usage` can no longer reach it;
  * and the meter (`sk = meter`), moved with a conditional write so an interval is counted at most once.
+ * Each governed cluster meters its own (docs/ledger.md#clusters): the cluster that keeps the
+ * single-cluster keys under `usage`, every other under `cluster#<cluster>#usage`, its items naming it.
  */
 export class DynamoDbUsageStore implements UsageStore {
   private readonly documents: DynamoDBDocumentClient;
+  private readonly partition: string;
 
   constructor(
     client: DynamoDBClient,
     private readonly tableName: string,
+    private readonly scope?: ClusterScope,
   ) {
     this.documents = DynamoDBDocumentClient.from(client);
+    this.partition = `${clusterKeyPrefix(scope)}${PARTITION}`;
+  }
+
+  private get meterKey() {
+    return { pk: this.partition, sk: METER };
   }
 
   async meteredUntil(): Promise<number | undefined> {
     const { Item } = await this.documents.send(
-      new GetCommand({ TableName: this.tableName, Key: METER_KEY, ConsistentRead: true }),
+      new GetCommand({ TableName: this.tableName, Key: this.meterKey, ConsistentRead: true }),
     );
     return Item?.until === undefined ? undefined : Number(Item.until);
   }
@@ -38,7 +48,7 @@ export class DynamoDbUsageStore implements UsageStore {
       this.documents,
       new UpdateCommand({
         TableName: this.tableName,
-        Key: METER_KEY,
+        Key: this.meterKey,
         UpdateExpression: 'SET #until = :to',
         ConditionExpression: from === undefined ? 'attribute_not_exists(#until)' : '#until = :from',
         ExpressionAttributeNames: { '#until': 'until' },
@@ -62,7 +72,7 @@ export class DynamoDbUsageStore implements UsageStore {
           TableName: this.tableName,
           KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
           ExpressionAttributeValues: {
-            ':pk': PARTITION,
+            ':pk': this.partition,
             ':from': `${HOUR_PREFIX}${new Date(sinceMs).toISOString()}`,
             ':to': `${HOUR_PREFIX}\uffff`,
           },
@@ -89,13 +99,17 @@ export class DynamoDbUsageStore implements UsageStore {
       new UpdateCommand({
         TableName: this.tableName,
         Key: {
-          pk: PARTITION,
+          pk: this.partition,
           sk: `${HOUR_PREFIX}${hour}#${record.pool}#${record.namespace}/${record.model}`,
         },
-        UpdateExpression:
-          'ADD byteSeconds :held SET hourStartMs = :hour, #pool = :pool, #namespace = :namespace, model = :model, expiresAt = :expires',
-        ExpressionAttributeNames: { '#pool': 'pool', '#namespace': 'namespace' },
+        UpdateExpression: `ADD byteSeconds :held SET hourStartMs = :hour, #pool = :pool, #namespace = :namespace, model = :model, expiresAt = :expires${this.scope ? ', #cluster = :cluster' : ''}`,
+        ExpressionAttributeNames: {
+          '#pool': 'pool',
+          '#namespace': 'namespace',
+          ...(this.scope && { '#cluster': 'cluster' }),
+        },
         ExpressionAttributeValues: {
+          ...(this.scope && { ':cluster': this.scope.cluster }),
           ':held': record.byteSeconds,
           ':hour': record.hourStartMs,
           ':pool': record.pool,

@@ -1,9 +1,19 @@
 import { KubeConfig } from './kubernetes-client.js';
 
 /** Local mode and tests: a kubeconfig file, with its current context. */
-export function kubeConfigFromFile(path: string): KubeConfig {
+/** A kubeconfig file at its current context, or at `context` (one of several clusters it holds). */
+export function kubeConfigFromFile(path: string, context?: string): KubeConfig {
   const config = new KubeConfig();
   config.loadFromFile(path);
+  if (context !== undefined) {
+    if (!config.getContextObject(context)) {
+      const known = config.getContexts().map((c) => c.name);
+      throw new Error(
+        `kubeconfig ${path} has no context "${context}" (it has: ${known.join(', ') || 'none'})`,
+      );
+    }
+    config.setCurrentContext(context);
+  }
   return config;
 }
 

@@ -9,13 +9,15 @@ import {
   answerClusterRequest,
   answerUsage,
   boundedWaitSeconds,
+  checkServedCluster,
+  type Fleet,
   ModelCache,
   type ApiAnswer,
   type UsageSources,
 } from '../core/warmup/api.js';
 import type { WarmUpPorts } from '../core/warmup/warm-up.js';
 import { logger } from './logger.js';
-import { usageSources, warmUpPorts } from './wiring/warmup-api.js';
+import { fleet, usageSources, warmUpPorts } from './wiring/warmup-api.js';
 
 /**
  * The warm-up API behind API Gateway (REST proxy integration, IAM auth); its answers are
@@ -24,6 +26,7 @@ import { usageSources, warmUpPorts } from './wiring/warmup-api.js';
 export function createWarmUpApiHandler(config: () => RuntimeConfig) {
   let ports: (() => Promise<WarmUpPorts>) | undefined;
   let usage: UsageSources | undefined;
+  let clusters: Fleet | undefined;
   const models = new ModelCache();
   return middy(async (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> => {
     try {
@@ -36,13 +39,15 @@ export function createWarmUpApiHandler(config: () => RuntimeConfig) {
             ? Buffer.from(event.body, 'base64').toString('utf8')
             : event.body,
       });
+      clusters ??= fleet(config());
+      checkServedCluster(request.cluster, clusters);
       if (request.operation === 'getUsage') {
         return http(await answerUsage(() => (usage ??= usageSources(config())), request.since, Date.now()));
       }
       const waitSeconds = boundedWaitSeconds(request.waitSeconds, context.getRemainingTimeInMillis());
       ports ??= warmUpPorts(config());
       const clusterRequest = { ...request, operation: request.operation, waitSeconds };
-      return http(await answerClusterRequest(await ports(), clusterRequest, models));
+      return http(await answerClusterRequest(await ports(), clusterRequest, models, clusters));
     } catch (error) {
       if (error instanceof ApiError)
         return http({ status: error.status, body: error.body, headers: error.headers });

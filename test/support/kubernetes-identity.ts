@@ -19,12 +19,22 @@ export interface KubernetesIdentity {
  * handler runs with the rights it has in production: only what deploy/rbac binds to that group. The
  * user name is unique, so the audit log tells its requests from everyone else's.
  */
-export function identityOf(role: KubernetesRole): Promise<KubernetesIdentity> {
-  return identityInGroup(KUBERNETES_GROUPS[role], uniqueName(`ibcp-${role.toLowerCase()}`));
+export function identityOf(
+  role: KubernetesRole,
+  cluster: ClusterEnv = harnessEnv,
+): Promise<KubernetesIdentity> {
+  return identityInGroup(KUBERNETES_GROUPS[role], uniqueName(`ibcp-${role.toLowerCase()}`), cluster);
 }
 
+/** The harness's cluster, or another a test started (`StartedService.env` of startKubernetes). */
+type ClusterEnv = (name: string) => string;
+
 /** Any user and group, e.g. a team's developer next to the control plane. */
-export async function identityInGroup(group: string, user: string): Promise<KubernetesIdentity> {
+export async function identityInGroup(
+  group: string,
+  user: string,
+  cluster: ClusterEnv = harnessEnv,
+): Promise<KubernetesIdentity> {
   const dir = await mkdtemp(join(tmpdir(), 'ibcp-identity-'));
   const key = join(dir, 'client.key');
   const cert = join(dir, 'client.crt');
@@ -33,9 +43,9 @@ export async function identityInGroup(group: string, user: string): Promise<Kube
     cert,
     subject: `/CN=${user}/O=${group}`,
     days: 1,
-    signedBy: { cert: harnessEnv('IBCP_KUBE_CLIENT_CA_CERT'), key: harnessEnv('IBCP_KUBE_CLIENT_CA_KEY') },
+    signedBy: { cert: cluster('IBCP_KUBE_CLIENT_CA_CERT'), key: cluster('IBCP_KUBE_CLIENT_CA_KEY') },
   });
-  const admin = await readFile(harnessEnv('IBCP_KUBECONFIG'), 'utf8');
+  const admin = await readFile(cluster('IBCP_KUBECONFIG'), 'utf8');
   const server = /server: (\S+)/.exec(admin)![1];
   const ca = /certificate-authority-data: (\S+)/.exec(admin)![1];
   const kubeconfig = join(dir, 'kubeconfig.yaml');

@@ -1,9 +1,10 @@
+import { CLUSTER_NAME_PATTERN } from '../clusters.js';
 import { validateHolder } from '../ledger/rules.js';
 import type { ModelRef } from '../inference-model.js';
 import { ApiError } from './errors.js';
 
-/** The warm-up API's routes; docs/openapi.yaml describes exactly these (a test keeps them in step). */
-export const ROUTES = [
+/** The routes a cluster's own warm-up Lambda answers, also under `/v1/clusters/{cluster}`. */
+const CLUSTER_ROUTES = [
   {
     method: 'POST',
     path: '/v1/models/{namespace}/{name}/warmup',
@@ -13,11 +14,38 @@ export const ROUTES = [
   { method: 'POST', path: '/v1/models/{namespace}/{name}/activity', operation: 'recordActivity', query: [] },
   { method: 'GET', path: '/v1/models/{namespace}/{name}', operation: 'getModel', query: [] },
   { method: 'GET', path: '/v1/models', operation: 'listModels', query: [] },
-  { method: 'GET', path: '/v1/pools', operation: 'listPools', query: [] },
   { method: 'GET', path: '/v1/usage', operation: 'getUsage', query: ['since'] },
 ] as const;
 
-export type Operation = (typeof ROUTES)[number]['operation'];
+/** Where the routes that address a cluster start (`/v1/clusters/{cluster}/models/...`). */
+export const CLUSTER_PREFIX = '/v1/clusters/{cluster}';
+
+export type Operation = (typeof CLUSTER_ROUTES)[number]['operation'] | 'listPools';
+
+export interface Route {
+  readonly method: string;
+  readonly path: string;
+  /** What the handler does; a route by cluster does what its single-cluster route does. */
+  readonly operation: Operation;
+  /** Its `operationId` in docs/openapi.yaml. */
+  readonly operationId: string;
+  readonly query: readonly string[];
+}
+
+/**
+ * The warm-up API's routes; docs/openapi.yaml describes exactly these (a test keeps them in step). Every
+ * model route (and usage) also exists under `/v1/clusters/{cluster}`: the cluster's own warm-up Lambda
+ * answers it, and a single-cluster deployment serves both forms. `GET /v1/pools` covers every cluster.
+ */
+export const ROUTES: readonly Route[] = [
+  ...CLUSTER_ROUTES.map((route) => ({ ...route, operationId: route.operation })),
+  ...CLUSTER_ROUTES.map((route) => ({
+    ...route,
+    path: route.path.replace(/^\/v1/, CLUSTER_PREFIX),
+    operationId: `${route.operation}InCluster`,
+  })),
+  { method: 'GET', path: '/v1/pools', operation: 'listPools', operationId: 'listPools', query: [] },
+];
 
 export interface ApiRequest {
   method: string;
@@ -28,6 +56,8 @@ export interface ApiRequest {
 
 export interface ParsedRequest {
   operation: Operation;
+  /** The cluster a `/v1/clusters/{cluster}/...` route names; the handler checks it is its own. */
+  cluster: string | undefined;
   model: ModelRef | undefined;
   waitSeconds: number;
   /** `?queue=true|false` of a warm-up: wait in line when the pool is full; unset, the pool's default. */
@@ -41,7 +71,7 @@ export const MAX_WAIT_SECONDS = 25;
 
 const compiled = ROUTES.map((route) => ({
   ...route,
-  pattern: new RegExp(`^${route.path.replace(/\{[a-z]+\}/g, '([^/]+)')}/?$`),
+  pattern: new RegExp(`^${route.path.replace(/\{([a-z]+)\}/g, '(?<$1>[^/]+)')}/?$`),
 }));
 
 /** Matches a request to a route and checks everything about it that does not need the cluster. */
@@ -69,9 +99,10 @@ export function parseRequest(request: ApiRequest): ParsedRequest {
       `Unknown query parameter(s): ${unknown.map(printablePath).join(', ')}`,
     );
   }
-  const [, namespace, name] = route.pattern.exec(request.path) ?? [];
+  const { cluster, namespace, name } = route.pattern.exec(request.path)?.groups ?? {};
   return {
     operation: route.operation,
+    cluster: cluster === undefined ? undefined : clusterName(cluster),
     model: namespace !== undefined && name !== undefined ? modelRef(namespace, name) : undefined,
     waitSeconds: waitSeconds(request.query?.wait),
     queue: queueFlag(request.query?.queue),
@@ -122,6 +153,16 @@ function modelRef(rawNamespace: string, rawName: string): ModelRef {
     );
   }
   return { namespace, name };
+}
+
+function clusterName(raw: string): string {
+  if (!CLUSTER_NAME_PATTERN.test(raw)) {
+    throw new ApiError(
+      'invalid_request',
+      `"${printablePath(raw)}" is not a cluster name: use /v1/clusters/{cluster}/models/... with an EKS cluster name`,
+    );
+  }
+  return raw;
 }
 
 function waitSeconds(raw: string | undefined): number {

@@ -86,7 +86,8 @@ export type LedgerErrorCode =
   | 'holder_size_mismatch'
   | 'not_held'
   | 'pool_below_allocated'
-  | 'contention';
+  | 'contention'
+  | 'cluster_mismatch';
 
 /** A request the ledger refuses; nothing was written. */
 export class LedgerError extends Error {

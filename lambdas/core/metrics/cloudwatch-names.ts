@@ -7,7 +7,10 @@ export const CLOUDWATCH_NAMESPACE = 'InferenceBudgetControlPlane';
 /** Powertools Metrics adds a `service` dimension to every metric; alarms must name it too. */
 export const CLOUDWATCH_SERVICE = 'inference-budget-control-plane';
 
-/** The per-pool dimension, next to `service`. */
+/** The governed cluster, next to `service` on every metric (pool names repeat across clusters). */
+export const CLUSTER_DIMENSION = 'cluster';
+
+/** The per-pool dimension, next to `service` and `cluster`. */
 export const POOL_DIMENSION = 'node_pool';
 
 export const CLOUDWATCH_METRICS = {

@@ -71,6 +71,21 @@ export async function publishPassMetrics(ports: MetricsPorts, pass: ObservedPass
 }
 
 /**
+ * A pass that could not reconcile at all (its cluster's API server unreachable): one error on the
+ * cluster's own error metric, and no successful pass, so that cluster's alarms fire and no other's.
+ */
+export async function publishFailedPass(ports: MetricsPorts, durationMs: number): Promise<void> {
+  const now = ports.clock();
+  ports.operational.reconcilePass({ durationSeconds: durationMs / 1000, errors: 1, pools: [] });
+  if (!ports.series) return;
+  const labels = { control_plane: ports.controlPlane };
+  const errorsTotal = await ports.counters.increment(METRICS.reconcileErrors, labels, 1);
+  await ports.series.write([
+    { metric: METRICS.reconcileErrors, labels, value: errorsTotal, timestampMs: now },
+  ]);
+}
+
+/**
  * Models that became ready during the pass (not ready in the status it started from, a ready replica in
  * the Deployments it listed): warm-up to Ready is the time since their allocation, which the warm-up or
  * the first deployment made. Measured at pass granularity, so up to one schedule interval long.

@@ -3,6 +3,7 @@ import { meterHeldMemory } from '../economics/metering.js';
 import { pricePerNodeHour } from '../economics/prices.js';
 import type { PoolSnapshot } from '../ledger/ledger.js';
 import {
+  publishFailedPass,
   publishNodePoolMetrics,
   publishPassMetrics,
   publishQueueLengths,
@@ -56,7 +57,16 @@ export async function runScheduledPass(
   const { log } = ports;
   await definePools(ports.ledger, settings.nodePools, log);
   const started = ports.clock();
-  const { observed, ...report } = await reconcileAll(ports, settings.reconcile);
+  const { observed, ...report } = await reconcileAll(ports, settings.reconcile).catch(
+    async (error: unknown) => {
+      // The cluster could not be read: the pass fails (its Lambda's error), counted on the cluster's own
+      // error metric; another cluster's pass runs in its own Lambda and is not touched.
+      await publishFailedPass(ports.metrics(), ports.clock() - started).catch((failure: unknown) =>
+        log.warn('Could not publish reconcile metrics', { error: String(failure) }),
+      );
+      throw error;
+    },
+  );
   // Declared MoE workloads hold one allocation per replica; their drift is repaired in the same pass.
   let pools: PoolSnapshot[] | undefined;
   let workloads: WorkloadPassReport | undefined;

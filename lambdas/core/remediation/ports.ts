@@ -21,6 +21,12 @@ export interface RemediationConfig {
   restartOnTrainingLossHigh: boolean;
   /** Prefix for runbook links in announcements (e.g. the repository's blob URL); default repository-relative. */
   runbookBaseUrl: string;
+  /**
+   * The cluster this Lambda acts on: an alert whose `cluster` label names another is left to that
+   * cluster's Lambda; with several clusters (`labelRequired`) one without the label is left alone too,
+   * since it could be any cluster's. Unset, every alert is this cluster's.
+   */
+  cluster?: { name: string; labelRequired: boolean } | undefined;
 }
 
 /** What one action did; the audit record and the announcement are made from it. */
@@ -115,6 +121,7 @@ export type AlertOutcome =
   | 'untimely'
   | 'not-automated'
   | 'unknown-workload'
+  | 'other-cluster'
   | 'noted';
 
 export interface RemediationReport {

@@ -31,6 +31,7 @@ export async function remediate(
   const automated: Alert[] = [];
   for (const alert of event.alerts) {
     const untimely = isAutomated(alert.name) ? timeProblem(alert, now) : undefined;
+    const elsewhere = isAutomated(alert.name) ? otherCluster(alert, config.cluster) : undefined;
     if (!isAutomated(alert.name)) {
       report.results.push(result(alert, 'not-automated', `no automation for ${alert.name}`));
     } else if (untimely) {
@@ -39,6 +40,12 @@ export async function remediate(
         reason: untimely,
       });
       report.results.push(result(alert, 'untimely', untimely));
+    } else if (elsewhere) {
+      ports.log.info('Alert is for another cluster; nothing changed', {
+        alert: alert.name,
+        reason: elsewhere,
+      });
+      report.results.push(result(alert, 'other-cluster', elsewhere));
     } else automated.push(alert);
   }
   if (automated.length === 0) return report;
@@ -96,6 +103,18 @@ function timeProblem(alert: Alert, now: number): string | undefined {
 
 function iso(ms: number): string {
   return Number.isFinite(ms) && Math.abs(ms) < 8.64e15 ? new Date(ms).toISOString() : String(ms);
+}
+
+/** Why an alert is not this cluster's to act on (docs/remediation.md#clusters); undefined when it is. */
+function otherCluster(alert: Alert, own: RemediationConfig['cluster']): string | undefined {
+  if (!own) return undefined;
+  const named = alert.labels.cluster;
+  if (named === undefined) {
+    return own.labelRequired
+      ? `the alert has no cluster label and this control plane governs several clusters; ${own.name} acts only on its own`
+      : undefined;
+  }
+  return named === own.name ? undefined : `the alert is for cluster ${named}, not ${own.name}`;
 }
 
 function result(alert: Alert, outcome: AlertOutcome, message: string) {

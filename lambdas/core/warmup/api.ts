@@ -6,6 +6,8 @@ import type { Ledger, PoolSnapshot } from '../ledger/ledger.js';
 import type { NodePoolConfig } from '../nodes/node-pools.js';
 import { readNodeCapacity, type NodeCapacity } from '../nodes/scaler.js';
 import { holderOf, poolOf, type InferenceModel, type ModelRef } from '../inference-model.js';
+import type { AdmissionQueue } from '../queue/model.js';
+import { ApiError } from '../api/errors.js';
 import { allocationOf, modelView, poolView, queueView } from './views.js';
 import { findModel, recordActivity, warmUp, type WarmUpPorts } from './warm-up.js';
 
@@ -46,21 +48,48 @@ export class ModelCache {
   }
 }
 
+/**
+ * The governed clusters as the warm-up Lambda of one of them sees them (docs/warmup-api.md#clusters):
+ * its own, which it reads in full, and the others' pools, read from the shared ledger alone.
+ */
+export interface Fleet {
+  /** This Lambda's cluster; unset, an unscoped single-cluster deployment. */
+  own: string | undefined;
+  others: readonly ClusterPools[];
+}
+
+export interface ClusterPools {
+  name: string;
+  ledger: Pick<Ledger, 'listPools'>;
+  queue: Pick<AdmissionQueue, 'list'>;
+}
+
+/** A route by cluster is answered only by that cluster's Lambda: any other name is a 404. */
+export function checkServedCluster(asked: string | undefined, fleet: Fleet): void {
+  if (asked !== undefined && asked !== fleet.own) {
+    throw new ApiError('not_found', `Cluster "${asked}" is not governed by this control plane`);
+  }
+}
+
 /** The answer to a route that reads the cluster: warm-up, activity, and the model and pool views. */
 export async function answerClusterRequest(
   ports: WarmUpPorts,
   request: ClusterRequest,
   models: ModelCache,
+  fleet: Fleet = { own: undefined, others: [] },
 ): Promise<ApiAnswer> {
   const now = ports.clock();
   switch (request.operation) {
     case 'warmUp': {
       const result = await warmUp(ports, request.model!, request.waitSeconds, request.queue);
-      return {
-        status: result.status,
-        body: result.body,
-        headers: result.status === 202 ? { Location: result.location } : {},
-      };
+      // Asked by cluster, the model is polled by cluster too.
+      const location =
+        result.status === 202 && request.cluster !== undefined
+          ? result.location.replace(/^\/v1/, `/v1/clusters/${request.cluster}`)
+          : result.status === 202
+            ? result.location
+            : undefined;
+      return { status: result.status, body: result.body, headers: location ? { Location: location } : {} };
     }
     case 'recordActivity': {
       await recordActivity(ports, await models.get(ports, request.model!, now));
@@ -97,9 +126,35 @@ export async function answerClusterRequest(
         ...poolView(pool, now, capacities[i]),
         queue: queueView(queues[i]!, now),
       }));
-      return { status: 200, body: { pools: views } };
+      return { status: 200, body: await poolsByCluster(views, fleet, now) };
     }
   }
+}
+
+type PoolEntry = ReturnType<typeof poolView> & { queue: ReturnType<typeof queueView> };
+
+/**
+ * `GET /v1/pools` of a deployment that names its clusters: every governed cluster's pools grouped by
+ * cluster, and all of them in `pools` each with its `cluster` (the single-cluster answer, with one field
+ * more). The other clusters' nodes are theirs to report: their pools carry the budget and queue only.
+ */
+async function poolsByCluster(own: PoolEntry[], fleet: Fleet, now: number) {
+  if (fleet.own === undefined) return { pools: own };
+  const others = await Promise.all(
+    fleet.others.map(async ({ name, ledger, queue }) => {
+      const pools = await ledger.listPools();
+      const queues = await Promise.all(pools.map((pool) => queue.list(pool.name)));
+      return {
+        name,
+        pools: pools.map((pool, i) => ({ ...poolView(pool, now), queue: queueView(queues[i]!, now) })),
+      };
+    }),
+  );
+  const clusters = [{ name: fleet.own, pools: own }, ...others];
+  return {
+    clusters,
+    pools: clusters.flatMap(({ name, pools }) => pools.map((pool) => ({ cluster: name, ...pool }))),
+  };
 }
 
 /** A pool's nodes for the pools view; the budget alone is still worth answering when AWS is not. */
@@ -113,6 +168,8 @@ async function nodeCapacity(ports: WarmUpPorts, pool: PoolSnapshot): Promise<Nod
 
 /** What showback reads: the ledger table only, not the cluster. */
 export interface UsageSources {
+  /** The cluster whose usage this is (its `CLUSTER_NAME`); unset, an unscoped single-cluster deployment. */
+  cluster: string | undefined;
   usage: Pick<UsageStore, 'read'>;
   ledger: Pick<Ledger, 'listPools'>;
   nodePools: readonly NodePoolConfig[];
@@ -139,5 +196,9 @@ export async function answerUsage(
       pricePerNodeHour: pricedBy ? pricePerNodeHour(pricedBy) : undefined,
     };
   });
-  return { status: 200, body: usageReport(records, pricing, sinceMs, now) };
+  const report = usageReport(records, pricing, sinceMs, now);
+  return {
+    status: 200,
+    body: sources.cluster === undefined ? report : { cluster: sources.cluster, ...report },
+  };
 }

@@ -20,7 +20,7 @@ export class KubeConfigSource {
   async current(): Promise<KubeConfig> {
     const target = this.target;
     if ('kubeconfig' in target) {
-      this.config ??= { token: '', kubeConfig: kubeConfigFromFile(target.kubeconfig) };
+      this.config ??= { token: '', kubeConfig: kubeConfigFromFile(target.kubeconfig, target.context) };
       return this.config.kubeConfig;
     }
     const token = await this.tokens!.token(target.eksCluster);

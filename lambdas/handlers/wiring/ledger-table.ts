@@ -17,7 +17,7 @@ export function ledgerTable(config: RuntimeConfig): LedgerTable {
   return {
     client,
     name: config.ledgerTable,
-    ledger: new DynamoDbLedger(client, config.ledgerTable),
-    queue: new DynamoDbAdmissionQueue(client, config.ledgerTable),
+    ledger: new DynamoDbLedger(client, config.ledgerTable, config.cluster),
+    queue: new DynamoDbAdmissionQueue(client, config.ledgerTable, config.cluster),
   };
 }

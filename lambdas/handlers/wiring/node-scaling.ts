@@ -18,7 +18,7 @@ export function nodeScaling(
   if (!cluster) return async () => undefined;
   // The SDK reads AWS_ENDPOINT_URL_EKS and AWS_ENDPOINT_URL_AUTO_SCALING itself (tests reach moto so).
   const groups = new EksNodeGroups(new EKSClient({}), new AutoScalingClient({}), cluster);
-  const scaleOuts = new DynamoDbScaleOutRecords(table.client, table.name);
+  const scaleOuts = new DynamoDbScaleOutRecords(table.client, table.name, config.cluster);
   return async () => ({
     pools: config.nodePools,
     groups,

@@ -30,7 +30,7 @@ export function scheduledPassWiring(config: RuntimeConfig): ScheduledPassWiring 
       nodeScaling: scaling,
       peaks: () => (peaks === undefined ? (peaks = peakMemory(config) ?? null) : peaks) ?? undefined,
       metrics: () => (metrics ??= metricsPorts(config, table)),
-      usage: () => (usage ??= new DynamoDbUsageStore(table.client, table.name)),
+      usage: () => (usage ??= new DynamoDbUsageStore(table.client, table.name, config.cluster)),
     }),
     settings: {
       reconcile: config.reconcile,

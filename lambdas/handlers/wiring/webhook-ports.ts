@@ -32,6 +32,7 @@ export function webhookPorts(config: WebhookConfig, clock: () => number): Webhoo
   const ledger = new DynamoDbLedger(
     new DynamoDBClient({ ...sdk, ...(config.dynamoDbEndpoint ? { endpoint: config.dynamoDbEndpoint } : {}) }),
     config.ledgerTable,
+    config.cluster,
   );
   const reconcileRequests = new EventBridgeReconcileRequests(new EventBridgeClient(sdk), config.eventBusName);
   const kubeConfigs = new KubeConfigSource(config.kubernetes);

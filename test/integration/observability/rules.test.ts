@@ -107,7 +107,7 @@ const SEED_ALERTS = [
 const CONTROL_PLANE_ALERTS = {
   ReconcileStale: 'inference_control_plane_last_successful_reconcile_timestamp_seconds',
   ReconcileErrors: 'increase(inference_control_plane_reconcile_errors_total[10m]) > 0',
-  WarmUpRejectionsHigh: 'sum by (node_pool) (increase(inference_warmup_rejections_total[15m])) > 10',
+  WarmUpRejectionsHigh: 'sum by (cluster, node_pool) (increase(inference_warmup_rejections_total[15m])) > 10',
 };
 
 // The playbook's named alerts with its severities (004_e3212712b4b9cca1.txt).

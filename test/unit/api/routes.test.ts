@@ -37,9 +37,31 @@ describe('parseRequest', () => {
       parseRequest(request('POST', '/v1/models/ml/llama-2-7b/warmup', { query: { wait: '25' }, body: '{}' })),
     ).toEqual({
       operation: 'warmUp',
+      cluster: undefined,
       model: { namespace: 'ml', name: 'llama-2-7b' },
       waitSeconds: 25,
       since: undefined,
+    });
+  });
+
+  it.each([
+    ['POST', '/v1/clusters/staging/models/ml/llama-2-7b/warmup', 'warmUp'],
+    ['POST', '/v1/clusters/staging/models/ml/llama-2-7b/activity', 'recordActivity'],
+    ['GET', '/v1/clusters/staging/models/ml/llama-2-7b', 'getModel'],
+    ['GET', '/v1/clusters/staging/models', 'listModels'],
+  ])('%s %s is %s in that cluster', (method, path, operation) => {
+    expect(parseRequest(request(method, path))).toMatchObject({ operation, cluster: 'staging' });
+  });
+
+  it('refuses a cluster name EKS would not accept, in the error envelope', () => {
+    expect(refusal(request('GET', '/v1/clusters/-x/models'))).toEqual({
+      status: 400,
+      code: 'invalid_request',
+      message: '"-x" is not a cluster name: use /v1/clusters/{cluster}/models/... with an EKS cluster name',
+    });
+    expect(refusal(request('GET', '/v1/clusters/staging/pools'))).toMatchObject({
+      status: 404,
+      code: 'not_found',
     });
   });
 

@@ -20,7 +20,23 @@ describe('remediationConfig', () => {
       latencyScaleBackMs: 30 * 60_000,
       restartOnTrainingLossHigh: false,
       runbookBaseUrl: 'docs/runbooks/',
+      cluster: undefined,
     });
+  });
+
+  it('knows its cluster, and with several that an unlabelled alert may be any of theirs', () => {
+    expect(remediationConfig({ ...topic, CLUSTER_NAME: 'prod' }).cluster).toEqual({
+      name: 'prod',
+      labelRequired: false,
+    });
+    expect(
+      remediationConfig({
+        ...topic,
+        CLUSTER_NAME: 'staging',
+        LEDGER_KEYS: 'cluster',
+        GOVERNED_CLUSTERS: 'prod,staging',
+      }).cluster,
+    ).toEqual({ name: 'staging', labelRequired: true });
   });
 
   it('reads every setting', () => {

@@ -61,3 +61,69 @@ describe('runtimeConfig: node pools', () => {
     expect(() => runtimeConfig({ ...base, ...env })).toThrow(message);
   });
 });
+
+describe('runtimeConfig: the cluster served', () => {
+  it('is unscoped without CLUSTER_NAME (local mode of one cluster, tests)', () => {
+    expect(runtimeConfig(base)).toMatchObject({ cluster: undefined, governedClusters: [] });
+  });
+
+  it('keeps the single-cluster ledger keys unless LEDGER_KEYS says cluster', () => {
+    expect(runtimeConfig({ ...base, CLUSTER_NAME: 'prod' }).cluster).toEqual({
+      cluster: 'prod',
+      legacyKeys: true,
+    });
+    expect(runtimeConfig({ ...base, CLUSTER_NAME: 'staging', LEDGER_KEYS: 'cluster' }).cluster).toEqual({
+      cluster: 'staging',
+      legacyKeys: false,
+    });
+  });
+
+  it('reads the kubeconfig context a cluster is reached at (local mode of several clusters)', () => {
+    expect(runtimeConfig({ ...base, KUBE_CONTEXT: 'b' }).kubernetes).toEqual({
+      kubeconfig: '/tmp/kubeconfig',
+      context: 'b',
+    });
+  });
+
+  it('knows every governed cluster, the first keeping the single-cluster keys', () => {
+    const config = runtimeConfig({
+      ...base,
+      CLUSTER_NAME: 'staging',
+      LEDGER_KEYS: 'cluster',
+      GOVERNED_CLUSTERS: 'prod, staging',
+    });
+    expect(config.governedClusters).toEqual([
+      { cluster: 'prod', legacyKeys: true },
+      { cluster: 'staging', legacyKeys: false },
+    ]);
+  });
+
+  it.each([
+    [{ CLUSTER_NAME: 'bad name' }, 'CLUSTER_NAME must be an EKS cluster name, got "bad name"'],
+    [
+      { CLUSTER_NAME: 'prod', LEDGER_KEYS: 'shared' },
+      'LEDGER_KEYS must be "legacy" or "cluster", got "shared"',
+    ],
+    [{ LEDGER_KEYS: 'cluster' }, 'LEDGER_KEYS needs CLUSTER_NAME, the cluster it scopes'],
+    [
+      { CLUSTER_NAME: 'prod', GOVERNED_CLUSTERS: 'staging' },
+      'GOVERNED_CLUSTERS must list CLUSTER_NAME ("prod")',
+    ],
+    [
+      { CLUSTER_NAME: 'prod', LEDGER_KEYS: 'cluster', GOVERNED_CLUSTERS: 'prod,staging' },
+      'LEDGER_KEYS must be "legacy" for the first cluster of GOVERNED_CLUSTERS and "cluster" for every other',
+    ],
+    [{ GOVERNED_CLUSTERS: 'prod' }, 'GOVERNED_CLUSTERS needs CLUSTER_NAME, the cluster this Lambda serves'],
+    [
+      { CLUSTER_NAME: 'prod', GOVERNED_CLUSTERS: 'prod,prod' },
+      'GOVERNED_CLUSTERS names a cluster twice: prod,prod',
+    ],
+    [{ KUBECONFIG: '', KUBE_CONTEXT: 'a' }, 'KUBE_CONTEXT needs KUBECONFIG, the file that holds the context'],
+    [
+      { GOVERNED_CLUSTERS: 'prod,,x' },
+      'GOVERNED_CLUSTERS must be cluster names separated by commas; not valid: [""]',
+    ],
+  ])('refuses %j with a clear ConfigError', (env, message) => {
+    expect(() => runtimeConfig({ ...base, ...env })).toThrow(new ConfigError(message));
+  });
+});

@@ -28,19 +28,24 @@ function problems(raw: unknown): string {
 describe('parseConfig', () => {
   it('fills defaults around the required fields', () => {
     expect(parseConfig({ clusterName: 'gpu-inference', pools: [POOL], vpc: VPC })).toEqual({
-      clusterName: 'gpu-inference',
-      pools: [POOL],
+      clusters: [
+        {
+          name: 'gpu-inference',
+          pools: [POOL],
+          namespaces: [],
+          webhookSecretArn: undefined,
+          clusterSecurityGroupId: undefined,
+        },
+      ],
       scheduleMinutes: 1,
       onCallEmails: [],
       onCallUrls: [],
-      namespaces: [],
       controlPlaneName: undefined,
       orphanGraceSeconds: undefined,
       recommendationWindowSeconds: undefined,
       remoteWriteUrl: undefined,
       prometheusQueryUrl: undefined,
       ampWorkspaceArn: undefined,
-      webhookSecretArn: undefined,
       vpc: VPC,
       webhookEndpoint: 'private',
       runbookBaseUrl: undefined,
@@ -51,7 +56,7 @@ describe('parseConfig', () => {
 
   it('treats empty strings (the cdk.json example) as unset', () => {
     const config = parseConfig({ ...REQUIRED, namespaces: '', remoteWriteUrl: '', onCallUrls: [] });
-    expect(config.namespaces).toEqual([]);
+    expect(config.clusters[0]!.namespaces).toEqual([]);
     expect(config.remoteWriteUrl).toBeUndefined();
   });
 
@@ -66,19 +71,21 @@ describe('parseConfig', () => {
   });
 
   it('takes the governed namespaces (namespaced mode) as a list or, from -c, comma-separated', () => {
-    expect(parseConfig({ ...REQUIRED, namespaces: ['team-a', 'team-b'] }).namespaces).toEqual([
+    expect(parseConfig({ ...REQUIRED, namespaces: ['team-a', 'team-b'] }).clusters[0]!.namespaces).toEqual([
       'team-a',
       'team-b',
     ]);
-    expect(parseConfig({ ...REQUIRED, namespaces: 'team-a, team-b' }).namespaces).toEqual([
+    expect(parseConfig({ ...REQUIRED, namespaces: 'team-a, team-b' }).clusters[0]!.namespaces).toEqual([
       'team-a',
       'team-b',
     ]);
   });
 
   it('keeps watchNamespace, the older single-namespace setting, working as namespaces: [it]', () => {
-    expect(parseConfig({ ...REQUIRED, watchNamespace: 'inference' }).namespaces).toEqual(['inference']);
-    expect(parseConfig({ ...REQUIRED, watchNamespace: '' }).namespaces).toEqual([]);
+    expect(parseConfig({ ...REQUIRED, watchNamespace: 'inference' }).clusters[0]!.namespaces).toEqual([
+      'inference',
+    ]);
+    expect(parseConfig({ ...REQUIRED, watchNamespace: '' }).clusters[0]!.namespaces).toEqual([]);
     expect(
       parseConfig(
         contextObject((key) =>
@@ -88,7 +95,7 @@ describe('parseConfig', () => {
               ? 'inference'
               : undefined,
         ),
-      ).namespaces,
+      ).clusters[0]!.namespaces,
     ).toEqual(['inference']);
   });
 

@@ -85,8 +85,9 @@ describe('ControlPlaneAlarms', () => {
       EvaluationPeriods: 5,
       Period: 60,
     });
+    // The Lambdas of cluster gpu-inference (CLUSTER_NAME) publish with its `cluster` dimension.
     const [, budget] = await jsonLinesPrinted(() =>
-      new CloudWatchEmf().reconcilePass({
+      new CloudWatchEmf({ cluster: 'gpu-inference' }).reconcilePass({
         durationSeconds: 1,
         errors: 0,
         pools: [

@@ -41,7 +41,10 @@ describe('WarmUpRestApi', () => {
         parameters: props.RequestParameters,
       };
     });
-    expect(methods.map((m) => m.route).sort()).toEqual(ROUTES.map((r) => `${r.method} ${r.path}`).sort());
+    // The routes by cluster exist for each governed cluster, by name: here the one, gpu-inference.
+    expect(methods.map((m) => m.route).sort()).toEqual(
+      ROUTES.map((r) => `${r.method} ${r.path.replace('{cluster}', 'gpu-inference')}`).sort(),
+    );
     const warmUp = methods.find((m) => m.route.endsWith('/warmup'))!;
     expect(warmUp.parameters).toEqual({
       'method.request.path.namespace': true,

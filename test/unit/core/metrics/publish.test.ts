@@ -1,5 +1,6 @@
 import type { HistogramState, MetricCounters, Sample } from '../../../../lambdas/core/metrics/series.js';
 import {
+  publishFailedPass,
   publishNodePoolMetrics,
   publishPassMetrics,
   publishWarmUpRejection,
@@ -112,6 +113,21 @@ describe('publishPassMetrics', () => {
       value(written, 'inference_control_plane_last_successful_reconcile_timestamp_seconds'),
     ).toBeUndefined();
     expect(value(written, 'inference_control_plane_reconcile_errors_total')).toBe(2);
+  });
+
+  it('counts a pass that could not reconcile at all as one error, and no success', async () => {
+    const { ports: p, written, operational } = ports();
+    await publishPassMetrics(p, { models: [], deployments: [], pools: [pool], durationMs: 10, errors: 0 });
+    await publishFailedPass(p, 1_200);
+    await publishFailedPass(p, 900);
+    expect(operational).toEqual(['pass', 'pass', 'pass']);
+    const errors = written.filter((s) => s.metric === 'inference_control_plane_reconcile_errors_total');
+    expect(errors.map((s) => s.value)).toEqual([0, 1, 2]);
+    expect(
+      written.filter(
+        (s) => s.metric === 'inference_control_plane_last_successful_reconcile_timestamp_seconds',
+      ),
+    ).toHaveLength(1);
   });
 
   it('counts warm-up rejections per pool, monotonically', async () => {
