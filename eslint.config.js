@@ -51,4 +51,25 @@ export default tseslint.config(
   { files: ['lambdas/core/**/*.ts'], rules: restrict(noTestImports, coreBoundary) },
   // The simulated world runs the real core and nothing else: no AWS, no Kubernetes, no adapters.
   { files: ['simulation/**/*.ts'], rules: restrict(noTestImports, coreBoundary) },
+  // A value from the Kubernetes client's root puts exec, attach and cp (ws, tar-fs) into every Lambda
+  // bundle: the Lambdas take values from lambdas/adapters/kubernetes-client.ts (types are erased).
+  {
+    files: ['lambdas/**/*.ts'],
+    ignores: ['lambdas/adapters/kubernetes-client.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: '@kubernetes/client-node',
+              allowTypeImports: true,
+              message:
+                'Import values from lambdas/adapters/kubernetes-client.ts: the root bundles exec, attach and cp.',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

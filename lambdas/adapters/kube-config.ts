@@ -1,4 +1,4 @@
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig } from './kubernetes-client.js';
 
 /** Local mode and tests: a kubeconfig file, with its current context. */
 /** A kubeconfig file at its current context, or at `context` (one of several clusters it holds). */

@@ -1,3 +1,4 @@
+import type { KubeConfig } from '@kubernetes/client-node';
 import {
   ApiException,
   AppsV1Api,
@@ -6,8 +7,7 @@ import {
   PatchStrategy,
   V1MicroTime,
   setHeaderOptions,
-  type KubeConfig,
-} from '@kubernetes/client-node';
+} from './kubernetes-client.js';
 import {
   API_GROUP,
   FINALIZER,

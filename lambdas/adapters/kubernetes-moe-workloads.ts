@@ -1,12 +1,5 @@
-import {
-  ApiException,
-  AppsV1Api,
-  CoreV1Api,
-  PatchStrategy,
-  setHeaderOptions,
-  type KubeConfig,
-  type V1Deployment,
-} from '@kubernetes/client-node';
+import type { KubeConfig, V1Deployment } from '@kubernetes/client-node';
+import { ApiException, AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions } from './kubernetes-client.js';
 import {
   ConflictError,
   type ConfigMapState,

@@ -1,11 +1,5 @@
-import {
-  CoreV1Api,
-  PatchStrategy,
-  setHeaderOptions,
-  type KubeConfig,
-  type V1Node,
-  type V1Pod,
-} from '@kubernetes/client-node';
+import type { KubeConfig, V1Node, V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, PatchStrategy, setHeaderOptions } from './kubernetes-client.js';
 import type { PoolNode, PoolNodes } from '../core/nodes/ports.js';
 import { API_GROUP, MANAGED_LABEL, POOL_LABEL } from '../core/inference-model.js';
 import { inNamespaces } from './kubernetes-cluster.js';

@@ -1,5 +1,6 @@
 import type { SignatureV4 } from '@smithy/signature-v4';
-import protobuf from 'protobufjs';
+// The light build: reflection from JSON, without the .proto parser of the full build.
+import protobuf from 'protobufjs/light.js';
 import snappy from 'snappyjs';
 import type { Sample, SeriesSink } from '../core/metrics/series.js';
 import { awsSigner, type SigningCredentials } from './sigv4.js';

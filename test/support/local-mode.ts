@@ -10,6 +10,7 @@ import { repoRoot } from '../../services/kubectl.js';
 /** A cold first start builds Kubernetes (about 25 min); the harness's global setup has built it already. */
 export const START_TIMEOUT_MS = 10 * 60_000;
 const RUNNING = 'The control plane is running';
+const STOP_GRACE_MS = 30_000;
 
 export interface Ports {
   api: number;
@@ -61,7 +62,7 @@ export class LocalMode {
       START_TIMEOUT_MS,
     );
     await Promise.race([running, exited]).catch(async (error: unknown) => {
-      await local.kill();
+      await local.stop();
       throw error;
     });
     return local;
@@ -88,8 +89,18 @@ export class LocalMode {
     return this.exit;
   }
 
-  async kill(): Promise<void> {
+  /**
+   * Ctrl-C first, so local mode stops the services it started (each in a process group of its own, which
+   * a kill of local mode's group never reaches: left running, they would hold jest's pipes open); its
+   * process group is killed only if it has not exited within STOP_GRACE_MS.
+   */
+  async stop(): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.child.kill('SIGINT');
+    const timeout = new Promise<'timeout'>((resolve) =>
+      setTimeout(resolve, STOP_GRACE_MS, 'timeout').unref(),
+    );
+    if ((await Promise.race([this.exit, timeout])) !== 'timeout') return;
     try {
       process.kill(-this.child.pid!, 'SIGKILL');
     } catch {

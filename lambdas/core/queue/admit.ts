@@ -55,7 +55,7 @@ async function admitOne(ports: ReconcilePorts, entry: QueueEntry, now: number): 
   if (deployment && deployment.replicas > 0) return 'left'; // started another way meanwhile
   const held = await allocateFor(ports, model, deployment, now);
   // No room; or a concurrent release took what it found held: the next walk tries again.
-  if (held === 'insufficient' || !held) return 'waits';
+  if (!held || 'insufficient' in held) return 'waits';
   const dependencies = await Promise.all(
     model.spec.dependencies.map((name) =>
       ports.cluster.getManagedDeployment({ namespace: ref.namespace, name }),

@@ -71,9 +71,13 @@ export async function warmUp(
   const pool = poolOf(model);
   const holder = holderOf(model);
   await ports.ledger.recordActivity({ pool, holder, at: now });
-  // The answer's pool read goes along with the Deployment read when the model was Ready at the last
-  // pass (most warm-ups of a ready model); it must follow the activity write, which a scale-down checks.
-  const poolRead = model.status.ready === true ? allocation(ports, model) : undefined;
+  // What the answer needs next goes along with the Deployment read, which must follow the activity write
+  // (a scale-down checks it): the pool when the model was Ready at the last pass (most warm-ups of a
+  // ready model), else the pool's queue, which a cold start reads first.
+  const wasReady = model.status.ready === true;
+  const poolRead = wasReady ? allocation(ports, model) : undefined;
+  const queueRead = wasReady ? undefined : readQueue(ports, model);
+  queueRead?.catch(() => undefined); // a Ready model never looks at it; a cold start reports a failure
   const deployment = await ports.cluster.getManagedDeployment(ref);
   if (isReady(deployment)) {
     return {
@@ -82,7 +86,7 @@ export async function warmUp(
     };
   }
   const location = `/v1/models/${ref.namespace}/${ref.name}`;
-  const started = await startOnBudget(ports, model, deployment, now, queue);
+  const started = await startOnBudget(ports, model, deployment, now, queue, queueRead);
   if ('queued' in started) {
     await requestReconcile(ports, model);
     const view = modelView(model, deployment, undefined, now);
@@ -104,6 +108,11 @@ export async function warmUp(
     body.waitingForNode = { nodeGroup, readyNodes, desiredNodes };
   }
   return { status: 202, body: evicted ? { ...body, evicted } : body, location };
+}
+
+/** The pool's admission queue, where queues are kept. */
+function readQueue(ports: WarmUpPorts, model: InferenceModel): Promise<QueueEntry[]> | undefined {
+  return ports.queue?.list(poolOf(model));
 }
 
 /** The Ready reason and message of a model waiting in line, as the reconciler writes them too. */
@@ -140,13 +149,14 @@ async function startOnBudget(
   deployment: ManagedDeployment | undefined,
   now: number,
   queue: boolean | undefined,
+  queueRead: Promise<QueueEntry[]> | undefined,
 ): Promise<{ nodes: NodeCapacity | undefined; evicted?: EvictedModel[] } | { queued: QueuePosition }> {
   const ref = { namespace: model.namespace, name: model.name };
-  for (let attempt = 1, current = deployment; ; attempt++) {
+  for (let attempt = 1, current = deployment, line = queueRead; ; attempt++) {
     // The node group's state is read while the ledger allocates: a cold start waits for one round trip, not two.
     const nodeState = ports.nodeScaling && readNodeState(ports.nodeScaling, poolOf(model));
     nodeState?.catch(() => undefined); // a 429 never looks at it; scaleOutFor reports a failure
-    const held = await holdBudget(ports, model, current, now, queue);
+    const held = await holdBudget(ports, model, current, now, queue, line ?? readQueue(ports, model));
     if (held && 'queued' in held) return held;
     const nodes = held && (await scaleOutFor(ports, model, held.pool, nodeState));
     const started = held && (await startOrRequest(ports, model, current, held, now));
@@ -155,6 +165,7 @@ async function startOnBudget(
       throw new ApiError('scale_up_failed', `${model.name} lost its budget to concurrent releases; retry`);
     }
     current = await ports.cluster.getManagedDeployment(ref);
+    line = undefined; // read afresh with the budget
   }
 }
 
@@ -212,18 +223,19 @@ async function holdBudget(
   deployment: ManagedDeployment | undefined,
   now: number,
   queue: boolean | undefined,
+  /** The pool's queue as listed (undefined: no queues are kept). */
+  listed: Promise<QueueEntry[]> | undefined,
 ): Promise<HeldBudget | { queued: QueuePosition } | undefined> {
   const wantsQueue = queue ?? ports.poolPolicies?.get(poolOf(model))?.queue?.byDefault ?? false;
-  const line = await lineAhead(ports, model);
+  const line = await lineAhead(ports, model, listed);
   if (line.mustWait) {
     if (line.inLine || wantsQueue) {
       return { queued: await enqueue(ports, model, poolOf(model), parseQuantity(model.spec.memory), now) };
     }
-    const pool = await ports.ledger.readPool(poolOf(model));
     throw await insufficientMemory(
       ports,
       model,
-      pool,
+      line.mustWait,
       parseQuantity(model.spec.memory),
       [],
       true,
@@ -231,9 +243,9 @@ async function holdBudget(
     );
   }
   const first = await allocateFor(ports, model, deployment, now);
-  if (first !== 'insufficient') return leaveLine(ports, line.inLine, first);
+  if (!first || !('insufficient' in first)) return leaveLine(ports, line.inLine, first);
   const bytes = parseQuantity(model.spec.memory);
-  const pool = await ports.ledger.readPool(poolOf(model));
+  const pool = first.insufficient;
   // Cooldowns, readiness and dependencies live in the cluster: two list calls, only on this (rare) path.
   const [models, deployments] = await Promise.all([
     ports.cluster.listModels(),
@@ -248,7 +260,9 @@ async function holdBudget(
     : [];
   if (evicted.length > 0) {
     const second = await allocateFor(ports, model, deployment, now);
-    if (second !== 'insufficient') return leaveLine(ports, line.inLine, second && { ...second, evicted });
+    if (!second || !('insufficient' in second)) {
+      return leaveLine(ports, line.inLine, second && { ...second, evicted });
+    }
   }
   const queueable = fitsThePool && ports.queue !== undefined;
   if (queueable && (wantsQueue || line.inLine)) {
@@ -266,15 +280,16 @@ async function holdBudget(
  * Fairness to those waiting in line: while the pool's queue is not empty, a warm-up takes room only
  * when it heads the line, ranks above its head (a higher priority), or already holds its budget;
  * otherwise it waits behind them (or, not asking to wait, is refused), never taking the room the head
- * waits for. One query, and only where queues are kept.
+ * waits for. One query, and only where queues are kept. `mustWait`: the pool as read, when it must.
  */
 async function lineAhead(
   ports: WarmUpPorts,
   model: InferenceModel,
-): Promise<{ mustWait: boolean; inLine: QueueEntry | undefined; length: number }> {
-  if (!ports.queue) return { mustWait: false, inLine: undefined, length: 0 };
+  listed: Promise<QueueEntry[]> | undefined,
+): Promise<{ mustWait: PoolSnapshot | false; inLine: QueueEntry | undefined; length: number }> {
+  if (!listed) return { mustWait: false, inLine: undefined, length: 0 };
   const holder = holderOf(model);
-  const line = await ports.queue.list(poolOf(model));
+  const line = await listed;
   const inLine = line.find((e) => e.holder === holder);
   const head = line[0];
   const length = line.length;
@@ -282,7 +297,8 @@ async function lineAhead(
     return { mustWait: false, inLine, length };
   }
   const pool = await ports.ledger.readPool(poolOf(model));
-  return { mustWait: !pool.allocations.some((a) => a.holder === holder), inLine, length };
+  // Waiting, the pool as read is what a refusal reports.
+  return { mustWait: !pool.allocations.some((a) => a.holder === holder) && pool, inLine, length };
 }
 
 /** A queued model that got its budget by a warm-up of its own leaves the line. */
@@ -321,15 +337,15 @@ export function queueExpiryMsOf(ports: ReconcilePorts, pool: string): number {
 }
 
 /**
- * The model's allocation, taken now or found held; 'insufficient' when the pool has no room. The same
- * fenced allocation serves a warm-up and an admission from the queue.
+ * The model's allocation, taken now or found held; when the pool has no room, the pool as the ledger
+ * read it then. The same fenced allocation serves a warm-up and an admission from the queue.
  */
 export async function allocateFor(
   ports: ReconcilePorts,
   model: InferenceModel,
   deployment: ManagedDeployment | undefined,
   now: number,
-): Promise<HeldBudget | 'insufficient' | undefined> {
+): Promise<HeldBudget | { insufficient: PoolSnapshot } | undefined> {
   const pool = poolOf(model);
   const holder = holderOf(model);
   const bytes = parseQuantity(model.spec.memory);
@@ -337,7 +353,9 @@ export async function allocateFor(
     .allocate({ pool, holder, bytes, now })
     .catch(noBudget(pool))
     .catch(sizeMismatchAsHeld);
-  if (result !== 'held-at-another-size' && result.outcome === 'insufficient') return 'insufficient';
+  if (result !== 'held-at-another-size' && result.outcome === 'insufficient') {
+    return { insufficient: result.pool };
+  }
   const snapshot = result === 'held-at-another-size' ? await ports.ledger.readPool(pool) : result.pool;
   const allocation = snapshot.allocations.find((a) => a.holder === holder);
   if (!allocation) return undefined; // released between the answer and the read: take it again

@@ -41,7 +41,7 @@ beforeAll(async () => {
 }, START_TIMEOUT_MS);
 
 afterAll(async () => {
-  await local?.kill();
+  await local?.stop();
   await cluster?.stop();
   await rm(dataDir, { recursive: true, force: true });
   await rm(clusterDir, { recursive: true, force: true });

@@ -88,8 +88,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // Ctrl-C, so local mode stops the services it started (a SIGKILL would leave them running).
-  await local?.interrupt();
-  await local?.kill();
+  await local?.stop();
   await Promise.all(Object.values(clusters ?? {}).map((cluster) => cluster.stop()));
   await rm(dir, { recursive: true, force: true });
 });

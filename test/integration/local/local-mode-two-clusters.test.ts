@@ -71,8 +71,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // Ctrl-C, so local mode stops the services it started (a SIGKILL would leave them running).
-  await local?.interrupt();
-  await local?.kill();
+  await local?.stop();
   await rm(dataDir, { recursive: true, force: true });
 });
 

@@ -189,7 +189,7 @@ beforeAll(async () => {
 }, START_TIMEOUT_MS);
 
 afterAll(async () => {
-  await local?.kill();
+  await local?.stop();
   await prometheus?.stop();
   await rm(dataDir, { recursive: true, force: true });
   await rm(prometheusDir, { recursive: true, force: true });
