@@ -70,7 +70,7 @@ export function inferenceModelManifest(
   spec: Record<string, unknown> = {},
   namespace = 'models',
 ) {
-  const required = { modelName: name, memory: '16Gi', backendUrl: `http://${name}.models.svc:8000` };
+  const required = { modelName: name, memory: '16Gi', backendUrl: `http://${name}.${namespace}.svc:8000` };
   return inferenceModelWithSpec(name, { ...required, ...spec }, namespace);
 }
 

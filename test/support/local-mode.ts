@@ -6,6 +6,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { freePort } from '../../services/ports.js';
 import { repoRoot } from '../../services/kubectl.js';
+import { inferenceModelManifest } from './builders.js';
 
 /** A cold first start builds Kubernetes (about 25 min); the harness's global setup has built it already. */
 export const START_TIMEOUT_MS = 10 * 60_000;
@@ -108,6 +109,27 @@ export class LocalMode {
     }
     await this.exit;
   }
+}
+
+/** One small pool (LOCAL_POOLS), which keeps a run of several clusters' KWOK light. */
+export const ONE_GPU_POOL = JSON.stringify([
+  { name: 'gpu', nodeGroup: 'gpu', gpuMemoryPerNode: '80Gi', minNodes: 1, maxNodes: 1, gpusPerNode: 1 },
+]);
+
+/** A model of `memory` on `gpus` GPUs in the default namespace, as a user applies it (`kubectl apply -f -`). */
+export function modelManifest(name: string, memory: string, gpus = 1, pool?: string): string {
+  return JSON.stringify(
+    inferenceModelManifest(
+      name,
+      {
+        memory,
+        containerImage: 'vllm/vllm-openai:v0.6.0',
+        ...(pool ? { nodeSelector: { 'inference-pool': pool } } : {}),
+        resources: { limits: { gpu: gpus } },
+      },
+      'default',
+    ),
+  );
 }
 
 /** Three free loopback ports, so parallel runs never collide. */

@@ -16,6 +16,7 @@ import {
   freePorts,
   getJson,
   LocalMode,
+  ONE_GPU_POOL,
   START_TIMEOUT_MS,
   type PoolView,
   type Ports,
@@ -23,9 +24,6 @@ import {
 
 const run = promisify(execFile);
 const Gi = 2 ** 30;
-const POOLS = JSON.stringify([
-  { name: 'gpu', nodeGroup: 'gpu', gpuMemoryPerNode: '80Gi', minNodes: 1, maxNodes: 1, gpusPerNode: 1 },
-]);
 
 let dir: string;
 let clusters: Record<'east' | 'west', StartedService>;
@@ -82,7 +80,7 @@ beforeAll(async () => {
   local = await LocalMode.start(join(dir, 'data'), ports, {
     KUBECONFIG: kubeconfig,
     LOCAL_KUBECONFIG_CONTEXTS: 'east,west',
-    LOCAL_POOLS: POOLS,
+    LOCAL_POOLS: ONE_GPU_POOL,
   });
 }, START_TIMEOUT_MS);
 

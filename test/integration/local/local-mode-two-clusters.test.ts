@@ -12,6 +12,8 @@ import {
   freePorts,
   getJson,
   LocalMode,
+  modelManifest,
+  ONE_GPU_POOL,
   START_TIMEOUT_MS,
   type PoolView,
   type Ports,
@@ -19,10 +21,6 @@ import {
 
 const run = promisify(execFile);
 const Gi = 2 ** 30;
-/** One small pool keeps two clusters' KWOK light. */
-const POOLS = JSON.stringify([
-  { name: 'gpu', nodeGroup: 'gpu', gpuMemoryPerNode: '80Gi', minNodes: 1, maxNodes: 1, gpusPerNode: 1 },
-]);
 
 let dataDir: string;
 let ports: Ports;
@@ -40,22 +38,6 @@ function kubectl(cluster: string, args: string[], input?: string): Promise<Kubec
   return runKubectl(join(kubectlDir, 'kubectl'), kubeconfigOf(cluster), args, input);
 }
 
-function manifest(name: string, memory: string, pool = 'gpu'): string {
-  return JSON.stringify({
-    apiVersion: 'inference.eh-ops.io/v1alpha1',
-    kind: 'InferenceModel',
-    metadata: { name },
-    spec: {
-      modelName: name,
-      memory,
-      backendUrl: `http://${name}.default.svc:8000`,
-      containerImage: 'vllm/vllm-openai:v0.6.0',
-      nodeSelector: { 'inference-pool': pool },
-      resources: { limits: { gpu: 1 } },
-    },
-  });
-}
-
 interface Grouped {
   clusters: { name: string; pools: PoolView[] }[];
   pools: (PoolView & { cluster: string })[];
@@ -66,7 +48,7 @@ const grouped = () => getJson<Grouped>(`http://127.0.0.1:${ports.api}/v1/pools`)
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'ibcp-local-two-clusters-'));
   ports = await freePorts();
-  local = await LocalMode.start(dataDir, ports, { LOCAL_CLUSTERS: '2', LOCAL_POOLS: POOLS });
+  local = await LocalMode.start(dataDir, ports, { LOCAL_CLUSTERS: '2', LOCAL_POOLS: ONE_GPU_POOL });
 }, START_TIMEOUT_MS);
 
 afterAll(async () => {
@@ -91,14 +73,14 @@ describe('local mode of two clusters (LOCAL_CLUSTERS=2)', () => {
   });
 
   it("governs each cluster's models against its own budget", async () => {
-    const applied = await kubectl('local-2', ['apply', '-f', '-'], manifest('llama', '48Gi'));
+    const applied = await kubectl('local-2', ['apply', '-f', '-'], modelManifest('llama', '48Gi', 1, 'gpu'));
     expect(applied.stderr).toBe('');
     await eventually('llama holds 48Gi of local-2, nothing of local-1', async () => {
       const [one, two] = (await grouped()).clusters.map((c) => c.pools[0]!);
       return two!.allocatedBytes === 48 * Gi && one!.allocatedBytes === 0;
     });
     // 48Gi more would not fit local-2's pool, and fits local-1's: the budgets are not shared.
-    await kubectl('local-1', ['apply', '-f', '-'], manifest('mistral', '48Gi'));
+    await kubectl('local-1', ['apply', '-f', '-'], modelManifest('mistral', '48Gi', 1, 'gpu'));
     await eventually('mistral holds 48Gi of local-1', async () => {
       const [one] = (await grouped()).clusters.map((c) => c.pools[0]!);
       return one!.allocations.map((a) => a.holder).join() === 'default/mistral';
@@ -123,7 +105,7 @@ describe('local mode of two clusters (LOCAL_CLUSTERS=2)', () => {
 
   it("registers the webhook with each cluster's API server, each with its own secret", async () => {
     for (const cluster of ['local-1', 'local-2']) {
-      const run = await kubectl(cluster, ['apply', '-f', '-'], manifest('h100', '16Gi', 'gpu-h100'));
+      const run = await kubectl(cluster, ['apply', '-f', '-'], modelManifest('h100', '16Gi', 1, 'gpu-h100'));
       expect(run.code).not.toBe(0);
       expect(run.stderr).toContain('denied the request: node pool "gpu-h100"');
     }

@@ -14,6 +14,7 @@ import {
   getJson,
   listening,
   LocalMode,
+  modelManifest,
   pools,
   START_TIMEOUT_MS,
   type PoolView,
@@ -52,21 +53,6 @@ async function models(local: LocalMode): Promise<ModelObject[]> {
 }
 
 const holders = (pool: PoolView | undefined) => (pool?.allocations ?? []).map((a) => a.holder).sort();
-
-function manifest(name: string, memory: string, gpus: number): string {
-  return JSON.stringify({
-    apiVersion: 'inference.eh-ops.io/v1alpha1',
-    kind: 'InferenceModel',
-    metadata: { name },
-    spec: {
-      modelName: name,
-      memory,
-      backendUrl: `http://${name}.default.svc:8000`,
-      containerImage: 'vllm/vllm-openai:v0.6.0',
-      resources: { limits: { gpu: gpus } },
-    },
-  });
-}
 
 type Expected = number | Record<string, number>;
 
@@ -253,9 +239,11 @@ describe('local mode (npm start)', () => {
   });
 
   it('refuses at kubectl apply, through the webhook over HTTPS, a model whose pool has no budget', async () => {
-    const model = JSON.parse(manifest('llama-h100', '16Gi', 1)) as { spec: Record<string, unknown> };
-    model.spec.nodeSelector = { 'inference-pool': 'gpu-h100' };
-    const run = await kubectl(local, ['apply', '-f', '-'], JSON.stringify(model));
+    const run = await kubectl(
+      local,
+      ['apply', '-f', '-'],
+      modelManifest('llama-h100', '16Gi', 1, 'gpu-h100'),
+    );
     expect(run.code).not.toBe(0);
     expect(run.stderr).toContain(
       'admission webhook "validate.inferencemodels.inference.eh-ops.io" denied the request: node pool "gpu-h100"',
@@ -296,7 +284,7 @@ describe('local mode (npm start)', () => {
   });
 
   it('answers 429 with the blocking models and Retry-After when a pool is full', async () => {
-    await kubectlOk(local, ['apply', '-f', '-'], manifest('batch-summarizer', '64Gi', 2));
+    await kubectlOk(local, ['apply', '-f', '-'], modelManifest('batch-summarizer', '64Gi', 2));
     await kubectlOk(local, [
       'wait',
       '--for=condition=Ready',
@@ -304,7 +292,7 @@ describe('local mode (npm start)', () => {
       '--timeout=60s',
     ]);
     // 88Gi of the default pool's 96Gi is held: the webhook admits the model with a warning.
-    const apply = await kubectl(local, ['apply', '-f', '-'], manifest('code-reviewer', '32Gi', 1));
+    const apply = await kubectl(local, ['apply', '-f', '-'], modelManifest('code-reviewer', '32Gi'));
     expect(apply.code).toBe(0);
     expect(apply.stderr).toContain('Warning: only 8Gi of pool default is free now (needs 32Gi)');
 
