@@ -57,9 +57,14 @@ export class LocalMode {
     const exited = local.exit.then((code) => {
       throw new Error(`local mode exited (${code}) while starting:\n${local.stderr}\n${local.stdout}`);
     });
+    // The poll stops when the child exits: left polling for START_TIMEOUT_MS after a start that failed,
+    // it kept jest from exiting for minutes after the last test.
     const running = eventually(
       '"running" printed',
-      async () => local.stdout.includes(RUNNING),
+      async () => {
+        if (child.exitCode !== null || child.signalCode !== null) throw new Error('local mode exited');
+        return local.stdout.includes(RUNNING);
+      },
       START_TIMEOUT_MS,
     );
     await Promise.race([running, exited]).catch(async (error: unknown) => {
