@@ -16,7 +16,8 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { AppsV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { DynamoDbLedger, ensureLedgerTable } from '../lambdas/adapters/dynamodb-ledger.js';
-import { kubeConfigFromFile } from '../lambdas/adapters/kube-config.js';
+import { endpointFromFile, kubeConfigFromFile } from '../services/kube-config.js';
+import { kubeConfigEndpoint } from '../lambdas/adapters/kubeconfig-file.js';
 import { KubernetesCluster } from '../lambdas/adapters/kubernetes-cluster.js';
 import { reconcileOne } from '../lambdas/core/reconcile/reconciler.js';
 import { startDynalite } from '../services/dynalite.js';
@@ -159,7 +160,7 @@ try {
   // As after the scheduled pass that saw it Ready: the model's status says so, which the warm-up reads.
   await reconcileOne(
     {
-      cluster: new KubernetesCluster(kubeConfigFromFile(kubeconfig), { namespaces: [NAMESPACE] }),
+      cluster: new KubernetesCluster(endpointFromFile(kubeconfig), { namespaces: [NAMESPACE] }),
       ledger,
       log: silent,
       clock: Date.now,
@@ -169,7 +170,7 @@ try {
   );
 
   const kubeConfig = kubeConfigFromFile(kubeconfig);
-  const cluster = new KubernetesCluster(kubeConfig, { namespaces: [NAMESPACE] });
+  const cluster = new KubernetesCluster(kubeConfigEndpoint(kubeConfig), { namespaces: [NAMESPACE] });
   const apps = kubeConfig.makeApiClient(AppsV1Api);
   const custom = kubeConfig.makeApiClient(CustomObjectsApi);
   const events = new EventBridgeClient({

@@ -13,7 +13,8 @@ import { performance } from 'node:perf_hooks';
 import { DynamoDBClient, QueryCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { AppsV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { DynamoDbLedger, ensureLedgerTable } from '../lambdas/adapters/dynamodb-ledger.js';
-import { kubeConfigFromFile } from '../lambdas/adapters/kube-config.js';
+import { kubeConfigFromFile } from '../services/kube-config.js';
+import { kubeConfigEndpoint } from '../lambdas/adapters/kubeconfig-file.js';
 import { KubernetesCluster } from '../lambdas/adapters/kubernetes-cluster.js';
 import { API_GROUP, FINALIZER } from '../lambdas/core/inference-model.js';
 import { type ReconcilePorts } from '../lambdas/core/reconcile/ports.js';
@@ -61,7 +62,7 @@ try {
   await ensureLedgerTable(client, 'bench-ledger');
   const ledger = new DynamoDbLedger(client, 'bench-ledger');
   const kubeConfig = kubeConfigFromFile(kubeconfig);
-  const cluster = new KubernetesCluster(kubeConfig, { namespaces: [NAMESPACE] });
+  const cluster = new KubernetesCluster(kubeConfigEndpoint(kubeConfig), { namespaces: [NAMESPACE] });
   const ports: ReconcilePorts = { cluster, ledger, log: silent, clock: Date.now };
 
   progress(`creating ${POOLS} pools with KWOK GPU nodes and ${POOLS * MODELS_PER_POOL} InferenceModels`);
@@ -181,7 +182,7 @@ try {
   const largeLedger = new DynamoDbLedger(client, 'bench-ledger-large');
   const large: ReconcilePorts = {
     ...ports,
-    cluster: new KubernetesCluster(kubeConfig, { namespaces: [LARGE_NAMESPACE] }),
+    cluster: new KubernetesCluster(kubeConfigEndpoint(kubeConfig), { namespaces: [LARGE_NAMESPACE] }),
     ledger: largeLedger,
   };
   for (let p = 0; p < POOLS; p++) {

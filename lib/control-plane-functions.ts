@@ -92,6 +92,10 @@ export const FUNCTION_BUNDLING: BundlingOptions = {
   // stack trace instead.
   sourceMap: true,
   sourcesContent: false,
+  // A deployed function always reaches its cluster through the EKS endpoint (lambdas/adapters/eks-endpoint.ts).
+  // Only a kubeconfig file (local mode, the tests' emulator runs) needs client-node's KubeConfig, which
+  // lambdas/adapters/kubeconfig-file.ts imports dynamically: left out, it is no part of a bundle.
+  externalModules: ['@kubernetes/client-node'],
   // CommonJS dependencies bundled into an ES module still call `require` for Node built-ins.
   banner:
     "import { createRequire as __ibcpCreateRequire } from 'node:module'; const require = __ibcpCreateRequire(import.meta.url);",

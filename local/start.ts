@@ -12,7 +12,8 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { DynamoDbLedger, ensureLedgerTable, ledgerClient } from '../lambdas/adapters/dynamodb-ledger.js';
-import { kubeConfigFromFile } from '../lambdas/adapters/kube-config.js';
+import { kubeConfigFromFile } from '../services/kube-config.js';
+import { kubeConfigEndpoint } from '../lambdas/adapters/kubeconfig-file.js';
 import { KubernetesCluster } from '../lambdas/adapters/kubernetes-cluster.js';
 import { runtimeConfig, webhookConfig } from '../lambdas/config.js';
 import { createWebhookHandler } from '../lambdas/handlers/admission-webhook.js';
@@ -117,7 +118,7 @@ try {
     options.metricsPort,
     served.map(({ name, kubeConfig, ledger }) => ({
       name,
-      cluster: new KubernetesCluster(kubeConfig),
+      cluster: new KubernetesCluster(kubeConfigEndpoint(kubeConfig)),
       ledger,
     })),
   );

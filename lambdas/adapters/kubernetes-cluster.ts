@@ -1,13 +1,13 @@
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { V1Deployment, V1DeploymentList, V1PodList } from '@kubernetes/client-node';
 import {
-  ApiException,
-  AppsV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  PatchStrategy,
-  V1MicroTime,
-  setHeaderOptions,
-} from './kubernetes-client.js';
+  DEPLOYMENTS,
+  EVENTS,
+  KubernetesApi,
+  PODS,
+  resourcePath,
+  statusOf,
+  type KubernetesEndpoint,
+} from './kubernetes-api.js';
 import {
   API_GROUP,
   FINALIZER,
@@ -44,13 +44,6 @@ const COMPONENT = 'inference-budget-control-plane';
 /** A finalizer write that keeps losing the optimistic-concurrency race gives up after this many tries. */
 const MAX_CONFLICT_RETRIES = 5;
 
-/**
- * client-node 2.x picks the first content type the OpenAPI document lists for a PATCH, which is
- * JSON Patch; every patch here is a JSON merge patch, so each call sets the header explicitly.
- */
-const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-const STRATEGIC_MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
-
 export interface KubernetesClusterOptions {
   /** These namespaces only (namespaced mode, tests sharing one apiserver); default: the whole cluster. */
   namespaces?: readonly string[];
@@ -62,30 +55,25 @@ export interface KubernetesClusterOptions {
  * `apiCalls` counts HTTP requests, retries included.
  */
 export class KubernetesCluster implements Cluster {
-  apiCalls = 0;
-  private readonly custom: CustomObjectsApi;
-  private readonly apps: AppsV1Api;
-  private readonly core: CoreV1Api;
+  private readonly api: KubernetesApi;
   /** resourceVersion of each model object this adapter returned, so a finalizer patch needs no extra GET. */
   private readonly versions = new WeakMap<InferenceModel, string>();
 
   constructor(
-    config: KubeConfig,
+    endpoint: KubernetesEndpoint,
     private readonly options: KubernetesClusterOptions = {},
   ) {
-    this.custom = config.makeApiClient(CustomObjectsApi);
-    this.apps = config.makeApiClient(AppsV1Api);
-    this.core = config.makeApiClient(CoreV1Api);
+    this.api = new KubernetesApi(endpoint);
+  }
+
+  get apiCalls(): number {
+    return this.api.requests;
   }
 
   async listModels(): Promise<InferenceModel[]> {
-    const lists = (await inNamespaces(this.options.namespaces, (namespace) =>
-      this.call(() =>
-        namespace === undefined
-          ? this.custom.listClusterCustomObject({ ...INFERENCE_MODELS })
-          : this.custom.listNamespacedCustomObject({ ...INFERENCE_MODELS, namespace }),
-      ),
-    )) as { items?: RawInferenceModel[] }[];
+    const lists = await inNamespaces(this.options.namespaces, (namespace) =>
+      this.api.get<{ items?: RawInferenceModel[] }>(resourcePath(INFERENCE_MODELS, { namespace })),
+    );
     return lists.flatMap((list) => list.items ?? []).map((raw) => this.toModel(raw));
   }
 
@@ -98,21 +86,14 @@ export class KubernetesCluster implements Cluster {
   async listManagedDeployments(): Promise<ManagedDeployment[]> {
     const labelSelector = `${MANAGED_LABEL}=true`;
     const lists = await inNamespaces(this.options.namespaces, (namespace) =>
-      this.call(() =>
-        namespace === undefined
-          ? this.apps.listDeploymentForAllNamespaces({ labelSelector })
-          : this.apps.listNamespacedDeployment({ namespace, labelSelector }),
-      ),
+      this.api.get<V1DeploymentList>(resourcePath(DEPLOYMENTS, { namespace }), { labelSelector }),
     );
     return lists.flatMap((list) => list.items).map(toManagedDeployment);
   }
 
   async getManagedDeployment(ref: ModelRef): Promise<ManagedDeployment | undefined> {
     if (!this.inScope(ref)) return undefined;
-    const { namespace, name } = ref;
-    const deployment = await this.call(() => this.apps.readNamespacedDeployment({ namespace, name })).catch(
-      absentOn(404),
-    );
+    const deployment = await this.api.get<V1Deployment>(resourcePath(DEPLOYMENTS, ref)).catch(absentOn(404));
     // Same view as the list: a Deployment the control plane does not manage is not its business.
     if (deployment?.metadata?.labels?.[MANAGED_LABEL] !== 'true') return undefined;
     return toManagedDeployment(deployment);
@@ -127,12 +108,9 @@ export class KubernetesCluster implements Cluster {
   }
 
   async createDeployment(model: InferenceModel, replicas: number, at: number): Promise<void> {
-    await this.call(() =>
-      this.apps.createNamespacedDeployment({
-        namespace: model.namespace,
-        body: deploymentFor(model, replicas, at),
-      }),
-    ).catch(absentOn(409));
+    await this.api
+      .create(resourcePath(DEPLOYMENTS, { namespace: model.namespace }), deploymentFor(model, replicas, at))
+      .catch(absentOn(409));
   }
 
   async scaleDeployment(
@@ -167,13 +145,8 @@ export class KubernetesCluster implements Cluster {
     });
   }
 
-  private async strategicPatch(model: ModelRef, body: object): Promise<void> {
-    await this.call(() =>
-      this.apps.patchNamespacedDeployment(
-        { namespace: model.namespace, name: model.name, body },
-        STRATEGIC_MERGE_PATCH,
-      ),
-    );
+  private async strategicPatch(ref: ModelRef, body: object): Promise<void> {
+    await this.api.patch(resourcePath(DEPLOYMENTS, ref), body, 'strategic');
   }
 
   async annotateDeployment(ref: ModelRef, notes: DeploymentNotes): Promise<void> {
@@ -186,11 +159,7 @@ export class KubernetesCluster implements Cluster {
   async startProblems(ref?: ModelRef): Promise<Map<string, string>> {
     const labelSelector = `${MANAGED_LABEL}=true` + (ref ? `,${NAME_LABEL}=${labelValue(ref.name)}` : '');
     const lists = await inNamespaces(ref ? [ref.namespace] : this.options.namespaces, (namespace) =>
-      this.call(() =>
-        namespace === undefined
-          ? this.core.listPodForAllNamespaces({ labelSelector })
-          : this.core.listNamespacedPod({ namespace, labelSelector }),
-      ),
+      this.api.get<V1PodList>(resourcePath(PODS, { namespace }), { labelSelector }),
     );
     const problems = new Map<string, string>();
     for (const pod of lists.flatMap((list) => list.items)) {
@@ -205,16 +174,13 @@ export class KubernetesCluster implements Cluster {
   }
 
   private async patchDeployment(ref: ModelRef, body: object): Promise<void> {
-    await this.call(() =>
-      this.apps.patchNamespacedDeployment({ namespace: ref.namespace, name: ref.name, body }, MERGE_PATCH),
-    );
+    await this.api.patch(resourcePath(DEPLOYMENTS, ref), body, 'merge');
   }
 
   async deleteDeployment(ref: ModelRef): Promise<void> {
-    const { namespace, name } = ref;
-    await this.call(() =>
-      this.apps.deleteNamespacedDeployment({ namespace, name, propagationPolicy: 'Background' }),
-    ).catch(absentOn(404));
+    await this.api
+      .delete(resourcePath(DEPLOYMENTS, ref), { propagationPolicy: 'Background' })
+      .catch(absentOn(404));
   }
 
   /**
@@ -223,48 +189,39 @@ export class KubernetesCluster implements Cluster {
    */
   async patchStatus(model: InferenceModel, status: InferenceModelStatus): Promise<void> {
     const patch = Object.fromEntries(Object.entries(status).map(([key, value]) => [key, value ?? null]));
-    await this.call(() =>
-      this.custom.patchNamespacedCustomObjectStatus(
-        { ...INFERENCE_MODELS, namespace: model.namespace, name: model.name, body: { status: patch } },
-        MERGE_PATCH,
-      ),
-    ).catch(absentOn(404));
+    const path = resourcePath(INFERENCE_MODELS, {
+      namespace: model.namespace,
+      name: model.name,
+      subresource: 'status',
+    });
+    await this.api.patch(path, { status: patch }, 'merge').catch(absentOn(404));
   }
 
   async emitEvent(event: KubernetesEvent): Promise<void> {
-    const now = new Date();
+    const now = new Date().toISOString();
     const { namespace, name } = event.model;
-    await this.call(() =>
-      this.core.createNamespacedEvent({
+    await this.api.create(resourcePath(EVENTS, { namespace }), {
+      metadata: { generateName: `${name}.`, namespace },
+      involvedObject: {
+        apiVersion: `${API_GROUP}/${API_VERSION}`,
+        kind: 'InferenceModel',
         namespace,
-        body: {
-          metadata: { generateName: `${name}.`, namespace },
-          involvedObject: {
-            apiVersion: `${API_GROUP}/${API_VERSION}`,
-            kind: 'InferenceModel',
-            namespace,
-            name,
-          },
-          type: event.type,
-          reason: event.reason,
-          message: event.message,
-          source: { component: COMPONENT },
-          reportingComponent: COMPONENT,
-          reportingInstance: COMPONENT,
-          // With eventTime set the apiserver validates the event as a new-style one, which needs an action.
-          action: 'Reconcile',
-          firstTimestamp: now,
-          lastTimestamp: now,
-          eventTime: new V1MicroTime(now.getTime()),
-          count: 1,
-        },
-      }),
-    );
-  }
-
-  private async call<T>(request: () => Promise<T>): Promise<T> {
-    this.apiCalls += 1;
-    return request();
+        name,
+      },
+      type: event.type,
+      reason: event.reason,
+      message: event.message,
+      source: { component: COMPONENT },
+      reportingComponent: COMPONENT,
+      reportingInstance: COMPONENT,
+      // With eventTime set the apiserver validates the event as a new-style one, which needs an action.
+      action: 'Reconcile',
+      firstTimestamp: now,
+      lastTimestamp: now,
+      // A MicroTime: the apiserver parses it with exactly six fractional digits.
+      eventTime: now.replace(/Z$/, '000Z'),
+      count: 1,
+    });
   }
 
   /** With a namespaces option, objects elsewhere do not exist for the control plane, as in the lists. */
@@ -273,11 +230,7 @@ export class KubernetesCluster implements Cluster {
   }
 
   private async readModel(ref: ModelRef): Promise<RawInferenceModel | undefined> {
-    const { namespace, name } = ref;
-    const raw = await this.call(() =>
-      this.custom.getNamespacedCustomObject({ ...INFERENCE_MODELS, namespace, name }),
-    ).catch(absentOn(404));
-    return raw as RawInferenceModel | undefined;
+    return this.api.get<RawInferenceModel>(resourcePath(INFERENCE_MODELS, ref)).catch(absentOn(404));
   }
 
   private async readFinalizers(ref: ModelRef): Promise<FinalizerSnapshot | undefined> {
@@ -314,15 +267,10 @@ export class KubernetesCluster implements Cluster {
       if (sameList(next, current.finalizers)) return;
       const body = { metadata: { finalizers: next, resourceVersion: current.resourceVersion } };
       try {
-        await this.call(() =>
-          this.custom.patchNamespacedCustomObject(
-            { ...INFERENCE_MODELS, namespace: model.namespace, name: model.name, body },
-            MERGE_PATCH,
-          ),
-        );
+        await this.api.patch(resourcePath(INFERENCE_MODELS, model), body, 'merge');
         return;
       } catch (error) {
-        const code = statusCode(error);
+        const code = statusOf(error);
         if (code === 404 && goneIsDone) return;
         if (code !== 409 || attempt >= MAX_CONFLICT_RETRIES) throw error;
         current = undefined;
@@ -340,10 +288,6 @@ function sameList(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((value, i) => value === b[i]);
 }
 
-function statusCode(error: unknown): number | undefined {
-  return error instanceof ApiException ? error.code : undefined;
-}
-
 /**
  * One request per namespace, or one for the whole cluster (`undefined`) when no namespaces are given:
  * namespaced mode's RBAC (deploy/rbac/namespace/) grants no cluster-wide list.
@@ -358,7 +302,7 @@ export function inNamespaces<T>(
 /** A catch handler that turns the given HTTP status into `undefined` and rethrows anything else. */
 function absentOn(code: number): (error: unknown) => undefined {
   return (error) => {
-    if (statusCode(error) === code) return undefined;
+    if (statusOf(error) === code) return undefined;
     throw error;
   };
 }

@@ -1,5 +1,12 @@
-import type { KubeConfig, V1Deployment } from '@kubernetes/client-node';
-import { ApiException, AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions } from './kubernetes-client.js';
+import type { V1ConfigMap, V1Deployment, V1DeploymentList } from '@kubernetes/client-node';
+import {
+  CONFIG_MAPS,
+  DEPLOYMENTS,
+  KubernetesApi,
+  resourcePath,
+  statusOf,
+  type KubernetesEndpoint,
+} from './kubernetes-api.js';
 import {
   ConflictError,
   type ConfigMapState,
@@ -16,9 +23,6 @@ import {
 import type { ModelRef } from '../core/inference-model.js';
 import { inNamespaces } from './kubernetes-cluster.js';
 
-const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-/** Containers and their env are merged by name, as `kubectl rollout restart` and `kubectl set env` do. */
-const STRATEGIC_MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
 export const RESTARTED_AT_ANNOTATION = 'kubectl.kubernetes.io/restartedAt';
 const CHECKPOINT_ENV = 'CHECKPOINT_PATH';
 
@@ -27,27 +31,25 @@ const CHECKPOINT_ENV = 'CHECKPOINT_PATH';
  * ConfigMaps on a real kube-apiserver. Writes touch the pod template only for a restart.
  */
 export class KubernetesMoeWorkloads implements MoeCluster {
-  apiCalls = 0;
-  private readonly apps: AppsV1Api;
-  private readonly core: CoreV1Api;
+  private readonly api: KubernetesApi;
 
   constructor(
-    config: KubeConfig,
+    endpoint: KubernetesEndpoint,
     /** These namespaces only (namespaced mode); default: the whole cluster. */
     private readonly options: { namespaces?: readonly string[] } = {},
   ) {
-    this.apps = config.makeApiClient(AppsV1Api);
-    this.core = config.makeApiClient(CoreV1Api);
+    this.api = new KubernetesApi(endpoint);
+  }
+
+  /** HTTP requests sent, retries included. */
+  get apiCalls(): number {
+    return this.api.requests;
   }
 
   async listWorkloads(): Promise<WorkloadListing> {
     const labelSelector = MOE_ROLE_LABEL;
     const lists = await inNamespaces(this.options.namespaces, (namespace) =>
-      this.call(() =>
-        namespace === undefined
-          ? this.apps.listDeploymentForAllNamespaces({ labelSelector })
-          : this.apps.listNamespacedDeployment({ namespace, labelSelector }),
-      ),
+      this.api.get<V1DeploymentList>(resourcePath(DEPLOYMENTS, { namespace }), { labelSelector }),
     );
     const listing: WorkloadListing = { workloads: [], invalid: [] };
     for (const deployment of lists.flatMap((list) => list.items)) {
@@ -60,12 +62,12 @@ export class KubernetesMoeWorkloads implements MoeCluster {
 
   async readConfigMap(namespace: string, name: string): Promise<ConfigMapState | undefined> {
     if (!this.inScope(namespace)) return undefined;
-    const configMap = await this.call(() => this.core.readNamespacedConfigMap({ namespace, name })).catch(
-      (error: unknown) => {
-        if (statusCode(error) === 404) return undefined;
+    const configMap = await this.api
+      .get<V1ConfigMap>(resourcePath(CONFIG_MAPS, { namespace, name }))
+      .catch((error: unknown) => {
+        if (statusOf(error) === 404) return undefined;
         throw error;
-      },
-    );
+      });
     if (!configMap) return undefined;
     return {
       namespace,
@@ -77,17 +79,15 @@ export class KubernetesMoeWorkloads implements MoeCluster {
 
   async patchConfigMap(config: ConfigMapState, data: Record<string, string>): Promise<void> {
     const body = { metadata: { resourceVersion: config.resourceVersion }, data };
-    await this.call(() =>
-      this.core.patchNamespacedConfigMap(
-        { namespace: config.namespace, name: config.name, body },
-        MERGE_PATCH,
-      ),
-    ).catch(conflictAsError(`ConfigMap ${config.namespace}/${config.name}`));
+    await this.api
+      .patch(resourcePath(CONFIG_MAPS, config), body, 'merge')
+      .catch(conflictAsError(`ConfigMap ${config.namespace}/${config.name}`));
   }
 
   async restart(workload: ModelRef, at: number, env: Record<string, string>): Promise<void> {
     const { namespace, name } = workload;
-    const deployment = await this.call(() => this.apps.readNamespacedDeployment({ namespace, name }));
+    const path = resourcePath(DEPLOYMENTS, { namespace, name });
+    const deployment = await this.api.get<V1Deployment>(path);
     const containers = deployment.spec?.template.spec?.containers ?? [];
     // CHECKPOINT_PATH goes where it is already set; a trainer that never had it gets it on its first container.
     const targets = containers.filter((c) => c.env?.some((e) => Object.hasOwn(env, e.name)));
@@ -104,9 +104,8 @@ export class KubernetesMoeWorkloads implements MoeCluster {
         },
       },
     };
-    await this.call(() =>
-      this.apps.patchNamespacedDeployment({ namespace, name, body }, STRATEGIC_MERGE_PATCH),
-    ).catch(conflictAsError(`Deployment ${namespace}/${name}`));
+    // Containers and their env are merged by name, as `kubectl rollout restart` and `kubectl set env` do.
+    await this.api.patch(path, body, 'strategic').catch(conflictAsError(`Deployment ${namespace}/${name}`));
   }
 
   async scale(
@@ -114,28 +113,16 @@ export class KubernetesMoeWorkloads implements MoeCluster {
     replicas: number,
     annotations: Record<string, string | null> = {},
   ): Promise<void> {
-    const { namespace, name } = workload;
     const body = { metadata: { annotations }, spec: { replicas } };
-    await this.call(() => this.apps.patchNamespacedDeployment({ namespace, name, body }, MERGE_PATCH));
+    await this.api.patch(resourcePath(DEPLOYMENTS, workload), body, 'merge');
   }
 
   async annotate(workload: ModelRef, annotations: Record<string, string | null>): Promise<void> {
-    const { namespace, name } = workload;
-    await this.call(() =>
-      this.apps.patchNamespacedDeployment(
-        { namespace, name, body: { metadata: { annotations } } },
-        MERGE_PATCH,
-      ),
-    );
+    await this.api.patch(resourcePath(DEPLOYMENTS, workload), { metadata: { annotations } }, 'merge');
   }
 
   private inScope(namespace: string): boolean {
     return this.options.namespaces === undefined || this.options.namespaces.includes(namespace);
-  }
-
-  private async call<T>(request: () => Promise<T>): Promise<T> {
-    this.apiCalls += 1;
-    return request();
   }
 }
 
@@ -191,13 +178,9 @@ function time(text: string | undefined): number | undefined {
   return Number.isNaN(ms) ? undefined : ms;
 }
 
-function statusCode(error: unknown): number | undefined {
-  return error instanceof ApiException ? error.code : undefined;
-}
-
 function conflictAsError(what: string): (error: unknown) => never {
   return (error) => {
-    if (statusCode(error) === 409) throw new ConflictError(`${what} changed since it was read`);
+    if (statusOf(error) === 409) throw new ConflictError(`${what} changed since it was read`);
     throw error;
   };
 }

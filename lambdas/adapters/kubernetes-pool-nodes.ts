@@ -1,5 +1,5 @@
-import type { KubeConfig, V1Node, V1Pod } from '@kubernetes/client-node';
-import { CoreV1Api, PatchStrategy, setHeaderOptions } from './kubernetes-client.js';
+import type { V1Node, V1NodeList, V1Pod, V1PodList } from '@kubernetes/client-node';
+import { KubernetesApi, NODES, PODS, resourcePath, type KubernetesEndpoint } from './kubernetes-api.js';
 import type { PoolNode, PoolNodes } from '../core/nodes/ports.js';
 import { API_GROUP, MANAGED_LABEL, POOL_LABEL } from '../core/inference-model.js';
 import { inNamespaces } from './kubernetes-cluster.js';
@@ -9,7 +9,6 @@ export const EMPTY_SINCE_ANNOTATION = `${API_GROUP}/empty-since`;
 /** When the node scaler cordoned the node to take it out. */
 export const SCALE_IN_ANNOTATION = `${API_GROUP}/scale-in-at`;
 
-const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 /** The providerID the AWS cloud provider sets on an EC2-backed node: `aws:///<az>/<instance-id>`. */
 const AWS_PROVIDER_ID = /^aws:\/\/\/[^/]*\/(i-[0-9a-f]+)$/;
 /** Pods of InferenceModel Deployments carry the managed label on their template. */
@@ -21,19 +20,19 @@ const BUDGETED_PODS = `${MANAGED_LABEL}=true`;
  * else), and the scaler's marks as node annotations, so they live and die with the node.
  */
 export class KubernetesPoolNodes implements PoolNodes {
-  private readonly core: CoreV1Api;
+  private readonly api: KubernetesApi;
 
   constructor(
-    config: KubeConfig,
+    endpoint: KubernetesEndpoint,
     /** These namespaces' pods only (namespaced mode); default: the whole cluster's. */
     private readonly options: { namespaces?: readonly string[] } = {},
   ) {
-    this.core = config.makeApiClient(CoreV1Api);
+    this.api = new KubernetesApi(endpoint);
   }
 
   async list(pool: string): Promise<PoolNode[]> {
     const [nodes, pods] = await Promise.all([
-      this.core.listNode({ labelSelector: `${POOL_LABEL}=${pool}` }),
+      this.api.get<V1NodeList>(resourcePath(NODES), { labelSelector: `${POOL_LABEL}=${pool}` }),
       this.budgetedPods(),
     ]);
     const podsByNode = new Map<string, number>();
@@ -71,15 +70,13 @@ export class KubernetesPoolNodes implements PoolNodes {
   private async budgetedPods(fieldSelector?: string): Promise<V1Pod[]> {
     const query = { labelSelector: BUDGETED_PODS, ...(fieldSelector && { fieldSelector }) };
     const lists = await inNamespaces(this.options.namespaces, (namespace) =>
-      namespace === undefined
-        ? this.core.listPodForAllNamespaces(query)
-        : this.core.listNamespacedPod({ namespace, ...query }),
+      this.api.get<V1PodList>(resourcePath(PODS, { namespace }), query),
     );
     return lists.flatMap((list) => list.items);
   }
 
   private async patch(name: string, body: object): Promise<void> {
-    await this.core.patchNode({ name, body }, MERGE_PATCH);
+    await this.api.patch(resourcePath(NODES, { name }), body, 'merge');
   }
 }
 

@@ -1,7 +1,8 @@
 import { CloudWatchEmf } from '../../lambdas/adapters/cloudwatch-emf.js';
 import { DynamoDbLedger } from '../../lambdas/adapters/dynamodb-ledger.js';
 import { DynamoDbMetricCounters } from '../../lambdas/adapters/dynamodb-metric-counters.js';
-import { kubeConfigFromFile } from '../../lambdas/adapters/kube-config.js';
+import { kubeConfigFromFile } from '../../services/kube-config.js';
+import { kubeConfigEndpoint } from '../../lambdas/adapters/kubeconfig-file.js';
 import { KubernetesCluster } from '../../lambdas/adapters/kubernetes-cluster.js';
 import type { ReconcileLog } from '../../lambdas/core/reconcile/ports.js';
 import type { WarmUpPorts } from '../../lambdas/core/warmup/warm-up.js';
@@ -66,7 +67,7 @@ export class IntegrationFixture {
   ): WarmUpPorts {
     const kubeconfig = kubeConfigFromFile(harnessEnv('IBCP_KUBECONFIG'));
     return {
-      cluster: new KubernetesCluster(kubeconfig, { namespaces: [this.namespace] }),
+      cluster: new KubernetesCluster(kubeConfigEndpoint(kubeconfig), { namespaces: [this.namespace] }),
       ledger: new DynamoDbLedger(this.client, table),
       log,
       clock,

@@ -1,4 +1,4 @@
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubernetesEndpoint } from '../../adapters/kubernetes-api.js';
 import { KubernetesCluster } from '../../adapters/kubernetes-cluster.js';
 import { KubernetesMoeWorkloads } from '../../adapters/kubernetes-moe-workloads.js';
 import { KubernetesPoolNodes } from '../../adapters/kubernetes-pool-nodes.js';
@@ -15,24 +15,25 @@ interface NamespaceScope {
 }
 
 /** Builds one Kubernetes adapter on the given credentials, limited to the governed namespaces if any. */
-export type ClientFactory<T> = (config: KubeConfig, scope: NamespaceScope) => T;
+export type ClientFactory<T> = (endpoint: KubernetesEndpoint, scope: NamespaceScope) => T;
 
-export const kubernetesCluster: ClientFactory<KubernetesCluster> = (config, scope) =>
-  new KubernetesCluster(config, scope);
-export const moeWorkloads: ClientFactory<KubernetesMoeWorkloads> = (config, scope) =>
-  new KubernetesMoeWorkloads(config, scope);
-export const poolNodes: ClientFactory<KubernetesPoolNodes> = (config, scope) =>
-  new KubernetesPoolNodes(config, scope);
+export const kubernetesCluster: ClientFactory<KubernetesCluster> = (endpoint, scope) =>
+  new KubernetesCluster(endpoint, scope);
+export const moeWorkloads: ClientFactory<KubernetesMoeWorkloads> = (endpoint, scope) =>
+  new KubernetesMoeWorkloads(endpoint, scope);
+export const poolNodes: ClientFactory<KubernetesPoolNodes> = (endpoint, scope) =>
+  new KubernetesPoolNodes(endpoint, scope);
 
 /**
  * Kubernetes adapters on the cluster's current credentials, built on first use and reused across
- * invocations; rebuilt when the KubeConfig changes (on EKS, with the token).
+ * invocations; rebuilt when the endpoint changes (on EKS, with the token).
  */
 export class ClusterAccess {
   private readonly kubeConfigs: KubeConfigSource;
   private readonly scope: NamespaceScope;
   private readonly poolPolicies: ReadonlyMap<string, PoolPolicy>;
-  private current: { config: KubeConfig; clients: Map<ClientFactory<unknown>, unknown> } | undefined;
+  private current:
+    { endpoint: KubernetesEndpoint; clients: Map<ClientFactory<unknown>, unknown> } | undefined;
 
   constructor(config: RuntimeConfig) {
     this.kubeConfigs = new KubeConfigSource(config.kubernetes);
@@ -41,10 +42,10 @@ export class ClusterAccess {
   }
 
   async client<T>(make: ClientFactory<T>): Promise<T> {
-    const config = await this.kubeConfigs.current();
-    if (this.current?.config !== config) this.current = { config, clients: new Map() };
+    const endpoint = await this.kubeConfigs.current();
+    if (this.current?.endpoint !== endpoint) this.current = { endpoint, clients: new Map() };
     const { clients } = this.current;
-    if (!clients.has(make)) clients.set(make, make(config, this.scope));
+    if (!clients.has(make)) clients.set(make, make(endpoint, this.scope));
     return clients.get(make) as T;
   }
 

@@ -1,7 +1,8 @@
 // The Cluster contract (test/support/cluster-contract.ts) on the real adapter and kube-apiserver; the same
 // cases run on the in-memory FakeCluster in test/unit/core/reconcile/fake-cluster-contract.test.ts.
 import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
-import { kubeConfigFromFile } from '../../../lambdas/adapters/kube-config.js';
+import { kubeConfigFromFile } from '../../../services/kube-config.js';
+import { kubeConfigEndpoint } from '../../../lambdas/adapters/kubeconfig-file.js';
 import { INFERENCE_MODELS } from '../../../lambdas/adapters/kubernetes-cluster-mappers.js';
 import { KubernetesCluster } from '../../../lambdas/adapters/kubernetes-cluster.js';
 import { harnessEnv } from '../../../services/service.js';
@@ -13,7 +14,7 @@ const namespace = uniqueName('contract');
 const config = kubeConfigFromFile(harnessEnv('IBCP_KUBECONFIG'));
 const custom = config.makeApiClient(CustomObjectsApi);
 const core = config.makeApiClient(CoreV1Api);
-const cluster = new KubernetesCluster(config, { namespaces: [namespace] });
+const cluster = new KubernetesCluster(kubeConfigEndpoint(config), { namespaces: [namespace] });
 
 beforeAll(async () => {
   await installDeploy();

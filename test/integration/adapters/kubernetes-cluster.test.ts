@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, type V1Deployment } from '@kubernetes/client-node';
-import { kubeConfigForEks, kubeConfigFromFile } from '../../../lambdas/adapters/kube-config.js';
+import { eksEndpoint } from '../../../lambdas/adapters/eks-endpoint.js';
+import { kubeConfigFromFile } from '../../../services/kube-config.js';
+import { kubeConfigEndpoint } from '../../../lambdas/adapters/kubeconfig-file.js';
 import {
   INFERENCE_MODELS,
   toManagedDeployment,
@@ -32,7 +34,7 @@ describe('KubernetesCluster on kube-apiserver', () => {
   const custom = config.makeApiClient(CustomObjectsApi);
   const apps = config.makeApiClient(AppsV1Api);
   const core = config.makeApiClient(CoreV1Api);
-  const cluster = new KubernetesCluster(config);
+  const cluster = new KubernetesCluster(kubeConfigEndpoint(config));
   /** When the control plane created `llama`: the Deployment carries it as its scale-up time. */
   const createdAt = Date.UTC(2026, 11, 2, 9, 30);
   const kubectl = (...args: string[]): Promise<string> =>
@@ -426,7 +428,7 @@ describe('KubernetesCluster on kube-apiserver', () => {
       /^pod llama-[a-z0-9]+-[a-z0-9]+ cannot be scheduled: 0\/\d+ nodes are available: .*didn't match Pod's node affinity\/selector/,
     );
     // The namespace-wide form finds the same.
-    const scoped = new KubernetesCluster(config, { namespaces: [namespace] });
+    const scoped = new KubernetesCluster(kubeConfigEndpoint(config), { namespaces: [namespace] });
     await expect(scoped.startProblems()).resolves.toEqual(problems);
 
     // Back on the pool: the pod runs, and there is nothing to say.
@@ -506,7 +508,7 @@ describe('KubernetesCluster on kube-apiserver', () => {
   });
 
   it('lists a single namespace, still one call per kind, when given one', async () => {
-    const scoped = new KubernetesCluster(config, { namespaces: [namespace] });
+    const scoped = new KubernetesCluster(kubeConfigEndpoint(config), { namespaces: [namespace] });
     const models = await scoped.listModels();
     const deployments = await scoped.listManagedDeployments();
     expect(scoped.apiCalls).toBe(2);
@@ -519,8 +521,7 @@ describe('KubernetesCluster on kube-apiserver', () => {
 
   it('reaches the apiserver from an EKS-style endpoint, CA data and bearer token', async () => {
     const eks = new KubernetesCluster(
-      kubeConfigForEks({
-        name: 'harness',
+      eksEndpoint({
         endpoint: harnessEnv('IBCP_KUBE_SERVER'),
         certificateAuthorityData: config.getCurrentCluster()?.caData ?? '',
         token: harnessEnv('IBCP_KUBE_TOKEN'),

@@ -4,7 +4,7 @@ import { loadYaml } from '@kubernetes/client-node';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KubernetesCluster } from '../../../lambdas/adapters/kubernetes-cluster.js';
-import { kubeConfigFromFile } from '../../../lambdas/adapters/kube-config.js';
+import { endpointFromFile } from '../../../services/kube-config.js';
 import type { InferenceModelStatus } from '../../../lambdas/core/inference-model.js';
 import { KUBERNETES_GROUPS } from '../../../lib/cluster-access.js';
 import {
@@ -217,7 +217,7 @@ describe('deploy/: InferenceModel CRD and control-plane RBAC on a real apiserver
     };
     const patch = ['patch', 'inferencemodel', 'llama-2-7b', '-n', namespace, '--type=merge'];
     // Written as the reconcile Lambdas write it: a merge patch of the status subresource, as their group.
-    const reconcile = new KubernetesCluster(kubeConfigFromFile((await identityOf('reconcile')).kubeconfig));
+    const reconcile = new KubernetesCluster(endpointFromFile((await identityOf('reconcile')).kubeconfig));
     const model = await reconcile.getModel({ namespace, name: 'llama-2-7b' });
     await reconcile.patchStatus(model!, status as InferenceModelStatus);
 

@@ -3,7 +3,7 @@
 // duplicate deliveries, and a ConfigMap changed by someone else between plan and write.
 import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDbRemediationStore } from '../../../lambdas/adapters/dynamodb-remediation.js';
-import { kubeConfigFromFile } from '../../../lambdas/adapters/kube-config.js';
+import { endpointFromFile } from '../../../services/kube-config.js';
 import { KubernetesMoeWorkloads } from '../../../lambdas/adapters/kubernetes-moe-workloads.js';
 import { SnsAnnouncer } from '../../../lambdas/adapters/sns-announcer.js';
 import { ConflictError } from '../../../lambdas/core/moe/ports.js';
@@ -68,7 +68,7 @@ beforeAll(async () => {
   });
   topic = await OnCallTopic.create(uniqueName('guardrails'));
   // As the group of the remediation Lambda (deploy/rbac/), never as cluster admin.
-  cluster = new KubernetesMoeWorkloads(kubeConfigFromFile((await identityOf('remediation')).kubeconfig), {
+  cluster = new KubernetesMoeWorkloads(endpointFromFile((await identityOf('remediation')).kubeconfig), {
     namespaces: [namespace],
   });
   const store = new DynamoDbRemediationStore(client, table);

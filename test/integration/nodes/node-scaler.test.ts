@@ -9,7 +9,7 @@ import {
   KubernetesPoolNodes,
   SCALE_IN_ANNOTATION,
 } from '../../../lambdas/adapters/kubernetes-pool-nodes.js';
-import { kubeConfigFromFile } from '../../../lambdas/adapters/kube-config.js';
+import { endpointFromFile } from '../../../services/kube-config.js';
 import { DEFAULT_STABILISATION_MS, type NodeScalingPorts } from '../../../lambdas/core/nodes/ports.js';
 import type { NodePoolConfig } from '../../../lambdas/core/nodes/node-pools.js';
 import { definePools, ensureNodeCapacity, scaleNodePools } from '../../../lambdas/core/nodes/scaler.js';
@@ -60,7 +60,7 @@ async function poolWith(bounds: { min: number; max: number; desired: number }) {
   const ports: NodeScalingPorts = {
     pools: [config],
     groups: new EksNodeGroups(clients.eks, clients.autoScaling, cluster),
-    nodes: new KubernetesPoolNodes(kubeConfigFromFile(kubeconfig)),
+    nodes: new KubernetesPoolNodes(endpointFromFile(kubeconfig)),
     scaleOuts: new DynamoDbScaleOutRecords(client, table),
     log,
     clock: () => clock.now,

@@ -4,7 +4,7 @@
 import type { V1Deployment } from '@kubernetes/client-node';
 import { deploymentFor } from '../../../lambdas/adapters/kubernetes-cluster-mappers.js';
 import { KubernetesCluster } from '../../../lambdas/adapters/kubernetes-cluster.js';
-import { kubeConfigFromFile } from '../../../lambdas/adapters/kube-config.js';
+import { endpointFromFile } from '../../../services/kube-config.js';
 import { KubernetesMoeWorkloads } from '../../../lambdas/adapters/kubernetes-moe-workloads.js';
 import { ConflictError } from '../../../lambdas/core/moe/ports.js';
 import type { InferenceModel } from '../../../lambdas/core/inference-model.js';
@@ -61,7 +61,7 @@ beforeAll(async () => {
     namespace,
   ]);
   await applyInferenceModel({ namespace, name: 'llama' }, { memory: '16Gi', pool: 'gpu-a100' });
-  const cluster = new KubernetesCluster(kubeConfigFromFile(reconcile.kubeconfig), {
+  const cluster = new KubernetesCluster(endpointFromFile(reconcile.kubeconfig), {
     namespaces: [namespace],
   });
   model = (await cluster.getModel({ namespace, name: 'llama' }))!;
@@ -88,7 +88,7 @@ describe('ValidatingAdmissionPolicy on the Deployments the control plane writes'
   });
 
   it('admits the managed Deployment the reconciler builds, its scaling and its deletion', async () => {
-    const cluster = new KubernetesCluster(kubeConfigFromFile(reconcile.kubeconfig), {
+    const cluster = new KubernetesCluster(endpointFromFile(reconcile.kubeconfig), {
       namespaces: [namespace],
     });
     await cluster.createDeployment(model, 1, Date.now());
@@ -170,7 +170,7 @@ describe('ValidatingAdmissionPolicy on the Deployments the control plane writes'
 
   it('lets remediation scale and restart a MoE workload, but not change its image or mount a host path', async () => {
     await applyMoeExamples(namespace);
-    const moe = new KubernetesMoeWorkloads(kubeConfigFromFile(remediation.kubeconfig), {
+    const moe = new KubernetesMoeWorkloads(endpointFromFile(remediation.kubeconfig), {
       namespaces: [namespace],
     });
     const trainer = { namespace, name: 'moe-trainer' };

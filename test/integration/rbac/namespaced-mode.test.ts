@@ -2,9 +2,9 @@
 // deploy/rbac/namespace/ applied in a governed namespace gives each group its rules there only. Other
 // test files install the cluster-wide bindings for the real group names in the same apiserver, so the
 // rights are checked on a copy of the same manifests whose names carry this file's own prefix.
-import { ApiException } from '@kubernetes/client-node';
 import { KubernetesCluster } from '../../../lambdas/adapters/kubernetes-cluster.js';
-import { kubeConfigFromFile } from '../../../lambdas/adapters/kube-config.js';
+import { endpointFromFile } from '../../../services/kube-config.js';
+import { statusOf } from '../../../lambdas/adapters/kubernetes-api.js';
 import { KubernetesMoeWorkloads } from '../../../lambdas/adapters/kubernetes-moe-workloads.js';
 import { KubernetesPoolNodes } from '../../../lambdas/adapters/kubernetes-pool-nodes.js';
 import { kubernetesInstallCommands } from '../../../lib/cluster-access.js';
@@ -37,7 +37,8 @@ async function status(request: Promise<unknown>): Promise<number | 'ok'> {
     await request;
     return 'ok';
   } catch (error) {
-    if (error instanceof ApiException) return error.code;
+    const code = statusOf(error);
+    if (code !== undefined) return code;
     throw error;
   }
 }
@@ -110,20 +111,20 @@ describe('namespaced mode', () => {
   });
 
   it('reconcile and warm-up work in the governed namespace, and the node scaler on nodes, through the adapters', async () => {
-    const config = kubeConfigFromFile(reconcile.kubeconfig);
-    const cluster = new KubernetesCluster(config, { namespaces: [governed] });
+    const endpoint = endpointFromFile(reconcile.kubeconfig);
+    const cluster = new KubernetesCluster(endpoint, { namespaces: [governed] });
     const [model] = await cluster.listModels();
     expect(model).toMatchObject({ namespace: governed, name: 'llama' });
     await cluster.addFinalizer(model!);
     await cluster.createDeployment(model!, 0, Date.now());
     expect(await cluster.listManagedDeployments()).toEqual([expect.objectContaining({ name: 'llama' })]);
-    const nodes = new KubernetesPoolNodes(config, { namespaces: [governed] });
+    const nodes = new KubernetesPoolNodes(endpoint, { namespaces: [governed] });
     expect((await nodes.list(pool)).map((n) => n.name)).toEqual([`${pool}-node`]);
     await nodes.markEmptySince(`${pool}-node`, Date.now());
-    const warm = new KubernetesCluster(kubeConfigFromFile(warmUp.kubeconfig), { namespaces: [governed] });
+    const warm = new KubernetesCluster(endpointFromFile(warmUp.kubeconfig), { namespaces: [governed] });
     await warm.scaleDeployment(model!, 1, Date.now());
     expect(
-      await new KubernetesPoolNodes(kubeConfigFromFile(warmUp.kubeconfig), { namespaces: [governed] }).list(
+      await new KubernetesPoolNodes(endpointFromFile(warmUp.kubeconfig), { namespaces: [governed] }).list(
         pool,
       ),
     ).toHaveLength(1);
@@ -131,26 +132,26 @@ describe('namespaced mode', () => {
   });
 
   it('grants nothing outside the governed namespace, nor any cluster-wide list of namespaced resources', async () => {
-    const config = kubeConfigFromFile(reconcile.kubeconfig);
-    const elsewhere = new KubernetesCluster(config, { namespaces: [other] });
+    const endpoint = endpointFromFile(reconcile.kubeconfig);
+    const elsewhere = new KubernetesCluster(endpoint, { namespaces: [other] });
     expect(await status(elsewhere.listModels())).toBe(403);
     expect(await status(elsewhere.listManagedDeployments())).toBe(403);
-    const clusterWide = new KubernetesCluster(config);
+    const clusterWide = new KubernetesCluster(endpoint);
     expect(await status(clusterWide.listModels())).toBe(403);
     expect(await status(clusterWide.listManagedDeployments())).toBe(403);
     // Counting pods on a node across the cluster needs the cluster-wide mode.
-    expect(await status(new KubernetesPoolNodes(config).list(pool))).toBe(403);
-    expect(await status(new KubernetesPoolNodes(config, { namespaces: [other] }).list(pool))).toBe(403);
+    expect(await status(new KubernetesPoolNodes(endpoint).list(pool))).toBe(403);
+    expect(await status(new KubernetesPoolNodes(endpoint, { namespaces: [other] }).list(pool))).toBe(403);
   });
 
   it('remediation edits the playbook ConfigMaps of the governed namespace only', async () => {
-    const moe = new KubernetesMoeWorkloads(kubeConfigFromFile(remediation.kubeconfig), {
+    const moe = new KubernetesMoeWorkloads(endpointFromFile(remediation.kubeconfig), {
       namespaces: [governed],
     });
     const config = await moe.readConfigMap(governed, 'training-config');
     expect(config?.data).toEqual({ batch_size: '32' });
     await moe.patchConfigMap(config!, { batch_size: '16' });
-    const elsewhere = new KubernetesMoeWorkloads(kubeConfigFromFile(remediation.kubeconfig), {
+    const elsewhere = new KubernetesMoeWorkloads(endpointFromFile(remediation.kubeconfig), {
       namespaces: [other],
     });
     expect(await status(elsewhere.readConfigMap(other, 'training-config'))).toBe(403);

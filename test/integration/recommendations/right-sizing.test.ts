@@ -4,7 +4,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { kubeConfigFromFile } from '../../../lambdas/adapters/kube-config.js';
+import { endpointFromFile } from '../../../services/kube-config.js';
 import { KubernetesCluster } from '../../../lambdas/adapters/kubernetes-cluster.js';
 import { PrometheusPeakMemory } from '../../../lambdas/adapters/prometheus-peak-memory.js';
 import { RemoteWriteSink } from '../../../lambdas/adapters/prometheus-remote-write.js';
@@ -249,7 +249,7 @@ beforeAll(async () => {
   const samples = [...scenario.flatMap((m) => m.gpus), ...noise].flatMap(dcgmSamples);
   await new RemoteWriteSink(`${prometheus}/api/v1/write`).write([...samples, ...idleGpu]);
   // As the group of the scheduled reconcile pass writes recommendations (deploy/rbac/), never as cluster admin.
-  cluster = new KubernetesCluster(kubeConfigFromFile((await identityOf('reconcile')).kubeconfig), {
+  cluster = new KubernetesCluster(endpointFromFile((await identityOf('reconcile')).kubeconfig), {
     namespaces: [namespace],
   });
   log = new RecordingLog();

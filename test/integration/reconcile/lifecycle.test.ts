@@ -6,7 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
-import { kubeConfigFromFile } from '../../../lambdas/adapters/kube-config.js';
+import { kubeConfigFromFile } from '../../../services/kube-config.js';
+import { kubeConfigEndpoint } from '../../../lambdas/adapters/kubeconfig-file.js';
 import { KubernetesCluster } from '../../../lambdas/adapters/kubernetes-cluster.js';
 import type { InferenceModel, ModelRef } from '../../../lambdas/core/inference-model.js';
 import type { ReconcilePorts } from '../../../lambdas/core/reconcile/ports.js';
@@ -132,7 +133,7 @@ beforeAll(async () => {
   await ledger.definePool({ name: poolB, totalBytes: 80 * Gi, bytesPerNode: 80 * Gi, nodeGroup: 'ng-b' });
   const config = kubeConfigFromFile(kubeconfig);
   log = new RecordingLog();
-  passCluster = new InterleavingCluster(config, { namespaces: [namespace] });
+  passCluster = new InterleavingCluster(kubeConfigEndpoint(config), { namespaces: [namespace] });
   passLedger = new InterleavingLedger(client, table);
   passPorts = { cluster: passCluster, ledger: passLedger, log, clock: () => now };
   // The warm-up is another Lambda: its own adapters on the same cluster and table.

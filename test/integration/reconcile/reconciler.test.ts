@@ -2,7 +2,7 @@
 // nodes, with the ledger on dynalite: the original operator's scenarios, idle scale-to-zero with an
 // injected clock, deletion through the finalizer, and repair after a crash between two writes.
 import { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
-import { kubeConfigFromFile } from '../../../lambdas/adapters/kube-config.js';
+import { endpointFromFile } from '../../../services/kube-config.js';
 import { KubernetesCluster } from '../../../lambdas/adapters/kubernetes-cluster.js';
 import type { ModelRef } from '../../../lambdas/core/inference-model.js';
 import type { ReconcilePorts } from '../../../lambdas/core/reconcile/ports.js';
@@ -74,7 +74,7 @@ beforeAll(async () => {
   const kubeconfig = harnessEnv('IBCP_KUBECONFIG');
   await ledger.definePool({ name: poolA, totalBytes: 80 * Gi, bytesPerNode: 80 * Gi, nodeGroup: 'ng-a' });
   await ledger.definePool({ name: poolB, totalBytes: 80 * Gi, bytesPerNode: 80 * Gi, nodeGroup: 'ng-b' });
-  cluster = new KubernetesCluster(kubeConfigFromFile(kubeconfig), { namespaces: [namespace] });
+  cluster = new KubernetesCluster(endpointFromFile(kubeconfig), { namespaces: [namespace] });
   log = new RecordingLog();
   ports = { cluster, ledger, log, clock: () => now };
 });
