@@ -1,7 +1,7 @@
 // Every Lambda bundle `cdk synth` writes, started as Lambda starts it (the Runtime Interface Emulator and
 // AWS's Node.js runtime client, only the template's environment) and invoked once with a real event
 // against the harness's services: a module missing from a bundle, or an ESM/CommonJS clash, fails here.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { invokeOnce } from '../../../services/lambda-emulator.js';
@@ -56,6 +56,18 @@ describe('the synthesized Lambda bundles', () => {
       'Remediation',
       'WarmUpApi',
     ]);
+  });
+
+  it('hold nothing of @kubernetes/client-node: on EKS they need none, and load it only for a kubeconfig file', async () => {
+    for (const fn of functions) {
+      const map = JSON.parse(await readFile(join(fn.taskRoot, 'index.mjs.map'), 'utf8')) as {
+        sources: string[];
+      };
+      const client = map.sources.filter((source) => /node_modules\/(@kubernetes|undici)\//.test(source));
+      expect({ name: fn.name, client }).toEqual({ name: fn.name, client: [] });
+      // The bundles' own Kubernetes code is in them.
+      expect(map.sources).toContainEqual(expect.stringMatching(/lambdas\/adapters\/kubernetes-api\.ts$/));
+    }
   });
 
   it.each(['AdmissionWebhook', 'ReconcileModel', 'ReconcileScheduled', 'Remediation', 'WarmUpApi'])(
