@@ -1,7 +1,8 @@
 // `npm run bench:api`: server-side warm-up decision latency (the handler, as Lambda runs it) against
 // the local services (kube-apiserver + KWOK, dynalite, moto), for a ready model, a cold model that
 // fits, and a 429, each next to its floor measured in the same run on the same services: the calls
-// the decision cannot do without, made one after the other with the raw SDK clients.
+// the decision cannot do without, made one after the other with the raw clients (the AWS SDK's, and the
+// Kubernetes adapters' transport, kubernetes-api.ts, without the adapters).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,11 +14,11 @@ import {
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { AppsV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { DynamoDbLedger, ensureLedgerTable } from '../lambdas/adapters/dynamodb-ledger.js';
-import { endpointFromFile, kubeConfigFromFile } from '../services/kube-config.js';
-import { kubeConfigEndpoint } from '../lambdas/adapters/kubeconfig-file.js';
+import { endpointFromFile } from '../services/kube-config.js';
+import { DEPLOYMENTS, KubernetesApi, resourcePath } from '../lambdas/adapters/kubernetes-api.js';
+import { INFERENCE_MODELS } from '../lambdas/adapters/kubernetes-cluster-mappers.js';
 import { KubernetesCluster } from '../lambdas/adapters/kubernetes-cluster.js';
 import { reconcileOne } from '../lambdas/core/reconcile/reconciler.js';
 import { startDynalite } from '../services/dynalite.js';
@@ -132,6 +133,7 @@ try {
   const calls = callLog({
     [process.env.IBCP_DYNALITE_ENDPOINT!]: 'DynamoDB',
     [process.env.IBCP_MOTO_ENDPOINT!]: 'moto',
+    [process.env.IBCP_KUBE_SERVER!]: 'Kubernetes',
   });
   /** The calls of the last warm-up of each model. */
   const callsOf = new Map<string, string[]>();
@@ -169,10 +171,10 @@ try {
     { orphanGraceMs: 300_000, startDeadlineMs: 900_000 },
   );
 
-  const kubeConfig = kubeConfigFromFile(kubeconfig);
-  const cluster = new KubernetesCluster(kubeConfigEndpoint(kubeConfig), { namespaces: [NAMESPACE] });
-  const apps = kubeConfig.makeApiClient(AppsV1Api);
-  const custom = kubeConfig.makeApiClient(CustomObjectsApi);
+  const endpoint = endpointFromFile(kubeconfig);
+  const cluster = new KubernetesCluster(endpoint, { namespaces: [NAMESPACE] });
+  // The transport the adapters use, without them: one request per call.
+  const kubernetes = new KubernetesApi(endpoint);
   const events = new EventBridgeClient({
     endpoint: process.env.IBCP_MOTO_ENDPOINT,
     region: 'us-east-1',
@@ -186,13 +188,7 @@ try {
   const poolKey = { pk: { S: 'pool#bench' }, sk: { S: 'budget' } };
   // The raw calls the floors are made of.
   const readModel = (name: string) =>
-    custom.getNamespacedCustomObject({
-      group: 'inference.eh-ops.io',
-      version: 'v1alpha1',
-      namespace: NAMESPACE,
-      plural: 'inferencemodels',
-      name,
-    });
+    kubernetes.get(resourcePath(INFERENCE_MODELS, { namespace: NAMESPACE, name }));
   const writeActivity = (name: string) =>
     client.send(
       new UpdateItemCommand({
@@ -204,7 +200,7 @@ try {
       }),
     );
   const readDeployment = (name: string) =>
-    apps.readNamespacedDeployment({ name, namespace: NAMESPACE }).catch(() => undefined);
+    kubernetes.get(resourcePath(DEPLOYMENTS, { namespace: NAMESPACE, name })).catch(() => undefined);
   const readPool = async () => {
     let startKey: Record<string, AttributeValue> | undefined;
     do {
@@ -312,20 +308,16 @@ try {
         await writeActivity('huge');
         await readPool();
         await Promise.all([
-          custom.listNamespacedCustomObject({
-            group: 'inference.eh-ops.io',
-            version: 'v1alpha1',
-            namespace: NAMESPACE,
-            plural: 'inferencemodels',
-          }),
-          apps.listNamespacedDeployment({ namespace: NAMESPACE }),
+          kubernetes.get(resourcePath(INFERENCE_MODELS, { namespace: NAMESPACE })),
+          kubernetes.get(resourcePath(DEPLOYMENTS, { namespace: NAMESPACE })),
         ]);
       }),
   };
   const scaleCold = (replicas: number) =>
-    apps.patchNamespacedDeployment(
-      { name: 'cold', namespace: NAMESPACE, body: { spec: { replicas } } },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    kubernetes.patch(
+      resourcePath(DEPLOYMENTS, { namespace: NAMESPACE, name: 'cold' }),
+      { spec: { replicas } },
+      'merge',
     );
 
   const samples = () => ({ handler: [] as number[], floor: [] as number[], needed: [] as number[] });
@@ -390,7 +382,7 @@ try {
   cases.forEach(({ label }, i) => console.log(`- ${label}: ${callsOf.get(modelOf[i]!)!.join(', ')}`));
 
   console.log(
-    "\nWarm-up decision latency, server-side (handler in-process, services on loopback); floor: the issue's calls for each case, raw SDK, one after the other; each case's second row: its floor with what the behaviour needs besides\n",
+    "\nWarm-up decision latency, server-side (handler in-process, services on loopback); floor: the issue's calls for each case, raw clients (AWS SDK, kubernetes-api.ts), one after the other; each case's second row: its floor with what the behaviour needs besides\n",
   );
   console.log(
     '| case | requests | calls | p50 (ms) | p99 (ms) | floor p50 (ms) | floor p99 (ms) | ratio p50 | ratio p99 | floor calls |',

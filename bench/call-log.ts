@@ -1,6 +1,6 @@
-// What a request asks of the outside systems, seen where the clients send it: the AWS SDK's requests on
-// Node's `http.client.request.start` channel (DynamoDB's operation in its X-Amz-Target header, or the
-// service from the host of its endpoint), the Kubernetes client's on undici's `undici:request:create`.
+// What a request asks of the outside systems, seen where the clients send it, on Node's
+// `http.client.request.start` channel: the AWS SDK's (DynamoDB's operation in its X-Amz-Target header, or
+// the service from the host of its endpoint) and the Kubernetes adapters' (the method and resource).
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { ClientRequest } from 'node:http';
 
@@ -10,7 +10,7 @@ export interface CallLog {
   close(): void;
 }
 
-/** `services`: a name for each endpoint (`http://127.0.0.1:8000` → `DynamoDB`). */
+/** `services`: a name for each endpoint (`http://127.0.0.1:8000` → `DynamoDB`; the API server's `Kubernetes`). */
 export function callLog(services: Record<string, string>): CallLog {
   const byHost = new Map(Object.entries(services).map(([url, name]) => [new URL(url).host, name]));
   let recording: string[] | undefined;
@@ -19,15 +19,15 @@ export function callLog(services: Record<string, string>): CallLog {
     const host = String(request.getHeader('host') ?? request.host);
     const target = request.getHeader('x-amz-target');
     const service = byHost.get(host) ?? host;
-    const operation = typeof target === 'string' ? target.split('.').pop() : request.path.split('?')[0];
+    const operation =
+      typeof target === 'string'
+        ? target.split('.').pop()
+        : service === 'Kubernetes'
+          ? `${request.method} ${kubernetesResource(request.path)}`
+          : request.path.split('?')[0];
     recording?.push(`${service} ${operation}`);
   };
-  const onUndici = (message: unknown) => {
-    const { method, path } = (message as { request: { method: string; path: string } }).request;
-    recording?.push(`Kubernetes ${method} ${kubernetesResource(path)}`);
-  };
   subscribe('http.client.request.start', onHttp);
-  subscribe('undici:request:create', onUndici);
   return {
     async during(work) {
       recording = [];
@@ -40,7 +40,6 @@ export function callLog(services: Record<string, string>): CallLog {
     },
     close() {
       unsubscribe('http.client.request.start', onHttp);
-      unsubscribe('undici:request:create', onUndici);
     },
   };
 }

@@ -4,19 +4,20 @@
 // models changed. Then 10,000 more models, at zero replicas (2 cores cannot run 10,000 KWOK pods; a
 // no-change pass reads a Deployment the same way whatever its replicas), in their own namespace, to
 // show what a no-change pass costs at that scale. The floor of a no-change pass, measured in the same
-// run: the reads it cannot do without (both lists and every pool), raw SDK calls. Models are created
+// run: the reads it cannot do without (both lists and every pool), with the raw clients (the AWS SDK, and
+// the Kubernetes adapters' transport without the adapters). Models are created
 // as the mutating webhook admits them, with the finalizer (docs/webhook.md).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DynamoDBClient, QueryCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { AppsV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { DynamoDbLedger, ensureLedgerTable } from '../lambdas/adapters/dynamodb-ledger.js';
-import { kubeConfigFromFile } from '../services/kube-config.js';
-import { kubeConfigEndpoint } from '../lambdas/adapters/kubeconfig-file.js';
+import { endpointFromFile } from '../services/kube-config.js';
+import { DEPLOYMENTS, KubernetesApi, resourcePath } from '../lambdas/adapters/kubernetes-api.js';
+import { INFERENCE_MODELS } from '../lambdas/adapters/kubernetes-cluster-mappers.js';
 import { KubernetesCluster } from '../lambdas/adapters/kubernetes-cluster.js';
-import { API_GROUP, FINALIZER } from '../lambdas/core/inference-model.js';
+import { FINALIZER } from '../lambdas/core/inference-model.js';
 import { type ReconcilePorts } from '../lambdas/core/reconcile/ports.js';
 import { reconcileAll } from '../lambdas/core/reconcile/reconciler.js';
 import { startDynalite } from '../services/dynalite.js';
@@ -61,8 +62,8 @@ try {
   client.middlewareStack.add((next) => (args) => (dynamoDbCalls++, next(args)), { step: 'initialize' });
   await ensureLedgerTable(client, 'bench-ledger');
   const ledger = new DynamoDbLedger(client, 'bench-ledger');
-  const kubeConfig = kubeConfigFromFile(kubeconfig);
-  const cluster = new KubernetesCluster(kubeConfigEndpoint(kubeConfig), { namespaces: [NAMESPACE] });
+  const endpoint = endpointFromFile(kubeconfig);
+  const cluster = new KubernetesCluster(endpoint, { namespaces: [NAMESPACE] });
   const ports: ReconcilePorts = { cluster, ledger, log: silent, clock: Date.now };
 
   progress(`creating ${POOLS} pools with KWOK GPU nodes and ${POOLS * MODELS_PER_POOL} InferenceModels`);
@@ -101,19 +102,13 @@ try {
       peakHeapMiB: peak.stop(),
     };
   };
-  const custom = kubeConfig.makeApiClient(CustomObjectsApi);
-  const apps = kubeConfig.makeApiClient(AppsV1Api);
+  const kubernetes = new KubernetesApi(endpoint);
   /** What a pass with nothing to change must read: both lists and each pool's items, raw, nothing else. */
   const floor = async (namespace = NAMESPACE, table = 'bench-ledger'): Promise<number> => {
     const started = performance.now();
     await Promise.all([
-      custom.listNamespacedCustomObject({
-        group: API_GROUP,
-        version: 'v1alpha1',
-        namespace,
-        plural: 'inferencemodels',
-      }),
-      apps.listNamespacedDeployment({ namespace }),
+      kubernetes.get(resourcePath(INFERENCE_MODELS, { namespace })),
+      kubernetes.get(resourcePath(DEPLOYMENTS, { namespace })),
       (async () => {
         const { Items = [] } = await client.send(
           new ScanCommand({
@@ -182,7 +177,7 @@ try {
   const largeLedger = new DynamoDbLedger(client, 'bench-ledger-large');
   const large: ReconcilePorts = {
     ...ports,
-    cluster: new KubernetesCluster(kubeConfigEndpoint(kubeConfig), { namespaces: [LARGE_NAMESPACE] }),
+    cluster: new KubernetesCluster(endpoint, { namespaces: [LARGE_NAMESPACE] }),
     ledger: largeLedger,
   };
   for (let p = 0; p < POOLS; p++) {
@@ -198,13 +193,7 @@ try {
     Array.from({ length: CREATES_IN_FLIGHT }, async () => {
       for (let i = created++; i < LARGE_MODELS; i = created++) {
         const body = inferenceModel(LARGE_NAMESPACE, `large-${i}`, `bench-pool-${i % POOLS}`, 0);
-        await custom.createNamespacedCustomObject({
-          group: API_GROUP,
-          version: 'v1alpha1',
-          namespace: LARGE_NAMESPACE,
-          plural: 'inferencemodels',
-          body,
-        });
+        await kubernetes.create(resourcePath(INFERENCE_MODELS, { namespace: LARGE_NAMESPACE }), body);
       }
     }),
   );
@@ -231,7 +220,7 @@ try {
 
   const count = POOLS * MODELS_PER_POOL;
   console.log(
-    `\nReconcile pass over ${count} InferenceModels in ${POOLS} pools, then ${LARGE_MODELS} at zero replicas; floor of a no-change pass: both lists and every pool, raw SDK calls\n`,
+    `\nReconcile pass over ${count} InferenceModels in ${POOLS} pools, then ${LARGE_MODELS} at zero replicas; floor of a no-change pass: both lists and every pool, raw clients (AWS SDK, kubernetes-api.ts)\n`,
   );
   console.log(
     '| pass | wall time (s) | Kubernetes API calls | DynamoDB calls | peak heap (MiB) | floor (s) | ratio |',

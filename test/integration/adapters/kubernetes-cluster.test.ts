@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, type V1Deployment } from '@kubernetes/client-node';
 import { eksEndpoint } from '../../../lambdas/adapters/eks-endpoint.js';
 import { kubeConfigFromFile } from '../../../services/kube-config.js';
-import { kubeConfigEndpoint } from '../../../lambdas/adapters/kubeconfig-file.js';
+import { kubeConfigEndpoint, kubeconfigFileEndpoint } from '../../../lambdas/adapters/kubeconfig-file.js';
 import {
   INFERENCE_MODELS,
   toManagedDeployment,
@@ -529,6 +532,55 @@ describe('KubernetesCluster on kube-apiserver', () => {
       { namespaces: [namespace] },
     );
     await expect(eks.getModel({ namespace, name: 'llama' })).resolves.toMatchObject({ name: 'llama' });
+  });
+
+  it('reaches the apiserver from a kubeconfig whose exec plugin gives the token, run again once it expired', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ibcp-exec-'));
+    const runs = join(dir, 'runs');
+    // Already expired when issued: KubeConfig runs the plugin again for every request.
+    const credential = JSON.stringify({
+      apiVersion: 'client.authentication.k8s.io/v1',
+      kind: 'ExecCredential',
+      status: { token: harnessEnv('IBCP_KUBE_TOKEN'), expirationTimestamp: '2020-01-01T00:00:00Z' },
+    });
+    const kubeconfig = join(dir, 'kubeconfig.yaml');
+    await writeFile(
+      kubeconfig,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [
+          {
+            name: 'harness',
+            cluster: {
+              server: harnessEnv('IBCP_KUBE_SERVER'),
+              'certificate-authority-data': config.getCurrentCluster()?.caData,
+            },
+          },
+        ],
+        users: [
+          {
+            name: 'plugin',
+            user: {
+              exec: {
+                apiVersion: 'client.authentication.k8s.io/v1',
+                command: 'sh',
+                args: ['-c', `echo run >> ${runs}; echo '${credential}'`],
+                interactiveMode: 'Never',
+              },
+            },
+          },
+        ],
+        contexts: [{ name: 'harness', context: { cluster: 'harness', user: 'plugin' } }],
+        'current-context': 'harness',
+      }),
+    );
+    const viaPlugin = new KubernetesCluster(await kubeconfigFileEndpoint(kubeconfig), {
+      namespaces: [namespace],
+    });
+    await expect(viaPlugin.getModel({ namespace, name: 'llama' })).resolves.toMatchObject({ name: 'llama' });
+    await expect(viaPlugin.listModels()).resolves.toContainEqual(expect.objectContaining({ name: 'llama' }));
+    expect((await readFile(runs, 'utf8')).trim().split('\n')).toHaveLength(2);
   });
 
   it('deletes Deployments and removes finalizers idempotently, also when the object is gone', async () => {
