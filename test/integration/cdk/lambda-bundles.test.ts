@@ -66,6 +66,7 @@ describe('the synthesized Lambda bundles', () => {
       const run = await invokeOnce(
         {
           emulator: harnessEnv('IBCP_LAMBDA_RIE'),
+          runtimeClient: harnessEnv('IBCP_LAMBDA_RIC'),
           ...fn,
           environment: environment(fn),
           logDir: join(outDir, 'logs'),
