@@ -1,3 +1,5 @@
+import { availableParallelism } from 'node:os';
+
 // ESM throughout: swc strips types and keeps `import`, jest runs the modules under --experimental-vm-modules.
 const swc = [
   '@swc/jest',
@@ -13,6 +15,9 @@ const shared = {
 };
 
 export default {
+  // Integration suites spend much of their time waiting on their services (kube-apiserver, dynalite, moto),
+  // so one worker per core keeps the CPU busy; jest's default (cores - 1) runs a 2-core machine in band.
+  maxWorkers: Math.max(2, availableParallelism()),
   // A global option in jest (projects cannot set it): integration tests wait on real services.
   testTimeout: 120_000,
   projects: [

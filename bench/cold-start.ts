@@ -81,6 +81,7 @@ try {
       const environment = { ...resolveEnvironment(fn, resources), ...harness, POWERTOOLS_LOG_LEVEL: 'WARN' };
       const spec = {
         emulator: process.env.IBCP_LAMBDA_RIE!,
+        runtimeClient: process.env.IBCP_LAMBDA_RIC!,
         ...fn,
         environment,
         logDir: join(runDir, 'logs'),

@@ -1,32 +1,61 @@
-import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { createHash } from 'node:crypto';
+import { copyFile, readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cached } from './cache.js';
 import { goBuild } from './go-build.js';
 import { freePort } from './ports.js';
-import { HarnessError, sleep, startProcess } from './processes.js';
+import { HarnessError, progress, runCommand, sleep, startProcess } from './processes.js';
 import type { StartedService } from './service.js';
 
 /** AWS publishes no tagged version of the emulator on the module proxy; this is a commit of its main branch. */
 export const RIE_VERSION = 'v0.0.0-20261030222936-bef5c4ba774d';
 const RIE_MODULE = 'github.com/aws/aws-lambda-runtime-interface-emulator';
 
+/** `services/aws-lambda-ric/`: the runtime client's pinned package.json and lockfile. */
+const RIC_PACKAGE = join(dirname(fileURLToPath(import.meta.url)), 'aws-lambda-ric');
+
 /**
  * The AWS Lambda Runtime Interface Emulator (built from the Go module proxy): the Runtime API and the init
- * and invoke phases of Lambda, around the `aws-lambda-ric` runtime client (npm, devDependency), which is
- * the runtime interface client AWS publishes for Node.js. A command, not a server: each run starts one.
+ * and invoke phases of Lambda, around the `aws-lambda-ric` runtime client (npm), which is the runtime
+ * interface client AWS publishes for Node.js. A command, not a server: each run starts one.
  */
 export async function prepareLambdaEmulator(): Promise<StartedService> {
-  const bin = await goBuild({
-    component: 'aws-lambda-rie',
-    cacheKey: `go/aws-lambda-rie-${RIE_VERSION}`,
-    module: RIE_MODULE,
-    version: RIE_VERSION,
-    binaries: { 'aws-lambda-rie': `${RIE_MODULE}/cmd/aws-lambda-rie` },
-  });
+  const [bin, runtimeClient] = await Promise.all([
+    goBuild({
+      component: 'aws-lambda-rie',
+      cacheKey: `go/aws-lambda-rie-${RIE_VERSION}`,
+      module: RIE_MODULE,
+      version: RIE_VERSION,
+      binaries: { 'aws-lambda-rie': `${RIE_MODULE}/cmd/aws-lambda-rie` },
+    }),
+    installRuntimeClient(),
+  ]);
   return {
     name: `aws-lambda-rie ${RIE_VERSION.slice(-12)}`,
-    env: { IBCP_LAMBDA_RIE: `${bin}/aws-lambda-rie` },
+    env: { IBCP_LAMBDA_RIE: `${bin}/aws-lambda-rie`, IBCP_LAMBDA_RIC: runtimeClient },
     stop: async () => undefined,
   };
+}
+
+/**
+ * `aws-lambda-ric` compiles curl, aws-lambda-cpp and its addon when installed (minutes), so it lives in
+ * the harness cache, keyed by its lockfile, rather than in devDependencies that every `npm ci` rebuilds.
+ * Its install scripts run on this repo's Node 22 (first on PATH), the Node that runs the bundles.
+ */
+async function installRuntimeClient(): Promise<string> {
+  const lockfile = await readFile(join(RIC_PACKAGE, 'package-lock.json'));
+  const lockHash = createHash('sha256').update(lockfile).digest('hex').slice(0, 12);
+  const dir = await cached(`npm/aws-lambda-ric-${lockHash}`, async (target) => {
+    progress(`installing aws-lambda-ric from npm into ${target} (first run only; it compiles for minutes)`);
+    await copyFile(join(RIC_PACKAGE, 'package.json'), join(target, 'package.json'));
+    await copyFile(join(RIC_PACKAGE, 'package-lock.json'), join(target, 'package-lock.json'));
+    await runCommand('aws-lambda-ric', 'npm', ['ci', '--no-audit', '--no-fund'], {
+      cwd: target,
+      env: { PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` },
+    });
+  });
+  return join(dir, 'node_modules', 'aws-lambda-ric', 'index.mjs');
 }
 
 export interface LambdaRun {
@@ -41,6 +70,8 @@ export interface LambdaRun {
 export interface LambdaSpec {
   /** The RIE binary (`IBCP_LAMBDA_RIE`). */
   emulator: string;
+  /** The runtime client's entry point (`IBCP_LAMBDA_RIC`). */
+  runtimeClient: string;
   /** The unzipped bundle, as Lambda lays it out in /var/task. */
   taskRoot: string;
   /** `file.export`, e.g. `index.handler`. */
@@ -68,7 +99,7 @@ export async function invokeOnce(spec: LambdaSpec, event: unknown): Promise<Lamb
       `--runtime-interface-emulator-address=127.0.0.1:${invokePort}`,
       // Lambda's own Node 22 stands in as this repo's pinned Node 22; the runtime client is AWS's.
       process.execPath,
-      createRequire(import.meta.url).resolve('aws-lambda-ric'),
+      spec.runtimeClient,
       spec.handler,
     ],
     cwd: spec.taskRoot,

@@ -1,6 +1,7 @@
-// Every Lambda bundle `cdk synth` writes, started as Lambda starts it (the Runtime Interface Emulator and
-// AWS's Node.js runtime client, only the template's environment) and invoked once with a real event
-// against the harness's services: a module missing from a bundle, or an ESM/CommonJS clash, fails here.
+// `cdk synth` of the checked-in configuration as a user runs it: cfn-lint finds no error in its template,
+// and every Lambda bundle it writes, started as Lambda starts it (the Runtime Interface Emulator and
+// AWS's Node.js runtime client, only the template's environment), answers a real event against the
+// harness's services: a module missing from a bundle, or an ESM/CommonJS clash, fails here.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import {
   synthesizedFunctions,
   type SynthesizedFunction,
 } from '../../../services/lambda-functions.js';
+import { cfnLintErrors } from '../../support/cfn-lint.js';
 
 const namespace = uniqueName('bundles');
 let outDir = '';
@@ -45,6 +47,10 @@ beforeAll(async () => {
 afterAll(async () => {
   await kubectlOk(['delete', 'namespace', namespace, '--wait=false']);
   await rm(outDir, { recursive: true, force: true });
+});
+
+it('synthesizes a template that cfn-lint finds no error in', async () => {
+  expect(await cfnLintErrors(join(outDir, 'InferenceBudgetControlPlane.template.json'))).toBe('');
 });
 
 describe('the synthesized Lambda bundles', () => {
@@ -78,6 +84,7 @@ describe('the synthesized Lambda bundles', () => {
       const run = await invokeOnce(
         {
           emulator: harnessEnv('IBCP_LAMBDA_RIE'),
+          runtimeClient: harnessEnv('IBCP_LAMBDA_RIC'),
           ...fn,
           environment: environment(fn),
           logDir: join(outDir, 'logs'),
