@@ -1,6 +1,6 @@
 import type { KubernetesEndpoint } from './kubernetes-api.js';
 
-export interface EksAccess {
+interface EksAccess {
   /** The API server endpoint from DescribeCluster, e.g. https://ABC.gr7.us-east-1.eks.amazonaws.com. */
   endpoint: string;
   /** DescribeCluster's certificateAuthority.data: the base64 PEM of the cluster CA. */

@@ -4,10 +4,10 @@
 import { Agent, request, type AgentOptions } from 'node:https';
 
 /** How connections to an API server are secured: its CA, a client certificate and key, a server name. */
-export type TlsSettings = Pick<AgentOptions, 'ca' | 'cert' | 'key' | 'rejectUnauthorized' | 'servername'>;
+type TlsSettings = Pick<AgentOptions, 'ca' | 'cert' | 'key' | 'rejectUnauthorized' | 'servername'>;
 
 /** What each request to an API server carries. */
-export interface Credentials {
+interface Credentials {
   tls: TlsSettings;
   /** Authorization (a bearer token), Impersonate-User... */
   headers: Record<string, string>;
@@ -28,7 +28,7 @@ export interface KubernetesEndpoint {
 }
 
 /** A resource type's place in the API: the core group has no group. */
-export interface ResourceType {
+interface ResourceType {
   group?: string;
   version: string;
   plural: string;
@@ -60,13 +60,13 @@ export function resourcePath(
 }
 
 /** labelSelector, fieldSelector, propagationPolicy...; an undefined value is left out. */
-export type Query = Record<string, string | undefined>;
+type Query = Record<string, string | undefined>;
 
 /**
  * A JSON merge patch (RFC 7386) replaces lists whole; a strategic merge patch merges the lists Kubernetes
  * keys (containers by name) and honours `$patch` directives.
  */
-export type PatchType = 'merge' | 'strategic';
+type PatchType = 'merge' | 'strategic';
 const PATCH_CONTENT_TYPES: Record<PatchType, string> = {
   merge: 'application/merge-patch+json',
   strategic: 'application/strategic-merge-patch+json',
