@@ -2,7 +2,7 @@
 // it takes to run them under the Lambda emulator against the harness's services: the tests invoke each
 // bundle once, `npm run bench:cold-start` times their init phase.
 import { execFile } from 'node:child_process';
-import { readFile, symlink } from 'node:fs/promises';
+import { mkdir, readFile, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -22,9 +22,14 @@ export async function synthesize(outDir: string): Promise<void> {
     maxBuffer: 64 * 1024 * 1024,
   });
   // The harness gives the functions a kubeconfig file, whose reader loads client-node at run time (the
-  // bundles leave it out: on AWS they reach the cluster through its EKS endpoint); from the bundles'
-  // folders Node finds it here, in the repo's node_modules.
-  await symlink(join(repoRoot, 'node_modules'), join(outDir, 'node_modules'));
+  // bundles leave it out: on AWS they reach the cluster through its EKS endpoint). From the bundles'
+  // folders Node finds that one package here, and its dependencies beside its real path in the repo's
+  // node_modules; any other package a bundle failed to hold still fails to load, as on Lambda.
+  await mkdir(join(outDir, 'node_modules', '@kubernetes'), { recursive: true });
+  await symlink(
+    join(repoRoot, 'node_modules', '@kubernetes', 'client-node'),
+    join(outDir, 'node_modules', '@kubernetes', 'client-node'),
+  );
 }
 
 export interface SynthesizedFunction {

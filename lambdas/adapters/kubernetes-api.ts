@@ -1,7 +1,7 @@
 // The Kubernetes adapters' transport: JSON over node:https to the API paths they use, nothing else.
 // @kubernetes/client-node's generated clients, model serializer and undici weigh about 2 MiB in each
 // Lambda bundle and most of its import time; the adapters need some twenty REST calls.
-import { Agent, request, type AgentOptions } from 'node:https';
+import { Agent, request, type AgentOptions, type RequestOptions } from 'node:https';
 
 /** How connections to an API server are secured: its CA, a client certificate and key, a server name. */
 type TlsSettings = Pick<AgentOptions, 'ca' | 'cert' | 'key' | 'rejectUnauthorized' | 'servername'>;
@@ -92,11 +92,20 @@ export function statusOf(error: unknown): number | undefined {
 /** One keep-alive pool per endpoint, shared by every client on it. */
 const agents = new WeakMap<KubernetesEndpoint, Agent>();
 
+/**
+ * A request whose connection carries nothing for this long fails rather than holding its Lambda until the
+ * Lambda's own timeout: an apiserver streams even a 10,000-object list with no such gap.
+ */
+const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
+
 /** JSON requests to one API server. `requests` counts HTTP requests, retries included. */
 export class KubernetesApi {
   requests = 0;
 
-  constructor(private readonly endpoint: KubernetesEndpoint) {}
+  constructor(
+    private readonly endpoint: KubernetesEndpoint,
+    private readonly idleTimeoutMs = DEFAULT_IDLE_TIMEOUT_MS,
+  ) {}
 
   get<T>(path: string, query?: Query): Promise<T> {
     return this.send('GET', path, query);
@@ -131,6 +140,7 @@ export class KubernetesApi {
     const options = {
       method,
       agent,
+      timeout: this.idleTimeoutMs,
       headers: {
         ...headers,
         accept: 'application/json',
@@ -164,7 +174,7 @@ interface Answer {
   text: string;
 }
 
-function exchange(url: URL, options: object, payload: string | undefined): Promise<Answer> {
+function exchange(url: URL, options: RequestOptions, payload: string | undefined): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = request(url, options, (response) => {
       const chunks: Buffer[] = [];
@@ -176,6 +186,9 @@ function exchange(url: URL, options: object, payload: string | undefined): Promi
     });
     req.on('error', (error: NodeJS.ErrnoException) =>
       reject(req.reusedSocket && error.code === 'ECONNRESET' ? new StaleConnection(error.message) : error),
+    );
+    req.on('timeout', () =>
+      req.destroy(new Error(`${options.method} ${url.pathname}: no answer for ${options.timeout} ms`)),
     );
     req.end(payload);
   });

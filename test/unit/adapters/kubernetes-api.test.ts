@@ -152,4 +152,11 @@ describe('KubernetesApi', () => {
     await expect(api.get('/api/v1/nodes')).rejects.toMatchObject({ code: 'ECONNRESET' });
     expect(api.requests).toBe(1);
   });
+
+  it('fails a request whose connection stays silent for the idle timeout, and does not send it again', async () => {
+    const api = new KubernetesApi(endpoint(), 200);
+    answer = () => undefined; // the server reads the request and never answers
+    await expect(api.get('/api/v1/nodes')).rejects.toThrow('GET /api/v1/nodes: no answer for 200 ms');
+    expect(api.requests).toBe(1);
+  });
 });
