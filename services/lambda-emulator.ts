@@ -63,6 +63,8 @@ export interface LambdaRun {
   response: unknown;
   /** The emulator's `INIT REPORT(durationMs)`: from starting the runtime to its first `/next`. */
   initMs: number;
+  /** The emulator's `INVOKE RTDONE(duration)`: from handing the event to the runtime to its response. */
+  invokeMs: number;
   /** The emulator's and the function's output. */
   log: string;
 }
@@ -83,6 +85,7 @@ export interface LambdaSpec {
 }
 
 const INIT_REPORT = /INIT REPORT\(durationMs: ([\d.]+)\)/;
+const INVOKE_DONE = /INVOKE RTDONE\(.*duration: ([\d.]+)ms\)/;
 
 /**
  * Starts a fresh execution environment (emulator + runtime client + function), invokes it once with
@@ -121,10 +124,12 @@ export async function invokeOnce(spec: LambdaSpec, event: unknown): Promise<Lamb
       body: JSON.stringify(event),
     });
     const text = await answer.text();
-    const log = await logWith(running.logFile, INIT_REPORT);
+    const log = await logWith(running.logFile, INVOKE_DONE);
     const initMs = Number(INIT_REPORT.exec(log)?.[1]);
     if (Number.isNaN(initMs)) throw new HarnessError(name, `the emulator reported no init phase:\n${log}`);
-    return { response: text ? (JSON.parse(text) as unknown) : undefined, initMs, log };
+    const invokeMs = Number(INVOKE_DONE.exec(log)?.[1]);
+    if (Number.isNaN(invokeMs)) throw new HarnessError(name, `the emulator reported no invocation:\n${log}`);
+    return { response: text ? (JSON.parse(text) as unknown) : undefined, initMs, invokeMs, log };
   } finally {
     await running.stop();
   }
