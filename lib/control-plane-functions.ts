@@ -19,6 +19,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { NodePoolSetting } from '../lambdas/core/nodes/node-pools.js';
 import { acknowledge } from './nag-acknowledgements.js';
+import { NODE_BUILTIN_ALIASES } from './node-builtin-aliases.js';
 
 export interface ControlPlaneFunctionsProps {
   ledgerTable: ITable;
@@ -96,9 +97,10 @@ export const FUNCTION_BUNDLING: BundlingOptions = {
   // Only a kubeconfig file (local mode, the tests' emulator runs) needs client-node's KubeConfig, which
   // lambdas/adapters/kubeconfig-file.ts imports dynamically: left out, it is no part of a bundle.
   externalModules: ['@kubernetes/client-node'],
-  // CommonJS dependencies bundled into an ES module still call `require` for Node built-ins.
-  banner:
-    "import { createRequire as __ibcpCreateRequire } from 'node:module'; const require = __ibcpCreateRequire(import.meta.url);",
+  esbuildArgs: NODE_BUILTIN_ALIASES,
+  // CommonJS dependencies bundled into an ES module still call `require` for Node built-ins (taken without
+  // an ES module import of `node:module`, for the reason lib/node-builtin-aliases.ts gives).
+  banner: "const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);",
 };
 
 /**

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
 import { join } from 'node:path';
 import type { App } from 'aws-cdk-lib';
 import { EventBus } from 'aws-cdk-lib/aws-events';
@@ -73,12 +74,22 @@ describe('ControlPlaneFunctions', () => {
 
   it('bundles each handler locally as an ES module that can require Node built-ins', () => {
     const outdir = (stack.node.root as App).outdir;
-    for (const fn of [fns.reconcileScheduled, fns.reconcileModel, fns.warmUpApi, fns.admissionWebhook]) {
+    for (const fn of [
+      fns.reconcileScheduled,
+      fns.reconcileModel,
+      fns.warmUpApi,
+      fns.admissionWebhook,
+      fns.remediation,
+    ]) {
       // The staged asset directory is named after the hash the S3 key carries.
       const key = functions[logicalId(fn)]!.Properties.Code.S3Key as string;
       const file = join(outdir, `asset.${key.replace(/\.zip$/, '')}`, 'index.mjs');
       expect(existsSync(file)).toBe(true);
-      expect(readFileSync(file, 'utf8').slice(0, 300)).toContain('createRequire');
+      const bundle = readFileSync(file, 'utf8');
+      expect(bundle.slice(0, 300)).toContain('createRequire');
+      // Every built-in through lib/node-builtins/: an ES module import of one runs its lazy getters.
+      const imported = [...bundle.matchAll(/(?:\bfrom|\bimport)\s*["']([^"']+)["']/g)].map((m) => m[1]!);
+      expect(imported.filter((specifier) => isBuiltin(specifier))).toEqual([]);
     }
   });
 
