@@ -25,6 +25,8 @@ import { inNamespaces } from './kubernetes-cluster.js';
 
 export const RESTARTED_AT_ANNOTATION = 'kubectl.kubernetes.io/restartedAt';
 const CHECKPOINT_ENV = 'CHECKPOINT_PATH';
+/** A restart reads the Deployment again after a conflicting write this many times at most. */
+const MAX_RESTART_ATTEMPTS = 5;
 
 /**
  * The MoE Deployments (any Deployment with the `inference.eh-ops.io/moe-role` label) and their
@@ -84,28 +86,26 @@ export class KubernetesMoeWorkloads implements MoeCluster {
       .catch(conflictAsError(`ConfigMap ${config.namespace}/${config.name}`));
   }
 
+  /**
+   * Reads the Deployment and patches its pod template on the version read. The read is this method's own,
+   * so a write in between (the deployment controller's status update of a Deployment just created or
+   * rolled) only means reading again: up to MAX_RESTART_ATTEMPTS times, then ConflictError.
+   */
   async restart(workload: ModelRef, at: number, env: Record<string, string>): Promise<void> {
     const { namespace, name } = workload;
     const path = resourcePath(DEPLOYMENTS, { namespace, name });
-    const deployment = await this.api.get<V1Deployment>(path);
-    const containers = deployment.spec?.template.spec?.containers ?? [];
-    // CHECKPOINT_PATH goes where it is already set; a trainer that never had it gets it on its first container.
-    const targets = containers.filter((c) => c.env?.some((e) => Object.hasOwn(env, e.name)));
-    const chosen = targets.length > 0 ? targets : containers.slice(0, 1);
-    const envList = Object.entries(env).map(([key, value]) => ({ name: key, value }));
-    const body = {
-      metadata: { resourceVersion: deployment.metadata?.resourceVersion },
-      spec: {
-        template: {
-          metadata: { annotations: { [RESTARTED_AT_ANNOTATION]: new Date(at).toISOString() } },
-          ...(envList.length > 0 && {
-            spec: { containers: chosen.map((c) => ({ name: c.name, env: envList })) },
-          }),
-        },
-      },
-    };
-    // Containers and their env are merged by name, as `kubectl rollout restart` and `kubectl set env` do.
-    await this.api.patch(path, body, 'strategic').catch(conflictAsError(`Deployment ${namespace}/${name}`));
+    for (let attempt = 1; ; attempt++) {
+      const deployment = await this.api.get<V1Deployment>(path);
+      try {
+        // Containers and their env are merged by name, as `kubectl rollout restart` and `kubectl set env` do.
+        await this.api.patch(path, restartPatch(deployment, at, env), 'strategic');
+        return;
+      } catch (error) {
+        if (statusOf(error) !== 409 || attempt >= MAX_RESTART_ATTEMPTS) {
+          conflictAsError(`Deployment ${namespace}/${name}`)(error);
+        }
+      }
+    }
   }
 
   async scale(
@@ -176,6 +176,28 @@ function scaleBackOf(annotations: Record<string, string>): ScaleBack | undefined
 function time(text: string | undefined): number | undefined {
   const ms = text === undefined ? NaN : Date.parse(text);
   return Number.isNaN(ms) ? undefined : ms;
+}
+
+/**
+ * The restart's patch on the version of the Deployment read: a new restartedAt, and `env` on the containers
+ * that already set one of its variables (a trainer that never had one: on its first container).
+ */
+function restartPatch(deployment: V1Deployment, at: number, env: Record<string, string>): object {
+  const containers = deployment.spec?.template.spec?.containers ?? [];
+  const targets = containers.filter((c) => c.env?.some((e) => Object.hasOwn(env, e.name)));
+  const chosen = targets.length > 0 ? targets : containers.slice(0, 1);
+  const envList = Object.entries(env).map(([key, value]) => ({ name: key, value }));
+  return {
+    metadata: { resourceVersion: deployment.metadata?.resourceVersion },
+    spec: {
+      template: {
+        metadata: { annotations: { [RESTARTED_AT_ANNOTATION]: new Date(at).toISOString() } },
+        ...(envList.length > 0 && {
+          spec: { containers: chosen.map((c) => ({ name: c.name, env: envList })) },
+        }),
+      },
+    },
+  };
 }
 
 function conflictAsError(what: string): (error: unknown) => never {

@@ -8,8 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { DynamoDbLedger } from '../../../lambdas/adapters/dynamodb-ledger.js';
-import { runtimeConfig } from '../../../lambdas/config.js';
+import { runtimeConfig, webhookConfig } from '../../../lambdas/config.js';
 import type { ClusterScope } from '../../../lambdas/core/clusters.js';
+import { createWebhookHandler } from '../../../lambdas/handlers/admission-webhook.js';
 import { createScheduledReconcileHandler } from '../../../lambdas/handlers/reconcile-scheduled.js';
 import { createWarmUpApiHandler } from '../../../lambdas/handlers/warmup-api.js';
 import { createGpuNode } from '../../../services/gpu-nodes.js';
@@ -17,6 +18,7 @@ import { CRD_NAME, repoRoot, runKubectl, uniqueName } from '../../../services/ku
 import { startKubernetes } from '../../../services/kubernetes.js';
 import { sleep } from '../../../services/processes.js';
 import { harnessEnv, type StartedService } from '../../../services/service.js';
+import { admissionReview } from '../../support/builders.js';
 import { IntegrationFixture } from '../../support/integration-fixture.js';
 import { identityOf } from '../../support/kubernetes-identity.js';
 import { lambdaContext } from '../../support/lambda-environment.js';
@@ -37,7 +39,10 @@ interface Governed {
   ledger: DynamoDbLedger;
   pass: () => Promise<unknown>;
   api: ApiHandler;
+  webhook: ApiHandler;
 }
+
+const WEBHOOK_SECRET = 'two-clusters-webhook-secret-0123456789';
 
 let table: string;
 let secondDir: string;
@@ -53,8 +58,8 @@ async function kubectl(cluster: Governed, args: string[], input?: string): Promi
   return result.stdout;
 }
 
-async function applyModel(cluster: Governed, name: string, memory: string): Promise<void> {
-  const manifest = {
+function modelManifest(name: string, memory: string) {
+  return {
     apiVersion: 'inference.eh-ops.io/v1alpha1',
     kind: 'InferenceModel',
     metadata: { namespace, name },
@@ -67,12 +72,15 @@ async function applyModel(cluster: Governed, name: string, memory: string): Prom
       resources: { limits: { gpu: 1 } },
     },
   };
-  await kubectl(cluster, ['apply', '-f', '-'], JSON.stringify(manifest));
+}
+
+async function applyModel(cluster: Governed, name: string, memory: string): Promise<void> {
+  await kubectl(cluster, ['apply', '-f', '-'], JSON.stringify(modelManifest(name, memory)));
 }
 
 /** A cluster's Lambdas as the stack configures them: CLUSTER_NAME, its ledger keys, every cluster. */
 async function govern(name: string, env: (variable: string) => string, scope: ClusterScope) {
-  const settings = async (role: 'reconcile' | 'warmUp') => ({
+  const settings = async (role: 'reconcile' | 'warmUp' | 'webhook') => ({
     LEDGER_TABLE: table,
     DYNAMODB_ENDPOINT: harnessEnv('IBCP_DYNALITE_ENDPOINT'),
     KUBECONFIG: (await identityOf(role, env)).kubeconfig,
@@ -84,15 +92,23 @@ async function govern(name: string, env: (variable: string) => string, scope: Cl
     AMP_REMOTE_WRITE_URL: `${harnessEnv('IBCP_PROMETHEUS_URL')}/api/v1/write`,
     START_DEADLINE_SECONDS: '900',
   });
-  const [reconcileEnv, warmUpEnv] = await Promise.all([settings('reconcile'), settings('warmUp')]);
+  const [reconcileEnv, warmUpEnv, webhookEnv] = await Promise.all([
+    settings('reconcile'),
+    settings('warmUp'),
+    settings('webhook'),
+  ]);
   const scheduled = createScheduledReconcileHandler(() => runtimeConfig(reconcileEnv));
   const api = createWarmUpApiHandler(() => runtimeConfig(warmUpEnv)) as unknown as ApiHandler;
+  const webhook = createWebhookHandler(() =>
+    webhookConfig({ ...webhookEnv, WEBHOOK_SECRET }),
+  ) as unknown as ApiHandler;
   return {
     name,
     env,
     ledger: new DynamoDbLedger(fixture.client, table, scope),
     pass: () => scheduled({}, lambdaContext(`reconcile-${name}`)),
     api,
+    webhook,
   };
 }
 
@@ -240,6 +256,28 @@ describe('two clusters, one ledger', () => {
       error: { code: 'not_found', message: 'Cluster "beta" is not governed by this control plane' },
     });
   }, 120_000);
+
+  it("has each cluster's webhook check a model against its own cluster's budget for the pool", async () => {
+    // 64Gi fits alpha's 80Gi pool, not beta's 40Gi one of the same name.
+    const review = async (cluster: Governed) => {
+      const path = `/webhook/${WEBHOOK_SECRET}`;
+      const event = {
+        httpMethod: 'POST',
+        path,
+        headers: { 'Content-Type': 'application/json' },
+        body: admissionReview(modelManifest('big', '64Gi'), namespace).json(),
+        isBase64Encoded: false,
+      };
+      const answer = await cluster.webhook(event as never, lambdaContext(`webhook-${cluster.name}`));
+      expect(answer.statusCode).toBe(200);
+      return (JSON.parse(answer.body) as { response: { allowed: boolean; status?: { message: string } } })
+        .response;
+    };
+    expect(await review(alpha)).toMatchObject({ allowed: true });
+    const refused = await review(beta);
+    expect(refused.allowed).toBe(false);
+    expect(refused.status?.message).toContain('40Gi');
+  }, 60_000);
 
   it("leaves the other cluster governed when one cluster's API server is gone, on its own error metric", async () => {
     await second!.stop();

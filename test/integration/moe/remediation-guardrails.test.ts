@@ -1,6 +1,7 @@
 // The remediation guardrails on the real adapters (kube-apiserver, dynalite, moto SNS), with settings
 // the handler test cannot vary per case: dry-run and disabled actions, the hourly limit, concurrent
-// duplicate deliveries, and a ConfigMap changed by someone else between plan and write.
+// duplicate deliveries, a ConfigMap changed by someone else between plan and write, and a Deployment changed between a
+// restart's read and its patch.
 import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDbRemediationStore } from '../../../lambdas/adapters/dynamodb-remediation.js';
 import { endpointFromFile } from '../../../services/kube-config.js';
@@ -25,7 +26,7 @@ import {
   type AlertSpec,
   TRUSTED_ALARMS,
 } from '../../support/alert-payloads.js';
-import { applyMoeExamples, configMapData, OnCallTopic } from '../../support/moe.js';
+import { applyMoeExamples, configMapData, deploymentJson, OnCallTopic } from '../../support/moe.js';
 import { identityOf } from '../../support/kubernetes-identity.js';
 
 const minute = 60_000;
@@ -199,4 +200,38 @@ it('a ConfigMap changed between plan and write is not overwritten, and the redel
   const retried = await run(relaxed, alert);
   expect(retried.results.map((r) => r.outcome)).toEqual(['applied']);
   expect((await configMapData(namespace, 'training-config')).batch_size).toBe('4');
+});
+
+it('restarts on the Deployment as it is after another write lands between the restart’s read and its patch', async () => {
+  const endpoint = endpointFromFile((await identityOf('remediation')).kubeconfig);
+  let requests = 0;
+  // The restart sends a GET then a PATCH; before the first PATCH goes out, someone annotates the Deployment.
+  const racing = new KubernetesMoeWorkloads(
+    {
+      server: endpoint.server,
+      credentials: async () => {
+        if (++requests === 2) {
+          await kubectlOk(['annotate', 'deployment', 'moe-trainer', '-n', namespace, 'edited-by=human']);
+        }
+        return endpoint.credentials();
+      },
+    },
+    { namespaces: [namespace] },
+  );
+  const at = Date.parse('2026-12-02T09:00:00Z');
+  await racing.restart({ namespace, name: 'moe-trainer' }, at, {
+    CHECKPOINT_PATH: '/storage/checkpoints/step-9',
+  });
+  // GET, PATCH refused (409), then GET and PATCH again: once more when the deployment controller's status
+  // update for the annotation lands in between too.
+  expect(racing.apiCalls).toBeGreaterThanOrEqual(4);
+  const deployment = await deploymentJson(namespace, 'moe-trainer');
+  expect(deployment.metadata.annotations).toMatchObject({ 'edited-by': 'human' });
+  expect(deployment.spec.template.metadata.annotations).toMatchObject({
+    'kubectl.kubernetes.io/restartedAt': '2026-12-02T09:00:00.000Z',
+  });
+  expect(deployment.spec.template.spec.containers.flatMap((c) => c.env ?? [])).toContainEqual({
+    name: 'CHECKPOINT_PATH',
+    value: '/storage/checkpoints/step-9',
+  });
 });
